@@ -1,0 +1,675 @@
+//! EC2 collector: VPC networking, security groups, interfaces, instances and
+//! the region's EC2 settings. Calls only Describe*/Get* operations, every
+//! paginator drained, all of them concurrently.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types as aws;
+use chrono::{DateTime, Utc};
+
+use super::RegionScope;
+use crate::snapshot::ResourceMeta;
+use crate::snapshot::ec2::*;
+
+const SERVICE: &str = "ec2";
+
+/// Collects one region. Calls that fail are recorded in the ledger and
+/// leave their part of the result empty.
+pub async fn collect_region(client: &Client, scope: &RegionScope<'_>) -> Ec2Region {
+    let (
+        vpcs,
+        subnets,
+        route_tables,
+        internet_gateways,
+        nat_gateways,
+        network_acls,
+        security_groups,
+        network_interfaces,
+        reservations,
+        flow_logs,
+        transit_gateways,
+        vpc_peering_connections,
+        ebs_encryption_by_default,
+    ) = tokio::join!(
+        scope.call(
+            SERVICE,
+            "DescribeVpcs",
+            client.describe_vpcs().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeSubnets",
+            client.describe_subnets().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeRouteTables",
+            client.describe_route_tables().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeInternetGateways",
+            client.describe_internet_gateways().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeNatGateways",
+            client.describe_nat_gateways().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeNetworkAcls",
+            client.describe_network_acls().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeSecurityGroups",
+            client.describe_security_groups().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeNetworkInterfaces",
+            client.describe_network_interfaces().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeInstances",
+            client.describe_instances().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeFlowLogs",
+            client.describe_flow_logs().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeTransitGateways",
+            client.describe_transit_gateways().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "DescribeVpcPeeringConnections",
+            client.describe_vpc_peering_connections().into_paginator().items().send().try_collect()
+        ),
+        scope.call(
+            SERVICE,
+            "GetEbsEncryptionByDefault",
+            client.get_ebs_encryption_by_default().send()
+        ),
+    );
+
+    Ec2Region {
+        vpcs: convert_all(vpcs, scope, vpc),
+        subnets: convert_all(subnets, scope, subnet),
+        route_tables: convert_all(route_tables, scope, route_table),
+        internet_gateways: convert_all(internet_gateways, scope, internet_gateway),
+        nat_gateways: convert_all(nat_gateways, scope, nat_gateway),
+        network_acls: convert_all(network_acls, scope, network_acl),
+        security_groups: convert_all(security_groups, scope, security_group),
+        network_interfaces: convert_all(network_interfaces, scope, network_interface),
+        instances: convert_all(
+            reservations.map(|reservations| {
+                reservations
+                    .into_iter()
+                    .flat_map(|reservation| reservation.instances.unwrap_or_default())
+                    .collect()
+            }),
+            scope,
+            instance,
+        ),
+        flow_logs: convert_all(flow_logs, scope, flow_log),
+        transit_gateways: convert_all(transit_gateways, scope, transit_gateway),
+        vpc_peering_connections: convert_all(vpc_peering_connections, scope, peering_connection),
+        ebs_encryption_by_default: ebs_encryption_by_default
+            .and_then(|output| output.ebs_encryption_by_default),
+    }
+}
+
+fn convert_all<A, T>(
+    items: Option<Vec<A>>,
+    scope: &RegionScope<'_>,
+    convert: impl Fn(A, &RegionScope<'_>) -> T,
+) -> Vec<T> {
+    items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|item| convert(item, scope))
+        .collect()
+}
+
+fn meta(
+    scope: &RegionScope<'_>,
+    resource_type: &str,
+    id: Option<String>,
+    arn: Option<String>,
+    tags: Option<Vec<aws::Tag>>,
+) -> ResourceMeta {
+    let id = id.unwrap_or_default();
+    ResourceMeta {
+        arn: arn.unwrap_or_else(|| scope.arn(SERVICE, &format!("{resource_type}/{id}"))),
+        id,
+        region: scope.region.to_owned(),
+        tags: tag_map(tags),
+    }
+}
+
+fn tag_map(tags: Option<Vec<aws::Tag>>) -> BTreeMap<String, String> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .filter_map(|tag| Some((tag.key?, tag.value.unwrap_or_default())))
+        .collect()
+}
+
+fn datetime(value: Option<aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    let value = value?;
+    DateTime::from_timestamp(value.secs(), value.subsec_nanos())
+}
+
+fn vpc(v: aws::Vpc, scope: &RegionScope<'_>) -> Vpc {
+    let association = |cidr: Option<String>, state: Option<aws::VpcCidrBlockState>| {
+        Some(CidrAssociation {
+            cidr: cidr?,
+            state: state.and_then(|s| s.state).map(|s| s.as_str().to_owned()),
+        })
+    };
+    Vpc {
+        meta: meta(scope, "vpc", v.vpc_id, None, v.tags),
+        owner_id: v.owner_id,
+        state: v.state.map(|s| s.as_str().to_owned()),
+        is_default: v.is_default.unwrap_or(false),
+        cidr_block: v.cidr_block,
+        cidr_blocks: v
+            .cidr_block_association_set
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| association(a.cidr_block, a.cidr_block_state))
+            .collect(),
+        ipv6_cidr_blocks: v
+            .ipv6_cidr_block_association_set
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| association(a.ipv6_cidr_block, a.ipv6_cidr_block_state))
+            .collect(),
+        dhcp_options_id: v.dhcp_options_id,
+        instance_tenancy: v.instance_tenancy.map(|t| t.as_str().to_owned()),
+    }
+}
+
+fn subnet(s: aws::Subnet, scope: &RegionScope<'_>) -> Subnet {
+    Subnet {
+        meta: meta(scope, "subnet", s.subnet_id, s.subnet_arn, s.tags),
+        vpc_id: s.vpc_id.unwrap_or_default(),
+        cidr_block: s.cidr_block,
+        ipv6_cidr_blocks: s
+            .ipv6_cidr_block_association_set
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| {
+                Some(CidrAssociation {
+                    cidr: a.ipv6_cidr_block?,
+                    state: a
+                        .ipv6_cidr_block_state
+                        .and_then(|s| s.state)
+                        .map(|s| s.as_str().to_owned()),
+                })
+            })
+            .collect(),
+        availability_zone: s.availability_zone,
+        availability_zone_id: s.availability_zone_id,
+        available_ip_address_count: s
+            .available_ip_address_count
+            .and_then(|n| u32::try_from(n).ok()),
+        map_public_ip_on_launch: s.map_public_ip_on_launch.unwrap_or(false),
+        assign_ipv6_address_on_creation: s.assign_ipv6_address_on_creation.unwrap_or(false),
+        default_for_az: s.default_for_az.unwrap_or(false),
+        state: s.state.map(|s| s.as_str().to_owned()),
+    }
+}
+
+fn route_table(t: aws::RouteTable, scope: &RegionScope<'_>) -> RouteTable {
+    let associations: Vec<RouteTableAssociation> = t
+        .associations
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| RouteTableAssociation {
+            id: a.route_table_association_id,
+            main: a.main.unwrap_or(false),
+            subnet_id: a.subnet_id,
+            gateway_id: a.gateway_id,
+            state: a
+                .association_state
+                .and_then(|s| s.state)
+                .map(|s| s.as_str().to_owned()),
+        })
+        .collect();
+    RouteTable {
+        meta: meta(scope, "route-table", t.route_table_id, None, t.tags),
+        vpc_id: t.vpc_id.unwrap_or_default(),
+        is_main: associations.iter().any(|a| a.main),
+        routes: t.routes.unwrap_or_default().into_iter().map(route).collect(),
+        associations,
+        propagating_vgw_ids: t
+            .propagating_vgws
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|vgw| vgw.gateway_id)
+            .collect(),
+    }
+}
+
+fn route(r: aws::Route) -> Route {
+    let destination = match (
+        r.destination_cidr_block,
+        r.destination_ipv6_cidr_block,
+        r.destination_prefix_list_id,
+    ) {
+        (Some(cidr), _, _) => RouteDestination::Ipv4(cidr),
+        (None, Some(cidr), _) => RouteDestination::Ipv6(cidr),
+        (None, None, Some(list)) => RouteDestination::PrefixList(list),
+        (None, None, None) => RouteDestination::Unknown,
+    };
+    // Exactly one target field is set on a route; `gateway_id` is shared by
+    // local, internet, virtual private and VPC endpoint gateways, told apart
+    // by the id's prefix.
+    let (kind, id) = if let Some(id) = r.nat_gateway_id {
+        (RouteTargetKind::NatGateway, Some(id))
+    } else if let Some(id) = r.transit_gateway_id {
+        (RouteTargetKind::TransitGateway, Some(id))
+    } else if let Some(id) = r.vpc_peering_connection_id {
+        (RouteTargetKind::VpcPeering, Some(id))
+    } else if let Some(id) = r.egress_only_internet_gateway_id {
+        (RouteTargetKind::EgressOnlyInternetGateway, Some(id))
+    } else if let Some(id) = r.carrier_gateway_id {
+        (RouteTargetKind::CarrierGateway, Some(id))
+    } else if let Some(id) = r.local_gateway_id {
+        (RouteTargetKind::LocalGateway, Some(id))
+    } else if let Some(id) = r.core_network_arn {
+        (RouteTargetKind::CoreNetwork, Some(id))
+    } else if let Some(id) = r.instance_id {
+        (RouteTargetKind::Instance, Some(id))
+    } else if let Some(id) = r.network_interface_id {
+        (RouteTargetKind::NetworkInterface, Some(id))
+    } else if let Some(id) = r.gateway_id {
+        (gateway_kind(&id), Some(id))
+    } else {
+        (RouteTargetKind::Unknown, None)
+    };
+    Route {
+        destination,
+        target: RouteTarget { kind, id },
+        state: r.state.map(|s| s.as_str().to_owned()),
+        origin: r.origin.map(|o| o.as_str().to_owned()),
+    }
+}
+
+fn gateway_kind(id: &str) -> RouteTargetKind {
+    match id.split('-').next() {
+        Some("local") => RouteTargetKind::Local,
+        Some("igw") => RouteTargetKind::InternetGateway,
+        Some("vgw") => RouteTargetKind::VirtualPrivateGateway,
+        Some("vpce") => RouteTargetKind::VpcEndpoint,
+        _ => RouteTargetKind::Unknown,
+    }
+}
+
+fn internet_gateway(g: aws::InternetGateway, scope: &RegionScope<'_>) -> InternetGateway {
+    InternetGateway {
+        meta: meta(scope, "internet-gateway", g.internet_gateway_id, None, g.tags),
+        owner_id: g.owner_id,
+        attachments: g
+            .attachments
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| {
+                Some(GatewayAttachment {
+                    vpc_id: a.vpc_id?,
+                    state: a.state.map(|s| s.as_str().to_owned()),
+                })
+            })
+            .collect(),
+    }
+}
+
+fn nat_gateway(g: aws::NatGateway, scope: &RegionScope<'_>) -> NatGateway {
+    NatGateway {
+        meta: meta(scope, "natgateway", g.nat_gateway_id, None, g.tags),
+        vpc_id: g.vpc_id,
+        subnet_id: g.subnet_id,
+        state: g.state.map(|s| s.as_str().to_owned()),
+        connectivity_type: g.connectivity_type.map(|c| c.as_str().to_owned()),
+        addresses: g
+            .nat_gateway_addresses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| NatGatewayAddress {
+                allocation_id: a.allocation_id,
+                network_interface_id: a.network_interface_id,
+                private_ip: a.private_ip,
+                public_ip: a.public_ip,
+            })
+            .collect(),
+    }
+}
+
+fn network_acl(acl: aws::NetworkAcl, scope: &RegionScope<'_>) -> NetworkAcl {
+    let mut entries: Vec<NetworkAclEntry> = acl
+        .entries
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|entry| network_acl_entry(entry, scope))
+        .collect();
+    // Evaluation order is by rule number within each direction; store it so.
+    entries.sort_by_key(|entry| (entry.egress, entry.rule_number));
+    NetworkAcl {
+        meta: meta(scope, "network-acl", acl.network_acl_id, None, acl.tags),
+        vpc_id: acl.vpc_id.unwrap_or_default(),
+        is_default: acl.is_default.unwrap_or(false),
+        entries,
+        associations: acl
+            .associations
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| {
+                Some(NetworkAclAssociation {
+                    id: a.network_acl_association_id,
+                    subnet_id: a.subnet_id?,
+                })
+            })
+            .collect(),
+    }
+}
+
+fn network_acl_entry(
+    entry: aws::NetworkAclEntry,
+    scope: &RegionScope<'_>,
+) -> Option<NetworkAclEntry> {
+    let protocol = parse_protocol(entry.protocol.as_deref(), scope)?;
+    Some(NetworkAclEntry {
+        rule_number: entry.rule_number.unwrap_or_default(),
+        egress: entry.egress.unwrap_or(false),
+        protocol,
+        action: match entry.rule_action {
+            Some(aws::RuleAction::Allow) => RuleAction::Allow,
+            // Anything not explicitly an allow is treated as a deny: an
+            // unknown action must never make a port look open.
+            _ => RuleAction::Deny,
+        },
+        cidr_ipv4: entry.cidr_block,
+        cidr_ipv6: entry.ipv6_cidr_block,
+        port_range: if protocol.has_ports() {
+            entry.port_range.map(|range| PortRange {
+                from: range.from.unwrap_or(0),
+                to: range.to.unwrap_or(65535),
+            })
+        } else {
+            None
+        },
+        icmp: if protocol.is_icmp() {
+            entry.icmp_type_code.map(|icmp| IcmpTypeCode {
+                icmp_type: icmp.r#type.unwrap_or(-1),
+                code: icmp.code.unwrap_or(-1),
+            })
+        } else {
+            None
+        },
+    })
+}
+
+/// Parses a protocol from the API; an unparseable one is logged and its
+/// entry dropped, since guessing could invent or hide an open port.
+fn parse_protocol(text: Option<&str>, scope: &RegionScope<'_>) -> Option<Protocol> {
+    match text.unwrap_or("-1").parse() {
+        Ok(protocol) => Some(protocol),
+        Err(err) => {
+            tracing::warn!(region = scope.region, "skipping entry: {err}");
+            None
+        }
+    }
+}
+
+fn security_group(g: aws::SecurityGroup, scope: &RegionScope<'_>) -> SecurityGroup {
+    let permissions = |perms: Option<Vec<aws::IpPermission>>| -> Vec<Permission> {
+        perms
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| permission(p, scope))
+            .collect()
+    };
+    SecurityGroup {
+        meta: meta(
+            scope,
+            "security-group",
+            g.group_id,
+            g.security_group_arn,
+            g.tags,
+        ),
+        name: g.group_name.unwrap_or_default(),
+        description: g.description,
+        vpc_id: g.vpc_id,
+        owner_id: g.owner_id,
+        ingress: permissions(g.ip_permissions),
+        egress: permissions(g.ip_permissions_egress),
+    }
+}
+
+fn permission(p: aws::IpPermission, scope: &RegionScope<'_>) -> Option<Permission> {
+    let protocol = parse_protocol(p.ip_protocol.as_deref(), scope)?;
+    let (from, to) = (p.from_port, p.to_port);
+    Some(Permission {
+        protocol,
+        port_range: if protocol.has_ports() {
+            Some(PortRange {
+                from: from.unwrap_or(0),
+                to: to.unwrap_or(65535),
+            })
+        } else {
+            None
+        },
+        // For ICMP, AWS reuses the port fields for type and code.
+        icmp: if protocol.is_icmp() {
+            Some(IcmpTypeCode {
+                icmp_type: from.unwrap_or(-1),
+                code: to.unwrap_or(-1),
+            })
+        } else {
+            None
+        },
+        ipv4_ranges: p
+            .ip_ranges
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| {
+                Some(CidrSource {
+                    cidr: r.cidr_ip?,
+                    description: r.description,
+                })
+            })
+            .collect(),
+        ipv6_ranges: p
+            .ipv6_ranges
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| {
+                Some(CidrSource {
+                    cidr: r.cidr_ipv6?,
+                    description: r.description,
+                })
+            })
+            .collect(),
+        prefix_list_ids: p
+            .prefix_list_ids
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| {
+                Some(PrefixListSource {
+                    prefix_list_id: r.prefix_list_id?,
+                    description: r.description,
+                })
+            })
+            .collect(),
+        referenced_groups: p
+            .user_id_group_pairs
+            .unwrap_or_default()
+            .into_iter()
+            .map(|pair| GroupSource {
+                group_id: pair.group_id,
+                group_name: pair.group_name,
+                user_id: pair.user_id,
+                vpc_id: pair.vpc_id,
+                vpc_peering_connection_id: pair.vpc_peering_connection_id,
+                description: pair.description,
+            })
+            .collect(),
+    })
+}
+
+fn network_interface(n: aws::NetworkInterface, scope: &RegionScope<'_>) -> NetworkInterface {
+    NetworkInterface {
+        meta: meta(
+            scope,
+            "network-interface",
+            n.network_interface_id,
+            None,
+            n.tag_set,
+        ),
+        vpc_id: n.vpc_id,
+        subnet_id: n.subnet_id,
+        availability_zone: n.availability_zone,
+        interface_type: n.interface_type.map(|t| t.as_str().to_owned()),
+        status: n.status.map(|s| s.as_str().to_owned()),
+        description: n.description.filter(|d| !d.is_empty()),
+        owner_id: n.owner_id,
+        requester_managed: n.requester_managed.unwrap_or(false),
+        private_ip: n.private_ip_address,
+        public_ip: n.association.and_then(|a| a.public_ip),
+        ipv6_addresses: n
+            .ipv6_addresses
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| a.ipv6_address)
+            .collect(),
+        security_group_ids: n
+            .groups
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|g| g.group_id)
+            .collect(),
+        attachment: n.attachment.map(|a| InterfaceAttachment {
+            instance_id: a.instance_id,
+            instance_owner_id: a.instance_owner_id,
+            device_index: a.device_index,
+            status: a.status.map(|s| s.as_str().to_owned()),
+        }),
+    }
+}
+
+fn instance(i: aws::Instance, scope: &RegionScope<'_>) -> Instance {
+    let interfaces = i.network_interfaces.unwrap_or_default();
+    // Groups of every interface, not just the primary: a secondary ENI can
+    // carry a more open group than the one the console shows.
+    let security_group_ids: BTreeSet<String> = interfaces
+        .iter()
+        .flat_map(|eni| eni.groups.iter().flatten())
+        .chain(i.security_groups.iter().flatten())
+        .filter_map(|g| g.group_id.clone())
+        .collect();
+    Instance {
+        meta: meta(scope, "instance", i.instance_id, None, i.tags),
+        state: i
+            .state
+            .and_then(|s| s.name)
+            .map(|name| name.as_str().to_owned()),
+        instance_type: i.instance_type.map(|t| t.as_str().to_owned()),
+        image_id: i.image_id,
+        vpc_id: i.vpc_id,
+        subnet_id: i.subnet_id,
+        private_ip: i.private_ip_address,
+        public_ip: i.public_ip_address,
+        launch_time: datetime(i.launch_time),
+        network_interface_ids: interfaces
+            .into_iter()
+            .filter_map(|eni| eni.network_interface_id)
+            .collect(),
+        security_group_ids: security_group_ids.into_iter().collect(),
+        metadata_options: i.metadata_options.map(|m| MetadataOptions {
+            http_tokens: m.http_tokens.map(|t| t.as_str().to_owned()),
+            http_endpoint: m.http_endpoint.map(|e| e.as_str().to_owned()),
+            http_put_response_hop_limit: m.http_put_response_hop_limit,
+            instance_metadata_tags: m.instance_metadata_tags.map(|t| t.as_str().to_owned()),
+        }),
+        iam_instance_profile_arn: i.iam_instance_profile.and_then(|p| p.arn),
+    }
+}
+
+fn flow_log(f: aws::FlowLog, scope: &RegionScope<'_>) -> FlowLog {
+    FlowLog {
+        meta: meta(scope, "vpc-flow-log", f.flow_log_id, None, f.tags),
+        resource_id: f.resource_id,
+        traffic_type: f.traffic_type.map(|t| t.as_str().to_owned()),
+        log_destination_type: f.log_destination_type.map(|t| t.as_str().to_owned()),
+        log_destination: f.log_destination.or(f.log_group_name),
+        flow_log_status: f.flow_log_status,
+        deliver_logs_status: f.deliver_logs_status,
+    }
+}
+
+fn transit_gateway(t: aws::TransitGateway, scope: &RegionScope<'_>) -> TransitGateway {
+    let options = t.options.unwrap_or_else(|| aws::TransitGatewayOptions::builder().build());
+    TransitGateway {
+        meta: meta(
+            scope,
+            "transit-gateway",
+            t.transit_gateway_id,
+            t.transit_gateway_arn,
+            t.tags,
+        ),
+        owner_id: t.owner_id,
+        state: t.state.map(|s| s.as_str().to_owned()),
+        auto_accept_shared_attachments: options.auto_accept_shared_attachments
+            == Some(aws::AutoAcceptSharedAttachmentsValue::Enable),
+        default_route_table_association: options.default_route_table_association
+            == Some(aws::DefaultRouteTableAssociationValue::Enable),
+        default_route_table_propagation: options.default_route_table_propagation
+            == Some(aws::DefaultRouteTablePropagationValue::Enable),
+        amazon_side_asn: options.amazon_side_asn,
+    }
+}
+
+fn peering_connection(p: aws::VpcPeeringConnection, scope: &RegionScope<'_>) -> VpcPeeringConnection {
+    let side = |info: aws::VpcPeeringConnectionVpcInfo| PeeringSide {
+        vpc_id: info.vpc_id,
+        owner_id: info.owner_id,
+        region: info.region,
+        cidr_blocks: info
+            .cidr_block_set
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| c.cidr_block)
+            .chain(info.cidr_block)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        ipv6_cidr_blocks: info
+            .ipv6_cidr_block_set
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| c.ipv6_cidr_block)
+            .collect(),
+    };
+    VpcPeeringConnection {
+        meta: meta(
+            scope,
+            "vpc-peering-connection",
+            p.vpc_peering_connection_id,
+            None,
+            p.tags,
+        ),
+        status: p
+            .status
+            .and_then(|s| s.code)
+            .map(|code| code.as_str().to_owned()),
+        requester: p.requester_vpc_info.map(side),
+        accepter: p.accepter_vpc_info.map(side),
+    }
+}

@@ -1,0 +1,192 @@
+//! The collection ledger: every API call the SDK clients make passes through
+//! it. It counts calls per operation, records failed calls, and refuses any
+//! operation that could change the account, so a scan is read-only by
+//! construction rather than by convention.
+
+use std::collections::BTreeMap;
+use std::error::Error as StdError;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::snapshot::CollectionError;
+
+/// Whether an operation only reads: the allow-list rampart promises its
+/// users (and the IAM policy it documents) is exactly this.
+pub fn is_read_only(operation: &str) -> bool {
+    ["Describe", "List", "Get"]
+        .iter()
+        .any(|prefix| operation.starts_with(prefix))
+        || operation == "GenerateCredentialReport"
+}
+
+#[derive(Debug, Default)]
+struct LedgerState {
+    calls: BTreeMap<String, u64>,
+    errors: Vec<CollectionError>,
+}
+
+/// Shared by every client of one collection run.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    state: Arc<Mutex<LedgerState>>,
+}
+
+impl Ledger {
+    fn with_state<T>(&self, f: impl FnOnce(&mut LedgerState) -> T) -> T {
+        // A panic elsewhere while holding the lock leaves counts that are
+        // still valid numbers; keep using them rather than propagate.
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut state)
+    }
+
+    /// Records a failed call; the caller carries on without its data.
+    pub fn record_error<E, R>(
+        &self,
+        service: &str,
+        region: Option<&str>,
+        operation: &str,
+        err: &SdkError<E, R>,
+    ) where
+        E: ProvideErrorMetadata + StdError + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        let (code, message) = describe_error(err);
+        tracing::warn!(service, region, operation, code, message, "call failed");
+        self.with_state(|state| {
+            state.errors.push(CollectionError {
+                service: service.to_owned(),
+                region: region.map(str::to_owned),
+                operation: operation.to_owned(),
+                code,
+                message,
+            })
+        });
+    }
+
+    /// Call counts and errors so far, errors in a stable order whatever
+    /// order the concurrent calls finished in.
+    pub fn take(&self) -> (BTreeMap<String, u64>, Vec<CollectionError>) {
+        let (calls, mut errors) = self.with_state(|state| {
+            (
+                std::mem::take(&mut state.calls),
+                std::mem::take(&mut state.errors),
+            )
+        });
+        errors.sort_by(|a, b| {
+            (&a.region, &a.service, &a.operation).cmp(&(&b.region, &b.service, &b.operation))
+        });
+        (calls, errors)
+    }
+
+    /// The interceptor to install on every SDK client of this run.
+    pub fn interceptor(&self) -> LedgerInterceptor {
+        LedgerInterceptor {
+            ledger: self.clone(),
+        }
+    }
+}
+
+/// Error code and message of a failed call. Calls that got no response
+/// have no AWS code, so they get a code saying why.
+pub(crate) fn describe_error<E, R>(err: &SdkError<E, R>) -> (String, String)
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let code = match err {
+        SdkError::ServiceError(_) => err.code().unwrap_or("Unknown"),
+        SdkError::TimeoutError(_) => "Timeout",
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => "Timeout",
+        SdkError::DispatchFailure(_) => "DispatchFailure",
+        SdkError::ResponseError(_) => "ResponseError",
+        SdkError::ConstructionFailure(_) => "ConstructionFailure",
+        _ => "Unknown",
+    };
+    let message = match err.message() {
+        Some(message) => message.to_owned(),
+        None => root_cause(err),
+    };
+    (code.to_owned(), message)
+}
+
+/// The innermost cause, which for a call that got no response is the one a
+/// person can act on ("Connection refused", "dns error: ...").
+fn root_cause(err: &(dyn StdError + 'static)) -> String {
+    let mut cause = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+#[derive(Debug)]
+pub struct LedgerInterceptor {
+    ledger: Ledger,
+}
+
+impl Intercept for LedgerInterceptor {
+    fn name(&self) -> &'static str {
+        "RampartLedger"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(metadata) = cfg.load::<Metadata>() else {
+            return Err("rampart refuses an SDK call whose operation it cannot name".into());
+        };
+        if !is_read_only(metadata.name()) {
+            return Err(format!(
+                "rampart refuses to call {}:{}, which is not a read-only operation",
+                metadata.service(),
+                metadata.name()
+            )
+            .into());
+        }
+        let key = format!(
+            "{}:{}",
+            metadata.service().to_ascii_lowercase().replace(' ', ""),
+            metadata.name()
+        );
+        self.ledger
+            .with_state(|state| *state.calls.entry(key).or_default() += 1);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_operations_are_exactly_the_documented_prefixes() {
+        for op in [
+            "DescribeVpcs",
+            "ListUsers",
+            "GetCallerIdentity",
+            "GenerateCredentialReport",
+        ] {
+            assert!(is_read_only(op), "{op}");
+        }
+        for op in [
+            "CreateVpc",
+            "RunInstances",
+            "AuthorizeSecurityGroupIngress",
+            "DeleteDetector",
+            "ModifyInstanceMetadataOptions",
+        ] {
+            assert!(!is_read_only(op), "{op}");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Errors that stop a run. Each renders as one sentence that names what is
+//! wrong and where; the binary maps every one of them to exit code 2.
+//!
+//! Failures of a single API call during collection are not errors here:
+//! they are recorded in the snapshot (`CollectionError`) and the run goes on.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("cannot read snapshot {}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}line {line}, column {column}: {message}", location(path))]
+    Json {
+        path: Option<PathBuf>,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}snapshot schema version {found} is not supported; this rampart reads version {supported}", location(path))]
+    Version {
+        path: Option<PathBuf>,
+        found: u32,
+        supported: u32,
+    },
+    #[error("{}not a rampart snapshot: it has no `schema_version` field", location(path))]
+    NotASnapshot { path: Option<PathBuf> },
+    #[error("cannot write snapshot {}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn location(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map(|path| format!("{}: ", path.display()))
+        .unwrap_or_default()
+}
+
+impl SnapshotError {
+    pub(crate) fn json(err: serde_json::Error) -> Self {
+        // serde_json appends " at line L column C" to its message; the
+        // position is rendered separately, so strip the duplicate.
+        let message = err.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(cut) => message[..cut].to_owned(),
+            None => message,
+        };
+        SnapshotError::Json {
+            path: None,
+            line: err.line(),
+            column: err.column(),
+            message,
+        }
+    }
+
+    /// Attaches the file the parsed text came from.
+    pub(crate) fn at(mut self, file: &Path) -> Self {
+        match &mut self {
+            SnapshotError::Json { path, .. }
+            | SnapshotError::Version { path, .. }
+            | SnapshotError::NotASnapshot { path } => *path = Some(file.to_owned()),
+            SnapshotError::Read { .. } | SnapshotError::Write { .. } => {}
+        }
+        self
+    }
+}
+
+/// Problems that prevent a collection from starting at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("no AWS credentials found{}: set AWS_PROFILE or pass --profile, run `aws configure` or `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", for_profile(.profile))]
+    NoCredentials { profile: Option<String> },
+    #[error("the AWS profile `{profile}` does not exist in ~/.aws/config or ~/.aws/credentials")]
+    ProfileNotFound { profile: String },
+    #[error("cannot load AWS credentials{}: {message}", for_profile(.profile))]
+    Credentials {
+        profile: Option<String>,
+        message: String,
+    },
+    #[error("no region to scan: pass --region, set AWS_REGION, or give the profile a region")]
+    InvalidRegion(String),
+    #[error("`{0}` is not a valid --endpoint-url: expected an http:// or https:// URL")]
+    InvalidEndpoint(String),
+    #[error("cannot identify the account (sts:GetCallerIdentity in {region}): {message}")]
+    Identity { region: String, message: String },
+    #[error("cannot list the account's enabled regions (ec2:DescribeRegions in {region}): {message}")]
+    RegionDiscovery { region: String, message: String },
+}
+
+fn for_profile(profile: &Option<String>) -> String {
+    profile
+        .as_ref()
+        .map(|name| format!(" for profile `{name}`"))
+        .unwrap_or_default()
+}

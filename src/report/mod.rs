@@ -1,0 +1,5 @@
+//! Reporters: render what a run found for people (terminal tables) and for
+//! machines (JSON and other formats). Reporters return text; the CLI decides
+//! where it goes.
+
+pub mod summary;

@@ -1,0 +1,147 @@
+//! The snapshot: a typed, serialisable record of one read-only collection run.
+//!
+//! Everything downstream (analysis, rules, reports) reads this model and
+//! nothing else, so a saved snapshot can be evaluated offline exactly as a
+//! live scan would be. The model holds no AWS SDK types: collectors convert.
+
+pub mod ec2;
+pub mod sts;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::SnapshotError;
+
+/// Bumped whenever a change to the model would make an older reader
+/// misunderstand a newer file (or the reverse).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One collection run over one account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub account: sts::AccountIdentity,
+    pub collected_at: DateTime<Utc>,
+    /// The regions this run was asked to cover, after `all` was expanded.
+    pub regions_requested: Vec<String>,
+    /// Per-region data, keyed by region name.
+    pub regions: BTreeMap<String, RegionSnapshot>,
+    /// Every API call that failed; the data it would have returned is absent
+    /// from the snapshot and must be treated as not evaluated, never as clean.
+    pub collection_errors: Vec<CollectionError>,
+    /// Calls made per operation (`service:Operation`), paginated pages included.
+    pub api_calls: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl ToolInfo {
+    pub fn current() -> Self {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME").to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// Everything collected in one region.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegionSnapshot {
+    pub ec2: ec2::Ec2Region,
+}
+
+/// Identity fields every collected resource carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceMeta {
+    pub id: String,
+    /// From the API where it gives one, otherwise built from partition,
+    /// region, account and id in the documented ARN format.
+    pub arn: String,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One API call that failed during collection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionError {
+    pub service: String,
+    /// `None` for global services such as STS or IAM.
+    pub region: Option<String>,
+    pub operation: String,
+    /// The AWS error code (`AccessDenied`, `UnauthorizedOperation`, ...), or
+    /// `Timeout` / `DispatchFailure` when no response came back.
+    pub code: String,
+    pub message: String,
+}
+
+impl Snapshot {
+    /// Reads and validates a snapshot file written by `rampart collect`.
+    pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
+        let text = fs::read_to_string(path).map_err(|source| SnapshotError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|err| err.at(path))
+    }
+
+    /// Parses snapshot JSON, checking the schema version before the body so a
+    /// file from another version gets a version error, not a field error.
+    pub fn parse(text: &str) -> Result<Snapshot, SnapshotError> {
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            schema_version: Option<u32>,
+        }
+        let version = serde_json::from_str::<VersionOnly>(text)
+            .map_err(SnapshotError::json)?
+            .schema_version;
+        match version {
+            Some(SCHEMA_VERSION) => serde_json::from_str(text).map_err(SnapshotError::json),
+            Some(found) => Err(SnapshotError::Version {
+                path: None,
+                found,
+                supported: SCHEMA_VERSION,
+            }),
+            None => Err(SnapshotError::NotASnapshot { path: None }),
+        }
+    }
+
+    /// Writes the snapshot as pretty JSON, atomically: a crash or a full disk
+    /// leaves either the old file or the complete new one, never half of it.
+    pub fn write(&self, path: &Path) -> Result<(), SnapshotError> {
+        let write_err = |source| SnapshotError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
+        serde_json::to_writer_pretty(&mut tmp, self)
+            .map_err(std::io::Error::from)
+            .map_err(write_err)?;
+        tmp.write_all(b"\n").map_err(write_err)?;
+        tmp.as_file().sync_all().map_err(write_err)?;
+        tmp.persist(path).map_err(|err| write_err(err.error))?;
+        Ok(())
+    }
+
+    /// Resource counts per region and kind, for summaries.
+    pub fn resource_counts(&self) -> BTreeMap<&str, Vec<(&'static str, usize)>> {
+        self.regions
+            .iter()
+            .map(|(name, region)| (name.as_str(), region.ec2.resource_counts()))
+            .collect()
+    }
+}
