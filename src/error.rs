@@ -82,7 +82,7 @@ pub enum CollectError {
         profile: Option<String>,
         message: String,
     },
-    #[error("no region to scan: pass --region, set AWS_REGION, or give the profile a region")]
+    #[error("`{0}` is not an AWS region name (expected something like us-east-1), given to --region")]
     InvalidRegion(String),
     #[error("`{0}` is not a valid --endpoint-url: expected an http:// or https:// URL")]
     InvalidEndpoint(String),
