@@ -1,0 +1,82 @@
+//! Shared test support: the moto emulator, SDK clients for seeding it, and
+//! the rampart binary pointed at it.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+pub mod moto;
+pub mod seed;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+
+pub use moto::MotoServer;
+
+pub const ACCESS_KEY: &str = "test";
+pub const SECRET_KEY: &str = "test";
+
+/// SDK configuration for seeding: static test credentials, the emulator's
+/// endpoint, nothing read from the environment or ~/.aws.
+pub async fn seeding_config(endpoint: &str, region: &str) -> SdkConfig {
+    seeding_config_as(endpoint, region, ACCESS_KEY, SECRET_KEY).await
+}
+
+pub async fn seeding_config_as(
+    endpoint: &str,
+    region: &str,
+    access_key: &str,
+    secret_key: &str,
+) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(
+            access_key, secret_key, None, None, "rampart-tests",
+        ))
+        .load()
+        .await
+}
+
+pub async fn ec2_client(endpoint: &str, region: &str) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&seeding_config(endpoint, region).await)
+}
+
+/// The rampart binary with an environment that reaches only the emulator:
+/// test credentials, no profile files, no instance metadata lookups.
+pub fn rampart(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_EC2",
+        "AWS_ENDPOINT_URL_STS",
+        "RUST_LOG",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"))
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
