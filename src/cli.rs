@@ -3,7 +3,7 @@
 //! `--endpoint-url`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`).
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -157,7 +157,7 @@ fn progress_bar() -> ProgressBar {
     bar
 }
 
-fn write_snapshot(snapshot: &Snapshot, output: &PathBuf) -> anyhow::Result<()> {
+fn write_snapshot(snapshot: &Snapshot, output: &Path) -> anyhow::Result<()> {
     if output.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut stdout, snapshot)?;
@@ -168,7 +168,7 @@ fn write_snapshot(snapshot: &Snapshot, output: &PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn collection_note(snapshot: &Snapshot, output: &PathBuf) -> String {
+fn collection_note(snapshot: &Snapshot, output: &Path) -> String {
     let resources: usize = snapshot
         .resource_counts()
         .values()

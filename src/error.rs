@@ -20,13 +20,19 @@ pub enum SnapshotError {
         column: usize,
         message: String,
     },
-    #[error("{}snapshot schema version {found} is not supported; this rampart reads version {supported}", location(path))]
+    #[error(
+        "{}snapshot schema version {found} is not supported; this rampart reads version {supported}",
+        location(path)
+    )]
     Version {
         path: Option<PathBuf>,
         found: u32,
         supported: u32,
     },
-    #[error("{}not a rampart snapshot: it has no `schema_version` field", location(path))]
+    #[error(
+        "{}not a rampart snapshot: it has no `schema_version` field",
+        location(path)
+    )]
     NotASnapshot { path: Option<PathBuf> },
     #[error("cannot write snapshot {}", path.display())]
     Write {
@@ -82,13 +88,17 @@ pub enum CollectError {
         profile: Option<String>,
         message: String,
     },
-    #[error("`{0}` is not an AWS region name (expected something like us-east-1), given to --region")]
+    #[error(
+        "`{0}` is not an AWS region name (expected something like us-east-1), given to --region"
+    )]
     InvalidRegion(String),
     #[error("`{0}` is not a valid --endpoint-url: expected an http:// or https:// URL")]
     InvalidEndpoint(String),
     #[error("cannot identify the account (sts:GetCallerIdentity in {region}): {message}")]
     Identity { region: String, message: String },
-    #[error("cannot list the account's enabled regions (ec2:DescribeRegions in {region}): {message}")]
+    #[error(
+        "cannot list the account's enabled regions (ec2:DescribeRegions in {region}): {message}"
+    )]
     RegionDiscovery { region: String, message: String },
 }
 

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use rampart::snapshot::ec2::*;
 use rampart::snapshot::{ResourceMeta, Snapshot};
+use support::moto::MotoServer;
+use support::rampart;
 use support::seed::{self, HOME_REGION, SECOND_REGION, SeededAccount};
-use support::{MotoServer, rampart};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -164,7 +165,12 @@ async fn collect_writes_every_seeded_network_resource_intact() {
         } else {
             RouteDestination::Ipv4(cidr.to_owned())
         };
-        route(destination, RouteTargetKind::Local, "local", "CreateRouteTable")
+        route(
+            destination,
+            RouteTargetKind::Local,
+            "local",
+            "CreateRouteTable",
+        )
     };
     let public_rt = find(&ec2.route_tables, &s.public_route_table, |t| &t.meta);
     assert!(!public_rt.is_main);
@@ -235,7 +241,10 @@ async fn collect_writes_every_seeded_network_resource_intact() {
         }]
     );
     let nat = find(&ec2.nat_gateways, &s.nat_gateway, |g| &g.meta);
-    assert_eq!(nat.meta, meta(r, "natgateway", &s.nat_gateway, Some("prod-nat")));
+    assert_eq!(
+        nat.meta,
+        meta(r, "natgateway", &s.nat_gateway, Some("prod-nat"))
+    );
     assert_eq!(nat.subnet_id.as_deref(), Some(s.public_subnet.as_str()));
     assert_eq!(nat.vpc_id.as_deref(), Some(s.prod_vpc.as_str()));
     assert_eq!(nat.state.as_deref(), Some("available"));
@@ -254,29 +263,70 @@ async fn collect_writes_every_seeded_network_resource_intact() {
     );
     assert!(!acl.is_default);
     assert_eq!(acl.vpc_id, s.prod_vpc);
-    let entry = |rule_number, egress, protocol, action, v4: Option<&str>, v6: Option<&str>, ports| {
-        NetworkAclEntry {
-            rule_number,
-            egress,
-            protocol,
-            action,
-            cidr_ipv4: v4.map(str::to_owned),
-            cidr_ipv6: v6.map(str::to_owned),
-            port_range: ports,
-            // moto 5.2.5 does not return IcmpTypeCode from DescribeNetworkAcls;
-            // the conversion is covered by the collector's unit tests.
-            icmp: None,
-        }
-    };
+    let entry =
+        |rule_number, egress, protocol, action, v4: Option<&str>, v6: Option<&str>, ports| {
+            NetworkAclEntry {
+                rule_number,
+                egress,
+                protocol,
+                action,
+                cidr_ipv4: v4.map(str::to_owned),
+                cidr_ipv6: v6.map(str::to_owned),
+                port_range: ports,
+                // moto 5.2.5 does not return IcmpTypeCode from DescribeNetworkAcls;
+                // the conversion is covered by the collector's unit tests.
+                icmp: None,
+            }
+        };
     use RuleAction::{Allow, Deny};
     assert_eq!(
         acl.entries,
         [
-            entry(90, false, Protocol::Tcp, Deny, Some("0.0.0.0/0"), None, tcp(22, 22)),
-            entry(100, false, Protocol::All, Allow, Some("0.0.0.0/0"), None, None),
-            entry(110, false, Protocol::Tcp, Allow, None, Some("::/0"), tcp(443, 443)),
-            entry(120, false, Protocol::Icmp, Allow, Some("0.0.0.0/0"), None, None),
-            entry(100, true, Protocol::Tcp, Allow, Some("0.0.0.0/0"), None, tcp(1024, 65535)),
+            entry(
+                90,
+                false,
+                Protocol::Tcp,
+                Deny,
+                Some("0.0.0.0/0"),
+                None,
+                tcp(22, 22)
+            ),
+            entry(
+                100,
+                false,
+                Protocol::All,
+                Allow,
+                Some("0.0.0.0/0"),
+                None,
+                None
+            ),
+            entry(
+                110,
+                false,
+                Protocol::Tcp,
+                Allow,
+                None,
+                Some("::/0"),
+                tcp(443, 443)
+            ),
+            entry(
+                120,
+                false,
+                Protocol::Icmp,
+                Allow,
+                Some("0.0.0.0/0"),
+                None,
+                None
+            ),
+            entry(
+                100,
+                true,
+                Protocol::Tcp,
+                Allow,
+                Some("0.0.0.0/0"),
+                None,
+                tcp(1024, 65535)
+            ),
         ]
     );
     assert_eq!(
@@ -289,7 +339,10 @@ async fn collect_writes_every_seeded_network_resource_intact() {
 
     // Security groups: IPv4, IPv6, ICMP, prefix-list and group sources.
     let web = find(&ec2.security_groups, &s.web_group, |g| &g.meta);
-    assert_eq!(web.meta, meta(r, "security-group", &s.web_group, Some("web")));
+    assert_eq!(
+        web.meta,
+        meta(r, "security-group", &s.web_group, Some("web"))
+    );
     assert_eq!(web.name, "web");
     assert_eq!(web.vpc_id.as_deref(), Some(s.prod_vpc.as_str()));
     assert_eq!(
@@ -345,13 +398,16 @@ async fn collect_writes_every_seeded_network_resource_intact() {
 
     // Instances and their interfaces.
     let web_1 = find(&ec2.instances, &s.web_instance, |i| &i.meta);
-    assert_eq!(web_1.meta, meta(r, "instance", &s.web_instance, Some("web-1")));
+    assert_eq!(
+        web_1.meta,
+        meta(r, "instance", &s.web_instance, Some("web-1"))
+    );
     assert_eq!(web_1.state.as_deref(), Some("running"));
     assert_eq!(web_1.instance_type.as_deref(), Some("t3.micro"));
     assert_eq!(web_1.subnet_id.as_deref(), Some(s.public_subnet.as_str()));
     assert_eq!(web_1.vpc_id.as_deref(), Some(s.prod_vpc.as_str()));
     assert!(web_1.public_ip.is_some(), "public subnet maps a public IP");
-    assert_eq!(web_1.security_group_ids, [s.web_group.clone()]);
+    assert_eq!(web_1.security_group_ids, [s.web_group.as_str()]);
     assert_eq!(
         web_1.metadata_options,
         Some(MetadataOptions {
@@ -363,7 +419,7 @@ async fn collect_writes_every_seeded_network_resource_intact() {
     );
     let db_1 = find(&ec2.instances, &s.db_instance, |i| &i.meta);
     assert_eq!(db_1.public_ip, None);
-    assert_eq!(db_1.security_group_ids, [s.db_group.clone()]);
+    assert_eq!(db_1.security_group_ids, [s.db_group.as_str()]);
     assert_eq!(
         db_1.metadata_options
             .as_ref()
@@ -377,11 +433,14 @@ async fn collect_writes_every_seeded_network_resource_intact() {
         |n| &n.meta,
     );
     assert_eq!(web_eni.subnet_id.as_deref(), Some(s.public_subnet.as_str()));
-    assert_eq!(web_eni.security_group_ids, [s.web_group.clone()]);
+    assert_eq!(web_eni.security_group_ids, [s.web_group.as_str()]);
     assert_eq!(web_eni.public_ip, web_1.public_ip);
     assert_eq!(web_eni.interface_type.as_deref(), Some("interface"));
     assert_eq!(
-        web_eni.attachment.as_ref().and_then(|a| a.instance_id.as_deref()),
+        web_eni
+            .attachment
+            .as_ref()
+            .and_then(|a| a.instance_id.as_deref()),
         Some(s.web_instance.as_str())
     );
 

@@ -35,62 +35,122 @@ pub async fn collect_region(client: &Client, scope: &RegionScope<'_>) -> Ec2Regi
         scope.call(
             SERVICE,
             "DescribeVpcs",
-            client.describe_vpcs().into_paginator().items().send().try_collect()
+            client
+                .describe_vpcs()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeSubnets",
-            client.describe_subnets().into_paginator().items().send().try_collect()
+            client
+                .describe_subnets()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeRouteTables",
-            client.describe_route_tables().into_paginator().items().send().try_collect()
+            client
+                .describe_route_tables()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeInternetGateways",
-            client.describe_internet_gateways().into_paginator().items().send().try_collect()
+            client
+                .describe_internet_gateways()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeNatGateways",
-            client.describe_nat_gateways().into_paginator().items().send().try_collect()
+            client
+                .describe_nat_gateways()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeNetworkAcls",
-            client.describe_network_acls().into_paginator().items().send().try_collect()
+            client
+                .describe_network_acls()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeSecurityGroups",
-            client.describe_security_groups().into_paginator().items().send().try_collect()
+            client
+                .describe_security_groups()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeNetworkInterfaces",
-            client.describe_network_interfaces().into_paginator().items().send().try_collect()
+            client
+                .describe_network_interfaces()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeInstances",
-            client.describe_instances().into_paginator().items().send().try_collect()
+            client
+                .describe_instances()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeFlowLogs",
-            client.describe_flow_logs().into_paginator().items().send().try_collect()
+            client
+                .describe_flow_logs()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeTransitGateways",
-            client.describe_transit_gateways().into_paginator().items().send().try_collect()
+            client
+                .describe_transit_gateways()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
             "DescribeVpcPeeringConnections",
-            client.describe_vpc_peering_connections().into_paginator().items().send().try_collect()
+            client
+                .describe_vpc_peering_connections()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
         ),
         scope.call(
             SERVICE,
@@ -247,7 +307,12 @@ fn route_table(t: aws::RouteTable, scope: &RegionScope<'_>) -> RouteTable {
         meta: meta(scope, "route-table", t.route_table_id, None, t.tags),
         vpc_id: t.vpc_id.unwrap_or_default(),
         is_main: associations.iter().any(|a| a.main),
-        routes: t.routes.unwrap_or_default().into_iter().map(route).collect(),
+        routes: t
+            .routes
+            .unwrap_or_default()
+            .into_iter()
+            .map(route)
+            .collect(),
         associations,
         propagating_vgw_ids: t
             .propagating_vgws
@@ -315,7 +380,13 @@ fn gateway_kind(id: &str) -> RouteTargetKind {
 
 fn internet_gateway(g: aws::InternetGateway, scope: &RegionScope<'_>) -> InternetGateway {
     InternetGateway {
-        meta: meta(scope, "internet-gateway", g.internet_gateway_id, None, g.tags),
+        meta: meta(
+            scope,
+            "internet-gateway",
+            g.internet_gateway_id,
+            None,
+            g.tags,
+        ),
         owner_id: g.owner_id,
         attachments: g
             .attachments
@@ -615,7 +686,9 @@ fn flow_log(f: aws::FlowLog, scope: &RegionScope<'_>) -> FlowLog {
 }
 
 fn transit_gateway(t: aws::TransitGateway, scope: &RegionScope<'_>) -> TransitGateway {
-    let options = t.options.unwrap_or_else(|| aws::TransitGatewayOptions::builder().build());
+    let options = t
+        .options
+        .unwrap_or_else(|| aws::TransitGatewayOptions::builder().build());
     TransitGateway {
         meta: meta(
             scope,
@@ -636,7 +709,10 @@ fn transit_gateway(t: aws::TransitGateway, scope: &RegionScope<'_>) -> TransitGa
     }
 }
 
-fn peering_connection(p: aws::VpcPeeringConnection, scope: &RegionScope<'_>) -> VpcPeeringConnection {
+fn peering_connection(
+    p: aws::VpcPeeringConnection,
+    scope: &RegionScope<'_>,
+) -> VpcPeeringConnection {
     let side = |info: aws::VpcPeeringConnectionVpcInfo| PeeringSide {
         vpc_id: info.vpc_id,
         owner_id: info.owner_id,
@@ -671,5 +747,176 @@ fn peering_connection(p: aws::VpcPeeringConnection, scope: &RegionScope<'_>) -> 
             .map(|code| code.as_str().to_owned()),
         requester: p.requester_vpc_info.map(side),
         accepter: p.accepter_vpc_info.map(side),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::ledger::Ledger;
+    use crate::snapshot::sts::AccountIdentity;
+
+    fn with_scope<T>(f: impl FnOnce(&RegionScope<'_>) -> T) -> T {
+        let account = AccountIdentity {
+            account_id: "111122223333".to_owned(),
+            partition: "aws-us-gov".to_owned(),
+            caller_arn: "arn:aws-us-gov:iam::111122223333:user/auditor".to_owned(),
+        };
+        let ledger = Ledger::default();
+        f(&RegionScope {
+            region: "us-gov-west-1",
+            account: &account,
+            ledger: &ledger,
+        })
+    }
+
+    #[test]
+    fn arns_are_built_in_the_account_partition_when_the_api_gives_none() {
+        let vpc = with_scope(|scope| {
+            vpc(
+                aws::Vpc::builder()
+                    .vpc_id("vpc-1")
+                    .is_default(false)
+                    .build(),
+                scope,
+            )
+        });
+        assert_eq!(
+            vpc.meta.arn,
+            "arn:aws-us-gov:ec2:us-gov-west-1:111122223333:vpc/vpc-1"
+        );
+    }
+
+    #[test]
+    fn nacl_icmp_entries_keep_type_and_code_and_drop_ports() {
+        let entry = aws::NetworkAclEntry::builder()
+            .rule_number(120)
+            .protocol("58")
+            .rule_action(aws::RuleAction::Allow)
+            .egress(false)
+            .ipv6_cidr_block("::/0")
+            .icmp_type_code(aws::IcmpTypeCode::builder().r#type(128).code(0).build())
+            .port_range(aws::PortRange::builder().from(1).to(2).build())
+            .build();
+        let converted = with_scope(|scope| network_acl_entry(entry, scope));
+        assert_eq!(
+            converted,
+            Some(NetworkAclEntry {
+                rule_number: 120,
+                egress: false,
+                protocol: Protocol::Icmpv6,
+                action: RuleAction::Allow,
+                cidr_ipv4: None,
+                cidr_ipv6: Some("::/0".to_owned()),
+                port_range: None,
+                icmp: Some(IcmpTypeCode {
+                    icmp_type: 128,
+                    code: 0
+                }),
+            })
+        );
+    }
+
+    #[test]
+    fn an_entry_with_an_unknown_action_counts_as_deny_and_an_unparseable_protocol_is_dropped() {
+        let unknown_action = aws::NetworkAclEntry::builder()
+            .rule_number(1)
+            .protocol("6")
+            .rule_action(aws::RuleAction::from("maybe"))
+            .build();
+        let converted = with_scope(|scope| network_acl_entry(unknown_action, scope));
+        assert_eq!(converted.map(|e| e.action), Some(RuleAction::Deny));
+
+        let unknown_protocol = aws::NetworkAclEntry::builder()
+            .rule_number(2)
+            .protocol("carrier-pigeon")
+            .build();
+        assert_eq!(
+            with_scope(|scope| network_acl_entry(unknown_protocol, scope)),
+            None
+        );
+    }
+
+    #[test]
+    fn gateway_routes_are_told_apart_by_id_prefix() {
+        let kind_of = |builder: aws::builders::RouteBuilder| route(builder.build()).target.kind;
+        let via_gateway = |id: &str| kind_of(aws::Route::builder().gateway_id(id));
+        assert_eq!(via_gateway("local"), RouteTargetKind::Local);
+        assert_eq!(via_gateway("igw-1"), RouteTargetKind::InternetGateway);
+        assert_eq!(via_gateway("vgw-1"), RouteTargetKind::VirtualPrivateGateway);
+        assert_eq!(via_gateway("vpce-1"), RouteTargetKind::VpcEndpoint);
+        assert_eq!(via_gateway("xyz-1"), RouteTargetKind::Unknown);
+        assert_eq!(
+            kind_of(aws::Route::builder().egress_only_internet_gateway_id("eigw-1")),
+            RouteTargetKind::EgressOnlyInternetGateway
+        );
+        assert_eq!(
+            kind_of(aws::Route::builder().transit_gateway_id("tgw-1")),
+            RouteTargetKind::TransitGateway
+        );
+        // An instance route also reports the instance's interface; the
+        // instance is the more specific target.
+        assert_eq!(
+            kind_of(
+                aws::Route::builder()
+                    .instance_id("i-1")
+                    .network_interface_id("eni-1")
+            ),
+            RouteTargetKind::Instance
+        );
+        let blackhole = route(
+            aws::Route::builder()
+                .destination_prefix_list_id("pl-1")
+                .nat_gateway_id("nat-1")
+                .state(aws::RouteState::Blackhole)
+                .build(),
+        );
+        assert_eq!(
+            blackhole.destination,
+            RouteDestination::PrefixList("pl-1".to_owned())
+        );
+        assert_eq!(blackhole.state.as_deref(), Some("blackhole"));
+    }
+
+    #[test]
+    fn an_instance_carries_the_groups_of_every_interface() {
+        let eni = |id: &str, group: &str| {
+            aws::InstanceNetworkInterface::builder()
+                .network_interface_id(id)
+                .groups(aws::GroupIdentifier::builder().group_id(group).build())
+                .build()
+        };
+        let instance = with_scope(|scope| {
+            instance(
+                aws::Instance::builder()
+                    .instance_id("i-1")
+                    .network_interfaces(eni("eni-1", "sg-b"))
+                    .network_interfaces(eni("eni-2", "sg-a"))
+                    .security_groups(aws::GroupIdentifier::builder().group_id("sg-b").build())
+                    .build(),
+                scope,
+            )
+        });
+        assert_eq!(instance.security_group_ids, ["sg-a", "sg-b"]);
+        assert_eq!(instance.network_interface_ids, ["eni-1", "eni-2"]);
+    }
+
+    #[test]
+    fn an_all_protocol_permission_has_neither_ports_nor_icmp() {
+        let permission = with_scope(|scope| {
+            permission(
+                aws::IpPermission::builder()
+                    .ip_protocol("-1")
+                    .from_port(-1)
+                    .to_port(-1)
+                    .ip_ranges(aws::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+                scope,
+            )
+        })
+        .expect("converts");
+        assert_eq!(permission.protocol, Protocol::All);
+        assert_eq!(permission.port_range, None);
+        assert_eq!(permission.icmp, None);
     }
 }

@@ -8,8 +8,8 @@ mod session;
 pub mod sts;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::error::Error as StdError;
+use std::future::Future;
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;

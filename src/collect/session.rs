@@ -10,8 +10,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_runtime::env_config::file::EnvConfigFiles;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::SdkConfig;
 use aws_types::os_shim_internal::{Env, Fs};
 
@@ -28,10 +28,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(super) async fn load(options: &CollectOptions) -> Result<SdkConfig, CollectError> {
-    if let Some(url) = &options.endpoint_url {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(CollectError::InvalidEndpoint(url.clone()));
-        }
+    if let Some(url) = &options.endpoint_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(CollectError::InvalidEndpoint(url.clone()));
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
@@ -83,14 +83,9 @@ pub(super) async fn load(options: &CollectOptions) -> Result<SdkConfig, CollectE
 /// and AWS_SHARED_CREDENTIALS_FILE name) define the profile. The SDK reports
 /// a missing profile only as "no credentials", which hides the typo.
 async fn profile_exists(name: &str) -> bool {
-    aws_config::profile::load(
-        &Fs::real(),
-        &Env::real(),
-        &EnvConfigFiles::default(),
-        None,
-    )
-    .await
-    .is_ok_and(|profiles| profiles.get_profile(name).is_some())
+    aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
+        .await
+        .is_ok_and(|profiles| profiles.get_profile(name).is_some())
 }
 
 /// The regions enabled for the account: those that need no opt-in, plus
@@ -130,9 +125,7 @@ pub fn validate_region(name: &str) -> Result<(), CollectError> {
     let valid = parts.len() >= 3
         && parts[0].len() == 2
         && parts[..parts.len() - 1].iter().all(lowercase)
-        && parts[parts.len() - 1]
-            .bytes()
-            .all(|b| b.is_ascii_digit())
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty();
     if valid {
         Ok(())

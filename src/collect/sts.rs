@@ -7,7 +7,10 @@ use super::ledger::describe_error;
 use crate::error::CollectError;
 use crate::snapshot::sts::AccountIdentity;
 
-pub async fn caller_identity(client: &Client, region: &str) -> Result<AccountIdentity, CollectError> {
+pub async fn caller_identity(
+    client: &Client,
+    region: &str,
+) -> Result<AccountIdentity, CollectError> {
     let identity = client.get_caller_identity().send().await.map_err(|err| {
         let (code, message) = describe_error(&err);
         CollectError::Identity {

@@ -44,7 +44,10 @@ impl Ec2Region {
             ("instances", self.instances.len()),
             ("flow_logs", self.flow_logs.len()),
             ("transit_gateways", self.transit_gateways.len()),
-            ("vpc_peering_connections", self.vpc_peering_connections.len()),
+            (
+                "vpc_peering_connections",
+                self.vpc_peering_connections.len(),
+            ),
         ]
     }
 }
@@ -472,4 +475,43 @@ pub struct PeeringSide {
     pub region: Option<String>,
     pub cidr_blocks: Vec<String>,
     pub ipv6_cidr_blocks: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_apis_spellings_of_a_protocol_parse_to_one_value() {
+        for (spellings, protocol) in [
+            (&["-1", "all"][..], Protocol::All),
+            (&["tcp", "6", "TCP"][..], Protocol::Tcp),
+            (&["udp", "17"][..], Protocol::Udp),
+            (&["icmp", "1"][..], Protocol::Icmp),
+            (&["icmpv6", "58"][..], Protocol::Icmpv6),
+            (&["50"][..], Protocol::Number(50)),
+        ] {
+            for spelling in spellings {
+                assert_eq!(spelling.parse::<Protocol>(), Ok(protocol), "{spelling}");
+            }
+        }
+        assert_eq!(
+            "gre".parse::<Protocol>(),
+            Err(UnknownProtocol("gre".to_owned()))
+        );
+        assert_eq!(
+            "256".parse::<Protocol>().map_err(|e| e.to_string()),
+            Err("`256` is not an IP protocol name or number (0-255, or -1 for all)".to_owned())
+        );
+    }
+
+    #[test]
+    fn protocols_serialise_as_one_canonical_string() {
+        let text = serde_json::to_string(&[Protocol::All, Protocol::Tcp, Protocol::Number(47)])
+            .expect("serialises");
+        assert_eq!(text, r#"["all","tcp","47"]"#);
+        let back: Vec<Protocol> = serde_json::from_str(r#"["-1","6","47"]"#).expect("parses");
+        assert_eq!(back, [Protocol::All, Protocol::Tcp, Protocol::Number(47)]);
+        assert!(serde_json::from_str::<Protocol>(r#""bogus""#).is_err());
+    }
 }

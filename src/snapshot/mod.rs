@@ -145,3 +145,92 @@ impl Snapshot {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = include_str!("../../fixtures/demo/snapshot.json");
+
+    #[test]
+    fn a_snapshot_round_trips_through_json_byte_for_byte() {
+        let snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        let text = serde_json::to_string_pretty(&snapshot).expect("serialises") + "\n";
+        assert_eq!(text, DEMO);
+        assert_eq!(Snapshot::parse(&text).expect("reparses"), snapshot);
+    }
+
+    #[test]
+    fn every_variant_of_the_model_round_trips() {
+        use ec2::*;
+        let mut snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        let region = snapshot.regions.get_mut("us-east-1").expect("region");
+        let table = region.ec2.route_tables.first_mut().expect("a route table");
+        table.routes.push(Route {
+            destination: RouteDestination::PrefixList("pl-63a5400a".to_owned()),
+            target: RouteTarget {
+                kind: RouteTargetKind::VpcEndpoint,
+                id: Some("vpce-0123".to_owned()),
+            },
+            state: Some("blackhole".to_owned()),
+            origin: None,
+        });
+        table.routes.push(Route {
+            destination: RouteDestination::Unknown,
+            target: RouteTarget {
+                kind: RouteTargetKind::Unknown,
+                id: None,
+            },
+            state: None,
+            origin: None,
+        });
+        let group = region.ec2.security_groups.first_mut().expect("a group");
+        group.ingress.push(Permission {
+            protocol: Protocol::Number(50),
+            port_range: None,
+            icmp: None,
+            ipv4_ranges: vec![],
+            ipv6_ranges: vec![],
+            prefix_list_ids: vec![],
+            referenced_groups: vec![],
+        });
+        snapshot.collection_errors.push(CollectionError {
+            service: "ec2".to_owned(),
+            region: None,
+            operation: "DescribeRegions".to_owned(),
+            code: "Timeout".to_owned(),
+            message: "timed out".to_owned(),
+        });
+        let text = serde_json::to_string(&snapshot).expect("serialises");
+        assert!(text.contains(r#"{"kind":"prefix_list","value":"pl-63a5400a"}"#));
+        assert!(text.contains(r#"{"kind":"unknown"}"#));
+        assert!(text.contains(r#""protocol":"50""#));
+        assert_eq!(Snapshot::parse(&text).expect("reparses"), snapshot);
+    }
+
+    #[test]
+    fn write_replaces_the_file_whole_and_fails_cleanly_where_it_cannot() {
+        let snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("snapshot.json");
+        fs::write(&path, "old contents").expect("seed old file");
+        snapshot.write(&path).expect("write");
+        assert_eq!(fs::read_to_string(&path).expect("read back"), DEMO);
+        assert_eq!(
+            fs::read_dir(dir.path()).expect("list").count(),
+            1,
+            "no temporary file left behind"
+        );
+
+        let missing_dir = dir.path().join("no-such-dir").join("snapshot.json");
+        let err = snapshot
+            .write(&missing_dir)
+            .expect_err("cannot write there");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot write snapshot {}", missing_dir.display())),
+            "{err}"
+        );
+        assert!(!missing_dir.exists());
+    }
+}

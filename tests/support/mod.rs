@@ -15,8 +15,6 @@ use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 
-pub use moto::MotoServer;
-
 pub const ACCESS_KEY: &str = "test";
 pub const SECRET_KEY: &str = "test";
 
@@ -36,7 +34,11 @@ pub async fn seeding_config_as(
         .endpoint_url(endpoint)
         .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new(
-            access_key, secret_key, None, None, "rampart-tests",
+            access_key,
+            secret_key,
+            None,
+            None,
+            "rampart-tests",
         ))
         .load()
         .await

@@ -118,8 +118,7 @@ fn moto_server_binary() -> PathBuf {
     if ready.exists() {
         return binary;
     }
-    fs::create_dir_all(&venv)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", venv.display()));
+    fs::create_dir_all(&venv).unwrap_or_else(|e| panic!("cannot create {}: {e}", venv.display()));
     let lock = File::create(venv.with_extension("lock"))
         .unwrap_or_else(|e| panic!("cannot create the moto install lock: {e}"));
     lock.lock()
@@ -145,7 +144,9 @@ fn venv_dir() -> PathBuf {
 
 fn install_moto(venv: &Path) {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    run(Command::new(&python).args(["-m", "venv", "--clear"]).arg(venv));
+    run(Command::new(&python)
+        .args(["-m", "venv", "--clear"])
+        .arg(venv));
     run(Command::new(venv.join("bin").join("pip")).args([
         "install",
         "--quiet",

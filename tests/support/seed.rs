@@ -171,11 +171,56 @@ pub async fn seed_account(endpoint: &str) -> SeededAccount {
         .expect("NACL id");
     // (rule, protocol, action, egress, IPv4 CIDR, IPv6 CIDR, ports, ICMP type/code)
     let entries = [
-        (90, "6", RuleAction::Deny, false, Some("0.0.0.0/0"), None, Some((22, 22)), None),
-        (100, "-1", RuleAction::Allow, false, Some("0.0.0.0/0"), None, None, None),
-        (110, "6", RuleAction::Allow, false, None, Some("::/0"), Some((443, 443)), None),
-        (120, "1", RuleAction::Allow, false, Some("0.0.0.0/0"), None, None, Some((8, -1))),
-        (100, "6", RuleAction::Allow, true, Some("0.0.0.0/0"), None, Some((1024, 65535)), None),
+        (
+            90,
+            "6",
+            RuleAction::Deny,
+            false,
+            Some("0.0.0.0/0"),
+            None,
+            Some((22, 22)),
+            None,
+        ),
+        (
+            100,
+            "-1",
+            RuleAction::Allow,
+            false,
+            Some("0.0.0.0/0"),
+            None,
+            None,
+            None,
+        ),
+        (
+            110,
+            "6",
+            RuleAction::Allow,
+            false,
+            None,
+            Some("::/0"),
+            Some((443, 443)),
+            None,
+        ),
+        (
+            120,
+            "1",
+            RuleAction::Allow,
+            false,
+            Some("0.0.0.0/0"),
+            None,
+            None,
+            Some((8, -1)),
+        ),
+        (
+            100,
+            "6",
+            RuleAction::Allow,
+            true,
+            Some("0.0.0.0/0"),
+            None,
+            Some((1024, 65535)),
+            None,
+        ),
     ];
     for (rule_number, protocol, action, egress, v4, v6, ports, icmp) in entries {
         ec2.create_network_acl_entry()
@@ -451,7 +496,11 @@ async fn create_vpc(ec2: &Client, cidr: &str, name: &str, ipv6: bool) -> String 
 }
 
 async fn create_subnet(ec2: &Client, vpc: &str, cidr: &str, name: &str) -> String {
-    let region = ec2.config().region().map(|r| r.to_string()).unwrap_or_default();
+    let region = ec2
+        .config()
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
     ec2.create_subnet()
         .vpc_id(vpc)
         .cidr_block(cidr)

@@ -1,0 +1,255 @@
+//! The command line's contract for bad input: one sentence on stderr naming
+//! the problem and where it is, exit code 2, nothing written. None of these
+//! cases may reach AWS, so none needs the emulator.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+
+use support::rampart;
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json");
+
+fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = rampart(home).args(args).output().expect("run rampart");
+    (
+        output.status.code().unwrap_or(-1),
+        support::stdout(&output),
+        support::stderr(&output),
+    )
+}
+
+/// An endpoint nothing listens on: if a case wrongly got as far as an API
+/// call it would fail differently from what the test expects.
+const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
+
+#[test]
+fn a_profile_that_does_not_exist_is_named() {
+    let home = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        home.path().join("aws-config"),
+        "[profile dev]\nregion = eu-west-1\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = x\n",
+    )
+    .expect("write config");
+    let (code, stdout, stderr) = run(
+        home.path(),
+        &["scan", "--profile", "prod", "--endpoint-url", DEAD_ENDPOINT],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        "rampart: error: the AWS profile `prod` does not exist in ~/.aws/config or ~/.aws/credentials\n"
+    );
+}
+
+#[test]
+fn aws_profile_from_the_environment_is_checked_the_same_way() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let output = rampart(home.path())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_PROFILE", "typo")
+        .args(["collect", "--endpoint-url", DEAD_ENDPOINT])
+        .output()
+        .expect("run rampart");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        support::stderr(&output),
+        "rampart: error: the AWS profile `typo` does not exist in ~/.aws/config or ~/.aws/credentials\n"
+    );
+}
+
+#[test]
+fn no_credentials_at_all_is_one_sentence_and_exit_2() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let output = rampart(home.path())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .args([
+            "scan",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ])
+        .output()
+        .expect("run rampart");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(support::stdout(&output), "");
+    assert_eq!(
+        support::stderr(&output),
+        "rampart: error: no AWS credentials found: set AWS_PROFILE or pass --profile, run \
+         `aws configure` or `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n"
+    );
+}
+
+#[test]
+fn a_malformed_region_fails_before_any_call() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = run(
+        home.path(),
+        &[
+            "scan",
+            "--region",
+            "us-east-1",
+            "--region",
+            "eu-west",
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "rampart: error: `eu-west` is not an AWS region name (expected something like us-east-1), given to --region\n"
+    );
+}
+
+#[test]
+fn a_malformed_endpoint_url_is_rejected() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = run(home.path(), &["scan", "--endpoint-url", "localhost:4566"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "rampart: error: `localhost:4566` is not a valid --endpoint-url: expected an http:// or https:// URL\n"
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint_names_the_call_and_the_cause() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = run(
+        home.path(),
+        &[
+            "scan",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with(
+            "rampart: error: cannot identify the account (sts:GetCallerIdentity in us-east-1): DispatchFailure: "
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_flag_is_a_usage_error() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = run(home.path(), &["scan", "--regoin", "us-east-1"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("error: unexpected argument '--regoin' found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn evaluate_reports_the_demo_snapshot_offline() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, stderr) = run(home.path(), &["evaluate", DEMO]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("Account 123456789012 (aws) as arn:aws:sts::123456789012:user/moto\n")
+    );
+    let us_east = stdout
+        .lines()
+        .find(|line| line.contains("us-east-1"))
+        .expect("a row for us-east-1");
+    let cells: Vec<&str> = us_east
+        .split(['│', '┆'])
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty())
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "us-east-1",
+            "3",
+            "8",
+            "5",
+            "1",
+            "1",
+            "4",
+            "5",
+            "3",
+            "2",
+            "1",
+            "1",
+            "1",
+            "on",
+            "0"
+        ]
+    );
+    assert!(stdout.ends_with("Everything requested was collected.\n"));
+}
+
+#[test]
+fn evaluate_points_at_the_line_and_column_of_a_malformed_snapshot() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let path = home.path().join("broken.json");
+    let demo = fs::read_to_string(DEMO).expect("read demo");
+    // Break the "partition" value on line 9 of the pretty-printed file.
+    let broken = demo.replacen("\"partition\": \"aws\"", "\"partition\": 42", 1);
+    fs::write(&path, broken).expect("write broken snapshot");
+    let (code, stdout, stderr) = run(home.path(), &["evaluate", path.to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: {}: line 9, column 19: invalid type: integer `42`, expected a string\n",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn evaluate_rejects_other_schema_versions_and_other_files() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let future = home.path().join("future.json");
+    fs::write(&future, r#"{"schema_version": 99, "anything": true}"#).expect("write");
+    let (code, _, stderr) = run(home.path(), &["evaluate", future.to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: {}: snapshot schema version 99 is not supported; this rampart reads version 1\n",
+            future.display()
+        )
+    );
+
+    let other = home.path().join("package.json");
+    fs::write(&other, r#"{"name": "not-a-snapshot"}"#).expect("write");
+    let (code, _, stderr) = run(home.path(), &["evaluate", other.to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: {}: not a rampart snapshot: it has no `schema_version` field\n",
+            other.display()
+        )
+    );
+
+    let missing = home.path().join("missing.json");
+    let (code, _, stderr) = run(home.path(), &["evaluate", missing.to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: cannot read snapshot {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
+}

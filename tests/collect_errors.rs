@@ -1,0 +1,199 @@
+//! Failure behaviour against the emulator: a denied or unreachable service
+//! is recorded in `collection_errors` and the rest is still collected; a
+//! mutating call is refused before it leaves the process.
+
+mod support;
+
+use aws_sdk_iam::Client as IamClient;
+use rampart::collect::ledger::Ledger;
+use rampart::snapshot::{CollectionError, Snapshot};
+use support::moto::MotoServer;
+use support::rampart;
+
+const REGION: &str = "us-east-1";
+
+/// A moto server that enforces IAM after `seeding_calls` requests, with a
+/// scanner user allowed everything except `denied_action`. Returns the
+/// server and the scanner's access key pair.
+async fn server_denying(denied_action: &str) -> (MotoServer, String, String) {
+    // Three seeding calls below run before enforcement starts.
+    let moto = MotoServer::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let iam = IamClient::new(&support::seeding_config(&moto.endpoint, REGION).await);
+    iam.create_user()
+        .user_name("scanner")
+        .send()
+        .await
+        .expect("create user");
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": denied_action, "Resource": "*"}
+        ]
+    });
+    iam.put_user_policy()
+        .user_name("scanner")
+        .policy_name("all-but-one")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .expect("put policy");
+    let key = iam
+        .create_access_key()
+        .user_name("scanner")
+        .send()
+        .await
+        .expect("create key")
+        .access_key
+        .expect("access key");
+    (moto, key.access_key_id, key.secret_access_key)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_operation_is_recorded_and_everything_else_collected() {
+    let (moto, access_key, secret_key) = server_denying("ec2:DescribeSecurityGroups").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("snapshot.json");
+    let output = rampart(dir.path())
+        .env("AWS_ACCESS_KEY_ID", &access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &secret_key)
+        .args([
+            "collect",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--region",
+            REGION,
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .expect("run rampart");
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    assert_eq!(
+        support::stderr(&output),
+        "rampart: wrote 9 resources from 1 region(s) of account 123456789012 to {}; \
+         1 call(s) failed and are listed under collection_errors\n"
+            .replace("{}", &out.display().to_string())
+    );
+
+    let snapshot = Snapshot::read(&out).expect("snapshot parses");
+    assert_eq!(
+        snapshot.collection_errors,
+        [CollectionError {
+            service: "ec2".to_owned(),
+            region: Some(REGION.to_owned()),
+            operation: "DescribeSecurityGroups".to_owned(),
+            code: "AccessDenied".to_owned(),
+            message: "User: arn:aws:iam::123456789012:user/scanner is not authorized to perform: \
+                      ec2:DescribeSecurityGroups"
+                .to_owned(),
+        }]
+    );
+    let ec2 = &snapshot.regions[REGION].ec2;
+    assert!(ec2.security_groups.is_empty());
+    // moto's default VPC: one VPC, six subnets, one route table, one ACL.
+    assert_eq!(ec2.vpcs.len(), 1);
+    assert_eq!(ec2.subnets.len(), 6);
+    assert_eq!(ec2.route_tables.len(), 1);
+    assert_eq!(ec2.network_acls.len(), 1);
+    assert_eq!(ec2.ebs_encryption_by_default, Some(false));
+    assert_eq!(snapshot.api_calls["ec2:DescribeSecurityGroups"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_states_plainly_what_could_not_be_collected() {
+    let (moto, access_key, secret_key) = server_denying("ec2:DescribeInstances").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = rampart(dir.path())
+        .env("AWS_ACCESS_KEY_ID", &access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &secret_key)
+        .args(["scan", "--endpoint-url", &moto.endpoint, "--region", REGION])
+        .output()
+        .expect("run rampart");
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    let stdout = support::stdout(&output);
+    assert!(
+        stdout.contains(
+            "1 call(s) failed; what they would have returned is missing and cannot be evaluated:"
+        ),
+        "{stdout}"
+    );
+    let error_row = stdout
+        .lines()
+        .find(|line| line.contains("DescribeInstances"))
+        .unwrap_or_else(|| panic!("no row for the failed call in:\n{stdout}"));
+    for cell in ["ec2", REGION, "AccessDenied"] {
+        assert!(error_row.contains(cell), "{error_row}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_service_is_recorded_per_operation() {
+    let moto = MotoServer::start();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("snapshot.json");
+    // STS reaches the emulator through AWS_ENDPOINT_URL; EC2 alone is sent
+    // to a closed port through its service-specific variable.
+    let output = rampart(dir.path())
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ENDPOINT_URL_EC2", format!("http://127.0.0.1:{closed}"))
+        .args(["collect", "--region", REGION, "-o"])
+        .arg(&out)
+        .output()
+        .expect("run rampart");
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    let snapshot = Snapshot::read(&out).expect("snapshot parses");
+    let failed: Vec<(&str, &str)> = snapshot
+        .collection_errors
+        .iter()
+        .map(|e| (e.operation.as_str(), e.code.as_str()))
+        .collect();
+    assert_eq!(failed.len(), 13, "{failed:?}");
+    assert!(
+        failed.iter().all(|(_, code)| *code == "DispatchFailure"),
+        "{failed:?}"
+    );
+    assert!(failed.contains(&("DescribeVpcs", "DispatchFailure")));
+    assert_eq!(snapshot.account.account_id, "123456789012");
+    assert_eq!(snapshot.regions[REGION].ec2.ebs_encryption_by_default, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ledger_refuses_mutating_calls_before_they_are_sent() {
+    let moto = MotoServer::start();
+    let config = support::seeding_config(&moto.endpoint, REGION).await;
+    let ledger = Ledger::default();
+    let guarded = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&config)
+            .interceptor(ledger.interceptor())
+            .build(),
+    );
+    let err = guarded
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .expect_err("CreateVpc must be refused");
+    assert!(
+        format!("{:?}", err)
+            .contains("rampart refuses to call EC2:CreateVpc, which is not a read-only operation"),
+        "{err:?}"
+    );
+
+    let plain = aws_sdk_ec2::Client::new(&config);
+    let vpcs = plain
+        .describe_vpcs()
+        .send()
+        .await
+        .expect("describe")
+        .vpcs
+        .unwrap_or_default();
+    assert_eq!(vpcs.len(), 1, "only moto's default VPC exists");
+    let (calls, errors) = ledger.take();
+    assert!(calls.is_empty(), "a refused call is not counted: {calls:?}");
+    assert!(errors.is_empty());
+}
