@@ -60,6 +60,11 @@ pub struct AwsArgs {
     /// AWS_ENDPOINT_URL_<SERVICE> are honoured too.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+
+    /// Fetch at most N active GuardDuty findings per region, most severe first;
+    /// the per-severity counts stay complete and the snapshot says when the list was cut.
+    #[arg(long, value_name = "N", default_value_t = collect::DEFAULT_GUARDDUTY_MAX_FINDINGS)]
+    pub guardduty_max_findings: usize,
 }
 
 impl AwsArgs {
@@ -68,6 +73,7 @@ impl AwsArgs {
             profile: self.profile.clone().filter(|p| !p.is_empty()),
             regions: RegionSelection::from_args(&self.regions)?,
             endpoint_url: self.endpoint_url.clone(),
+            guardduty_max_findings: self.guardduty_max_findings,
         })
     }
 }

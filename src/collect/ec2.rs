@@ -6,9 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types as aws;
-use chrono::{DateTime, Utc};
 
-use super::RegionScope;
+use super::{Scope, to_utc};
 use crate::snapshot::ResourceMeta;
 use crate::snapshot::ec2::*;
 
@@ -16,7 +15,7 @@ const SERVICE: &str = "ec2";
 
 /// Collects one region. Calls that fail are recorded in the ledger and
 /// leave their part of the result empty.
-pub async fn collect_region(client: &Client, scope: &RegionScope<'_>) -> Ec2Region {
+pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
     let (
         vpcs,
         subnets,
@@ -188,8 +187,8 @@ pub async fn collect_region(client: &Client, scope: &RegionScope<'_>) -> Ec2Regi
 
 fn convert_all<A, T>(
     items: Option<Vec<A>>,
-    scope: &RegionScope<'_>,
-    convert: impl Fn(A, &RegionScope<'_>) -> T,
+    scope: &Scope<'_>,
+    convert: impl Fn(A, &Scope<'_>) -> T,
 ) -> Vec<T> {
     items
         .unwrap_or_default()
@@ -199,7 +198,7 @@ fn convert_all<A, T>(
 }
 
 fn meta(
-    scope: &RegionScope<'_>,
+    scope: &Scope<'_>,
     resource_type: &str,
     id: Option<String>,
     arn: Option<String>,
@@ -221,12 +220,7 @@ fn tag_map(tags: Option<Vec<aws::Tag>>) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn datetime(value: Option<aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
-    let value = value?;
-    DateTime::from_timestamp(value.secs(), value.subsec_nanos())
-}
-
-fn vpc(v: aws::Vpc, scope: &RegionScope<'_>) -> Vpc {
+fn vpc(v: aws::Vpc, scope: &Scope<'_>) -> Vpc {
     let association = |cidr: Option<String>, state: Option<aws::VpcCidrBlockState>| {
         Some(CidrAssociation {
             cidr: cidr?,
@@ -256,7 +250,7 @@ fn vpc(v: aws::Vpc, scope: &RegionScope<'_>) -> Vpc {
     }
 }
 
-fn subnet(s: aws::Subnet, scope: &RegionScope<'_>) -> Subnet {
+fn subnet(s: aws::Subnet, scope: &Scope<'_>) -> Subnet {
     Subnet {
         meta: meta(scope, "subnet", s.subnet_id, s.subnet_arn, s.tags),
         vpc_id: s.vpc_id.unwrap_or_default(),
@@ -287,7 +281,7 @@ fn subnet(s: aws::Subnet, scope: &RegionScope<'_>) -> Subnet {
     }
 }
 
-fn route_table(t: aws::RouteTable, scope: &RegionScope<'_>) -> RouteTable {
+fn route_table(t: aws::RouteTable, scope: &Scope<'_>) -> RouteTable {
     let associations: Vec<RouteTableAssociation> = t
         .associations
         .unwrap_or_default()
@@ -378,7 +372,7 @@ fn gateway_kind(id: &str) -> RouteTargetKind {
     }
 }
 
-fn internet_gateway(g: aws::InternetGateway, scope: &RegionScope<'_>) -> InternetGateway {
+fn internet_gateway(g: aws::InternetGateway, scope: &Scope<'_>) -> InternetGateway {
     InternetGateway {
         meta: meta(
             scope,
@@ -402,7 +396,7 @@ fn internet_gateway(g: aws::InternetGateway, scope: &RegionScope<'_>) -> Interne
     }
 }
 
-fn nat_gateway(g: aws::NatGateway, scope: &RegionScope<'_>) -> NatGateway {
+fn nat_gateway(g: aws::NatGateway, scope: &Scope<'_>) -> NatGateway {
     NatGateway {
         meta: meta(scope, "natgateway", g.nat_gateway_id, None, g.tags),
         vpc_id: g.vpc_id,
@@ -423,7 +417,7 @@ fn nat_gateway(g: aws::NatGateway, scope: &RegionScope<'_>) -> NatGateway {
     }
 }
 
-fn network_acl(acl: aws::NetworkAcl, scope: &RegionScope<'_>) -> NetworkAcl {
+fn network_acl(acl: aws::NetworkAcl, scope: &Scope<'_>) -> NetworkAcl {
     let mut entries: Vec<NetworkAclEntry> = acl
         .entries
         .unwrap_or_default()
@@ -453,7 +447,7 @@ fn network_acl(acl: aws::NetworkAcl, scope: &RegionScope<'_>) -> NetworkAcl {
 
 fn network_acl_entry(
     entry: aws::NetworkAclEntry,
-    scope: &RegionScope<'_>,
+    scope: &Scope<'_>,
 ) -> Option<NetworkAclEntry> {
     let protocol = parse_protocol(entry.protocol.as_deref(), scope)?;
     Some(NetworkAclEntry {
@@ -489,7 +483,7 @@ fn network_acl_entry(
 
 /// Parses a protocol from the API; an unparseable one is logged and its
 /// entry dropped, since guessing could invent or hide an open port.
-fn parse_protocol(text: Option<&str>, scope: &RegionScope<'_>) -> Option<Protocol> {
+fn parse_protocol(text: Option<&str>, scope: &Scope<'_>) -> Option<Protocol> {
     match text.unwrap_or("-1").parse() {
         Ok(protocol) => Some(protocol),
         Err(err) => {
@@ -499,7 +493,7 @@ fn parse_protocol(text: Option<&str>, scope: &RegionScope<'_>) -> Option<Protoco
     }
 }
 
-fn security_group(g: aws::SecurityGroup, scope: &RegionScope<'_>) -> SecurityGroup {
+fn security_group(g: aws::SecurityGroup, scope: &Scope<'_>) -> SecurityGroup {
     let permissions = |perms: Option<Vec<aws::IpPermission>>| -> Vec<Permission> {
         perms
             .unwrap_or_default()
@@ -524,7 +518,7 @@ fn security_group(g: aws::SecurityGroup, scope: &RegionScope<'_>) -> SecurityGro
     }
 }
 
-fn permission(p: aws::IpPermission, scope: &RegionScope<'_>) -> Option<Permission> {
+fn permission(p: aws::IpPermission, scope: &Scope<'_>) -> Option<Permission> {
     let protocol = parse_protocol(p.ip_protocol.as_deref(), scope)?;
     let (from, to) = (p.from_port, p.to_port);
     Some(Permission {
@@ -595,7 +589,7 @@ fn permission(p: aws::IpPermission, scope: &RegionScope<'_>) -> Option<Permissio
     })
 }
 
-fn network_interface(n: aws::NetworkInterface, scope: &RegionScope<'_>) -> NetworkInterface {
+fn network_interface(n: aws::NetworkInterface, scope: &Scope<'_>) -> NetworkInterface {
     NetworkInterface {
         meta: meta(
             scope,
@@ -635,7 +629,7 @@ fn network_interface(n: aws::NetworkInterface, scope: &RegionScope<'_>) -> Netwo
     }
 }
 
-fn instance(i: aws::Instance, scope: &RegionScope<'_>) -> Instance {
+fn instance(i: aws::Instance, scope: &Scope<'_>) -> Instance {
     let interfaces = i.network_interfaces.unwrap_or_default();
     // Groups of every interface, not just the primary: a secondary ENI can
     // carry a more open group than the one the console shows.
@@ -657,7 +651,7 @@ fn instance(i: aws::Instance, scope: &RegionScope<'_>) -> Instance {
         subnet_id: i.subnet_id,
         private_ip: i.private_ip_address,
         public_ip: i.public_ip_address,
-        launch_time: datetime(i.launch_time),
+        launch_time: to_utc(i.launch_time),
         network_interface_ids: interfaces
             .into_iter()
             .filter_map(|eni| eni.network_interface_id)
@@ -673,7 +667,7 @@ fn instance(i: aws::Instance, scope: &RegionScope<'_>) -> Instance {
     }
 }
 
-fn flow_log(f: aws::FlowLog, scope: &RegionScope<'_>) -> FlowLog {
+fn flow_log(f: aws::FlowLog, scope: &Scope<'_>) -> FlowLog {
     FlowLog {
         meta: meta(scope, "vpc-flow-log", f.flow_log_id, None, f.tags),
         resource_id: f.resource_id,
@@ -685,7 +679,7 @@ fn flow_log(f: aws::FlowLog, scope: &RegionScope<'_>) -> FlowLog {
     }
 }
 
-fn transit_gateway(t: aws::TransitGateway, scope: &RegionScope<'_>) -> TransitGateway {
+fn transit_gateway(t: aws::TransitGateway, scope: &Scope<'_>) -> TransitGateway {
     let options = t
         .options
         .unwrap_or_else(|| aws::TransitGatewayOptions::builder().build());
@@ -711,7 +705,7 @@ fn transit_gateway(t: aws::TransitGateway, scope: &RegionScope<'_>) -> TransitGa
 
 fn peering_connection(
     p: aws::VpcPeeringConnection,
-    scope: &RegionScope<'_>,
+    scope: &Scope<'_>,
 ) -> VpcPeeringConnection {
     let side = |info: aws::VpcPeeringConnectionVpcInfo| PeeringSide {
         vpc_id: info.vpc_id,
@@ -756,18 +750,14 @@ mod tests {
     use crate::collect::ledger::Ledger;
     use crate::snapshot::sts::AccountIdentity;
 
-    fn with_scope<T>(f: impl FnOnce(&RegionScope<'_>) -> T) -> T {
+    fn with_scope<T>(f: impl FnOnce(&Scope<'_>) -> T) -> T {
         let account = AccountIdentity {
             account_id: "111122223333".to_owned(),
             partition: "aws-us-gov".to_owned(),
             caller_arn: "arn:aws-us-gov:iam::111122223333:user/auditor".to_owned(),
         };
         let ledger = Ledger::default();
-        f(&RegionScope {
-            region: "us-gov-west-1",
-            account: &account,
-            ledger: &ledger,
-        })
+        f(&Scope::regional("us-gov-west-1", &account, &ledger))
     }
 
     #[test]

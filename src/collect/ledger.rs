@@ -59,13 +59,25 @@ impl Ledger {
         R: std::fmt::Debug + 'static,
     {
         let (code, message) = describe_error(err);
+        self.record(service, region, operation, &code, message);
+    }
+
+    /// Records a failure that is not an SDK error (a malformed response).
+    pub fn record(
+        &self,
+        service: &str,
+        region: Option<&str>,
+        operation: &str,
+        code: &str,
+        message: String,
+    ) {
         tracing::warn!(service, region, operation, code, message, "call failed");
         self.with_state(|state| {
             state.errors.push(CollectionError {
                 service: service.to_owned(),
                 region: region.map(str::to_owned),
                 operation: operation.to_owned(),
-                code,
+                code: code.to_owned(),
                 message,
             })
         });
@@ -127,6 +139,17 @@ fn root_cause(err: &(dyn StdError + 'static)) -> String {
     cause.to_string()
 }
 
+/// The IAM action prefix of an SDK service name, so call counts read as
+/// the IAM actions a policy must allow (`sso:ListInstances`, not
+/// `ssoadmin:ListInstances`).
+fn iam_prefix(sdk_service: &str) -> String {
+    let name = sdk_service.to_ascii_lowercase().replace(' ', "");
+    match name.as_str() {
+        "ssoadmin" => "sso".to_owned(),
+        _ => name,
+    }
+}
+
 #[derive(Debug)]
 pub struct LedgerInterceptor {
     ledger: Ledger,
@@ -154,11 +177,7 @@ impl Intercept for LedgerInterceptor {
             )
             .into());
         }
-        let key = format!(
-            "{}:{}",
-            metadata.service().to_ascii_lowercase().replace(' ', ""),
-            metadata.name()
-        );
+        let key = format!("{}:{}", iam_prefix(metadata.service()), metadata.name());
         self.ledger
             .with_state(|state| *state.calls.entry(key).or_default() += 1);
         Ok(())

@@ -2,9 +2,14 @@
 //! orchestrator (credentials, identity, regions, concurrency); each AWS
 //! service has its own collector file beside it.
 
+pub mod budgets;
+pub mod cloudwatch;
 pub mod ec2;
+pub mod guardduty;
+pub mod iam;
 pub mod ledger;
 mod session;
+pub mod ssoadmin;
 pub mod sts;
 
 use std::collections::BTreeMap;
@@ -15,13 +20,15 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use indicatif::ProgressBar;
 
 use crate::error::CollectError;
+use crate::snapshot::iam::GLOBAL_REGION;
 use crate::snapshot::sts::AccountIdentity;
-use crate::snapshot::{RegionSnapshot, SCHEMA_VERSION, Snapshot, ToolInfo};
+use crate::snapshot::cloudwatch::BILLING_REGION;
+use crate::snapshot::{GlobalSnapshot, RegionSnapshot, SCHEMA_VERSION, Snapshot, ToolInfo};
 use ledger::Ledger;
 
 pub use session::validate_region;
@@ -35,14 +42,36 @@ const MAX_CONCURRENT_REGIONS: usize = 8;
 /// profile nor the environment names one.
 const FALLBACK_HOME_REGION: &str = "us-east-1";
 
-#[derive(Debug, Clone, Default)]
+/// Default cap on GuardDuty findings fetched per region.
+pub const DEFAULT_GUARDDUTY_MAX_FINDINGS: usize = 1000;
+
+#[derive(Debug, Clone)]
 pub struct CollectOptions {
     /// Named profile from ~/.aws/config (SSO profiles included).
     pub profile: Option<String>,
     pub regions: RegionSelection,
     /// Sends every service to this endpoint, e.g. an emulator on loopback.
     pub endpoint_url: Option<String>,
+    /// At most this many active GuardDuty findings are fetched per region;
+    /// the per-severity counts stay complete.
+    pub guardduty_max_findings: usize,
 }
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            profile: None,
+            regions: RegionSelection::default(),
+            endpoint_url: None,
+            guardduty_max_findings: DEFAULT_GUARDDUTY_MAX_FINDINGS,
+        }
+    }
+}
+
+/// Regional services collected per region, for progress accounting.
+const REGIONAL_SERVICES: u64 = 3;
+/// Global services collected once per scan.
+const GLOBAL_SERVICES: u64 = 3;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum RegionSelection {
@@ -69,20 +98,60 @@ impl RegionSelection {
     }
 }
 
-/// What a collector needs to know about where it runs.
-pub struct RegionScope<'a> {
+/// A client of one service for one region, with the ledger installed.
+macro_rules! client {
+    ($sdk:ident, $config:expr, $region:expr, $ledger:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .region(Region::new(($region).to_owned()))
+                .interceptor(($ledger).interceptor())
+                .build(),
+        )
+    };
+}
+
+/// What a collector needs to know about where it runs: a region, or the
+/// account as a whole for global services.
+pub struct Scope<'a> {
+    /// The region name, or `global` for account-wide services.
     pub region: &'a str,
     pub account: &'a AccountIdentity,
+    global: bool,
     ledger: &'a Ledger,
 }
 
-impl RegionScope<'_> {
-    /// An ARN in this region and account, for resources whose API gives none.
+impl<'a> Scope<'a> {
+    pub fn regional(region: &'a str, account: &'a AccountIdentity, ledger: &'a Ledger) -> Self {
+        Scope {
+            region,
+            account,
+            global: false,
+            ledger,
+        }
+    }
+
+    pub fn global(account: &'a AccountIdentity, ledger: &'a Ledger) -> Self {
+        Scope {
+            region: GLOBAL_REGION,
+            account,
+            global: true,
+            ledger,
+        }
+    }
+
+    /// An ARN in this scope's region (empty for global services) and
+    /// account, for resources whose API gives none.
     pub fn arn(&self, service: &str, resource: &str) -> String {
+        let region = if self.global { "" } else { self.region };
         format!(
-            "arn:{}:{service}:{}:{}:{resource}",
-            self.account.partition, self.region, self.account.account_id
+            "arn:{}:{service}:{region}:{}:{resource}",
+            self.account.partition, self.account.account_id
         )
+    }
+
+    /// The region recorded with a failed call: none for global services.
+    fn error_region(&self) -> Option<&str> {
+        (!self.global).then_some(self.region)
     }
 
     /// Awaits one call (or drained paginator). A failure is recorded and
@@ -100,11 +169,27 @@ impl RegionScope<'_> {
         match call.await {
             Ok(value) => Some(value),
             Err(err) => {
-                self.ledger
-                    .record_error(service, Some(self.region), operation, &err);
+                self.record_error(service, operation, &err);
                 None
             }
         }
+    }
+
+    /// Records a failed call whose error the collector inspected first.
+    pub fn record_error<E, R>(&self, service: &str, operation: &str, err: &SdkError<E, R>)
+    where
+        E: ProvideErrorMetadata + StdError + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        self.ledger
+            .record_error(service, self.error_region(), operation, err);
+    }
+
+    /// Records a failure that is not an API error, such as a response that
+    /// arrived but could not be understood.
+    pub fn record_failure(&self, service: &str, operation: &str, code: &str, message: String) {
+        self.ledger
+            .record(service, self.error_region(), operation, code, message);
     }
 }
 
@@ -120,42 +205,32 @@ pub async fn collect(
         .map(|r| r.as_ref().to_owned())
         .unwrap_or_else(|| FALLBACK_HOME_REGION.to_owned());
 
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(&config)
-            .region(Region::new(home_region.clone()))
-            .interceptor(ledger.interceptor())
-            .build(),
-    );
+    let sts = client!(aws_sdk_sts, &config, &home_region, &ledger);
     let account = sts::caller_identity(&sts, &home_region).await?;
     tracing::info!(account = account.account_id, "collecting");
 
     let regions = match &options.regions {
         RegionSelection::Listed(regions) => regions.clone(),
         RegionSelection::Enabled => {
-            session::enabled_regions(&ec2_client(&config, &home_region, &ledger), &home_region)
-                .await?
+            let ec2 = client!(aws_sdk_ec2, &config, &home_region, &ledger);
+            session::enabled_regions(&ec2, &home_region).await?
         }
     };
 
-    progress.set_length(regions.len() as u64);
-    let collected: BTreeMap<String, RegionSnapshot> = futures::stream::iter(&regions)
+    progress.set_length(regions.len() as u64 * REGIONAL_SERVICES + GLOBAL_SERVICES);
+    let global = collect_global(&config, &home_region, &account, &ledger, progress);
+    let regional = futures::stream::iter(&regions)
         .map(|region| {
             let (config, ledger, account) = (&config, &ledger, &account);
             async move {
-                let scope = RegionScope {
-                    region,
-                    account,
-                    ledger,
-                };
-                let snapshot = collect_region(config, &scope).await;
-                progress.inc(1);
-                progress.set_message(format!("collected {region}"));
+                let scope = Scope::regional(region, account, ledger);
+                let snapshot = collect_region(config, &scope, options, progress).await;
                 (region.clone(), snapshot)
             }
         })
         .buffer_unordered(MAX_CONCURRENT_REGIONS)
-        .collect()
-        .await;
+        .collect::<BTreeMap<String, RegionSnapshot>>();
+    let (global, collected) = tokio::join!(global, regional);
     progress.finish_and_clear();
 
     let (api_calls, collection_errors) = ledger.take();
@@ -165,24 +240,94 @@ pub async fn collect(
         account,
         collected_at: Utc::now(),
         regions_requested: regions,
+        global,
         regions: collected,
         collection_errors,
         api_calls,
     })
 }
 
-async fn collect_region(config: &SdkConfig, scope: &RegionScope<'_>) -> RegionSnapshot {
-    let ec2 = ec2_client(config, scope.region, scope.ledger);
+/// Ticks the progress bar when a service's collection finishes.
+async fn tracked<T>(
+    progress: &ProgressBar,
+    label: String,
+    collection: impl Future<Output = T>,
+) -> T {
+    let value = collection.await;
+    progress.inc(1);
+    progress.set_message(label);
+    value
+}
+
+async fn collect_region(
+    config: &SdkConfig,
+    scope: &Scope<'_>,
+    options: &CollectOptions,
+    progress: &ProgressBar,
+) -> RegionSnapshot {
+    let region = scope.region;
+    let ec2 = client!(aws_sdk_ec2, config, region, scope.ledger);
+    let guardduty = client!(aws_sdk_guardduty, config, region, scope.ledger);
+    let ssoadmin = client!(aws_sdk_ssoadmin, config, region, scope.ledger);
+    let (ec2, guardduty, identity_center) = tokio::join!(
+        tracked(
+            progress,
+            format!("ec2 in {region}"),
+            ec2::collect_region(&ec2, scope)
+        ),
+        tracked(
+            progress,
+            format!("guardduty in {region}"),
+            guardduty::collect_region(&guardduty, scope, options.guardduty_max_findings)
+        ),
+        tracked(
+            progress,
+            format!("identity center in {region}"),
+            ssoadmin::collect_region(&ssoadmin, scope)
+        ),
+    );
     RegionSnapshot {
-        ec2: ec2::collect_region(&ec2, scope).await,
+        ec2,
+        guardduty,
+        identity_center,
     }
 }
 
-fn ec2_client(config: &SdkConfig, region: &str, ledger: &Ledger) -> aws_sdk_ec2::Client {
-    aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(config)
-            .region(Region::new(region.to_owned()))
-            .interceptor(ledger.interceptor())
-            .build(),
-    )
+/// Account-wide services: IAM, billing alarms (CloudWatch in us-east-1,
+/// the only region with billing metrics) and Budgets.
+async fn collect_global(
+    config: &SdkConfig,
+    home_region: &str,
+    account: &AccountIdentity,
+    ledger: &Ledger,
+    progress: &ProgressBar,
+) -> GlobalSnapshot {
+    let scope = Scope::global(account, ledger);
+    let iam = client!(aws_sdk_iam, config, home_region, ledger);
+    let cloudwatch = client!(aws_sdk_cloudwatch, config, BILLING_REGION, ledger);
+    let budgets = client!(aws_sdk_budgets, config, BILLING_REGION, ledger);
+    let (iam, billing_alarms, budgets) = tokio::join!(
+        tracked(progress, "iam".to_owned(), iam::collect(&iam, &scope)),
+        tracked(
+            progress,
+            "billing alarms".to_owned(),
+            cloudwatch::billing_alarms(&cloudwatch, &scope)
+        ),
+        tracked(
+            progress,
+            "budgets".to_owned(),
+            budgets::collect(&budgets, &scope)
+        ),
+    );
+    GlobalSnapshot {
+        iam,
+        billing_alarms,
+        budgets,
+    }
+}
+
+/// Converts an SDK timestamp; `None` for one outside chrono's range.
+pub(crate) fn to_utc(value: Option<aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    let value = value?;
+    DateTime::from_timestamp(value.secs(), value.subsec_nanos())
 }

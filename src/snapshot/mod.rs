@@ -4,7 +4,12 @@
 //! nothing else, so a saved snapshot can be evaluated offline exactly as a
 //! live scan would be. The model holds no AWS SDK types: collectors convert.
 
+pub mod budgets;
+pub mod cloudwatch;
 pub mod ec2;
+pub mod guardduty;
+pub mod iam;
+pub mod ssoadmin;
 pub mod sts;
 
 use std::collections::BTreeMap;
@@ -30,6 +35,8 @@ pub struct Snapshot {
     pub collected_at: DateTime<Utc>,
     /// The regions this run was asked to cover, after `all` was expanded.
     pub regions_requested: Vec<String>,
+    /// Account-wide data, collected once whatever the regions.
+    pub global: GlobalSnapshot,
     /// Per-region data, keyed by region name.
     pub regions: BTreeMap<String, RegionSnapshot>,
     /// Every API call that failed; the data it would have returned is absent
@@ -54,10 +61,21 @@ impl ToolInfo {
     }
 }
 
+/// Account-wide data from global services.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GlobalSnapshot {
+    pub iam: iam::IamAccount,
+    /// Alarms on estimated charges (CloudWatch in us-east-1).
+    pub billing_alarms: Vec<cloudwatch::BillingAlarm>,
+    pub budgets: Vec<budgets::Budget>,
+}
+
 /// Everything collected in one region.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegionSnapshot {
     pub ec2: ec2::Ec2Region,
+    pub guardduty: guardduty::GuardDutyRegion,
+    pub identity_center: ssoadmin::IdentityCenterRegion,
 }
 
 /// Identity fields every collected resource carries.

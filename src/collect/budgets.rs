@@ -1,0 +1,120 @@
+//! AWS Budgets collector: every budget with its notifications and their
+//! subscribers.
+
+use aws_sdk_budgets::Client;
+use aws_sdk_budgets::types as aws;
+
+use super::Scope;
+use crate::snapshot::ResourceMeta;
+use crate::snapshot::budgets::*;
+
+const SERVICE: &str = "budgets";
+
+pub async fn collect(client: &Client, scope: &Scope<'_>) -> Vec<Budget> {
+    let account = scope.account.account_id.as_str();
+    let listed = match client
+        .describe_budgets()
+        .account_id(account)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(budgets) => budgets,
+        // Budgets answers NotFound for an account that has no budgets.
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_not_found_exception()) =>
+        {
+            Vec::new()
+        }
+        Err(err) => {
+            scope.record_error(SERVICE, "DescribeBudgets", &err);
+            return Vec::new();
+        }
+    };
+    let mut budgets = Vec::with_capacity(listed.len());
+    for budget in listed {
+        let name = budget.budget_name;
+        budgets.push(Budget {
+            meta: ResourceMeta {
+                id: name.clone(),
+                arn: scope.arn(SERVICE, &format!("budget/{name}")),
+                region: scope.region.to_owned(),
+                tags: Default::default(),
+            },
+            notifications: notifications(client, scope, &name).await,
+            budget_type: Some(budget.budget_type.as_str().to_owned()),
+            time_unit: Some(budget.time_unit.as_str().to_owned()),
+            limit_amount: budget.budget_limit.as_ref().map(|limit| limit.amount.clone()),
+            limit_unit: budget.budget_limit.map(|limit| limit.unit),
+            name,
+        });
+    }
+    budgets
+}
+
+async fn notifications(client: &Client, scope: &Scope<'_>, budget: &str) -> Vec<BudgetNotification> {
+    let account = scope.account.account_id.as_str();
+    let listed = match client
+        .describe_notifications_for_budget()
+        .account_id(account)
+        .budget_name(budget)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(notifications) => notifications,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_not_found_exception()) =>
+        {
+            Vec::new()
+        }
+        Err(err) => {
+            scope.record_error(SERVICE, "DescribeNotificationsForBudget", &err);
+            return Vec::new();
+        }
+    };
+    let mut notifications = Vec::with_capacity(listed.len());
+    for notification in listed {
+        let subscribers = scope
+            .call(
+                SERVICE,
+                "DescribeSubscribersForNotification",
+                client
+                    .describe_subscribers_for_notification()
+                    .account_id(account)
+                    .budget_name(budget)
+                    .notification(notification.clone())
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect(),
+            )
+            .await
+            .map(|subscribers: Vec<aws::Subscriber>| {
+                subscribers
+                    .into_iter()
+                    .map(|subscriber| Subscriber {
+                        subscription_type: Some(subscriber.subscription_type.as_str().to_owned()),
+                        address: subscriber.address,
+                    })
+                    .collect()
+            });
+        notifications.push(BudgetNotification {
+            notification_type: Some(notification.notification_type.as_str().to_owned()),
+            comparison_operator: Some(notification.comparison_operator.as_str().to_owned()),
+            threshold: notification.threshold,
+            threshold_type: notification.threshold_type.map(|t| t.as_str().to_owned()),
+            state: notification.notification_state.map(|s| s.as_str().to_owned()),
+            subscribers,
+        });
+    }
+    notifications
+}

@@ -1,0 +1,205 @@
+//! IAM Identity Center collector (SSO Admin), per region: instances,
+//! permission sets with their policies, and their assignments to the
+//! scanned account.
+
+use aws_sdk_ssoadmin::Client;
+use aws_sdk_ssoadmin::types as aws;
+use serde_json::Value;
+
+use super::{Scope, to_utc};
+use crate::snapshot::ResourceMeta;
+use crate::snapshot::ssoadmin::*;
+
+const SERVICE: &str = "sso";
+
+pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> IdentityCenterRegion {
+    let Some(listed) = scope
+        .call(
+            SERVICE,
+            "ListInstances",
+            client.list_instances().into_paginator().items().send().try_collect(),
+        )
+        .await
+    else {
+        return IdentityCenterRegion::default();
+    };
+    let mut instances = Vec::with_capacity(listed.len());
+    for instance in listed {
+        let Some(arn) = instance.instance_arn.clone() else {
+            continue;
+        };
+        instances.push(SsoInstance {
+            meta: ResourceMeta {
+                id: arn.rsplit('/').next().unwrap_or(&arn).to_owned(),
+                arn: arn.clone(),
+                region: scope.region.to_owned(),
+                tags: Default::default(),
+            },
+            name: instance.name,
+            identity_store_id: instance.identity_store_id,
+            owner_account_id: instance.owner_account_id,
+            status: instance.status.map(|s| s.as_str().to_owned()),
+            created: to_utc(instance.created_date),
+            permission_sets: permission_sets(client, scope, &arn).await,
+        });
+    }
+    IdentityCenterRegion { instances }
+}
+
+async fn permission_sets(client: &Client, scope: &Scope<'_>, instance: &str) -> Vec<PermissionSet> {
+    let Some(arns) = scope
+        .call(
+            SERVICE,
+            "ListPermissionSets",
+            client
+                .list_permission_sets()
+                .instance_arn(instance)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        )
+        .await
+    else {
+        return Vec::new();
+    };
+    let mut sets = Vec::with_capacity(arns.len());
+    for arn in arns {
+        sets.push(permission_set(client, scope, instance, arn).await);
+    }
+    sets
+}
+
+async fn permission_set(
+    client: &Client,
+    scope: &Scope<'_>,
+    instance: &str,
+    arn: String,
+) -> PermissionSet {
+    let (described, managed, inline, assignments) = tokio::join!(
+        scope.call(
+            SERVICE,
+            "DescribePermissionSet",
+            client
+                .describe_permission_set()
+                .instance_arn(instance)
+                .permission_set_arn(&arn)
+                .send(),
+        ),
+        scope.call(
+            SERVICE,
+            "ListManagedPoliciesInPermissionSet",
+            client
+                .list_managed_policies_in_permission_set()
+                .instance_arn(instance)
+                .permission_set_arn(&arn)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        ),
+        scope.call(
+            SERVICE,
+            "GetInlinePolicyForPermissionSet",
+            client
+                .get_inline_policy_for_permission_set()
+                .instance_arn(instance)
+                .permission_set_arn(&arn)
+                .send(),
+        ),
+        scope.call(
+            SERVICE,
+            "ListAccountAssignments",
+            client
+                .list_account_assignments()
+                .instance_arn(instance)
+                .account_id(&scope.account.account_id)
+                .permission_set_arn(&arn)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        ),
+    );
+    let details = described.and_then(|output| output.permission_set);
+    let managed_policy_arns: Vec<String> = managed
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|policy: aws::AttachedManagedPolicy| policy.arn)
+        .collect();
+    let inline_policy_allows_everything = inline
+        .and_then(|output| output.inline_policy)
+        .is_some_and(|policy| allows_everything(&policy));
+    let grants_administrator = inline_policy_allows_everything
+        || managed_policy_arns
+            .iter()
+            .any(|policy| policy.ends_with(":iam::aws:policy/AdministratorAccess"));
+    PermissionSet {
+        meta: ResourceMeta {
+            id: arn.rsplit('/').next().unwrap_or(&arn).to_owned(),
+            arn: arn.clone(),
+            region: scope.region.to_owned(),
+            tags: Default::default(),
+        },
+        name: details.as_ref().and_then(|d| d.name.clone()),
+        description: details.as_ref().and_then(|d| d.description.clone()),
+        session_duration: details.and_then(|d| d.session_duration),
+        managed_policy_arns,
+        inline_policy_allows_everything,
+        grants_administrator,
+        account_assignments: assignments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|assignment| AccountAssignment {
+                principal_type: assignment.principal_type.map(|t| t.as_str().to_owned()),
+                principal_id: assignment.principal_id,
+            })
+            .collect(),
+    }
+}
+
+/// Whether an IAM policy document has a statement allowing every action
+/// on every resource without conditions: administrator in all but name.
+fn allows_everything(policy: &str) -> bool {
+    let Ok(document) = serde_json::from_str::<Value>(policy) else {
+        return false;
+    };
+    let statements = match document.get("Statement") {
+        Some(Value::Array(statements)) => statements.iter().collect(),
+        Some(statement @ Value::Object(_)) => vec![statement],
+        _ => Vec::new(),
+    };
+    let includes_star = |value: Option<&Value>| match value {
+        Some(Value::String(text)) => text == "*",
+        Some(Value::Array(items)) => items.iter().any(|item| item == "*"),
+        _ => false,
+    };
+    statements.into_iter().any(|statement| {
+        statement.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && statement.get("Condition").is_none()
+            && includes_star(statement.get("Action"))
+            && includes_star(statement.get("Resource"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allows_everything;
+
+    #[test]
+    fn only_an_unconditional_allow_of_everything_counts_as_administrator() {
+        assert!(allows_everything(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#
+        ));
+        assert!(allows_everything(
+            r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":["ec2:*","*"],"Resource":["*"]}]}"#
+        ));
+        assert!(!allows_everything(
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
+        ));
+        assert!(!allows_everything(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#
+        ));
+        assert!(!allows_everything("not json"));
+    }
+}
