@@ -175,11 +175,7 @@ fn write_snapshot(snapshot: &Snapshot, output: &Path) -> anyhow::Result<()> {
 }
 
 fn collection_note(snapshot: &Snapshot, output: &Path) -> String {
-    let resources: usize = snapshot
-        .resource_counts()
-        .values()
-        .flat_map(|counts| counts.iter().map(|(_, n)| n))
-        .sum();
+    let resources = snapshot.resource_count();
     let destination = if output.as_os_str() == "-" {
         "stdout".to_owned()
     } else {

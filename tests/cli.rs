@@ -163,17 +163,19 @@ fn evaluate_reports_the_demo_snapshot_offline() {
     assert!(
         stdout.starts_with("Account 123456789012 (aws) as arn:aws:sts::123456789012:user/moto\n")
     );
-    let us_east = stdout
-        .lines()
-        .find(|line| line.contains("us-east-1"))
-        .expect("a row for us-east-1");
-    let cells: Vec<&str> = us_east
-        .split(['│', '┆'])
-        .map(str::trim)
-        .filter(|cell| !cell.is_empty())
-        .collect();
+    let cells = |first: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("│ {first} ")))
+            .unwrap_or_else(|| panic!("no row for {first} in:\n{stdout}"))
+            .split(['│', '┆'])
+            .map(str::trim)
+            .filter(|cell| !cell.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
     assert_eq!(
-        cells,
+        cells("us-east-1"),
         [
             "us-east-1",
             "3",
@@ -189,8 +191,29 @@ fn evaluate_reports_the_demo_snapshot_offline() {
             "1",
             "1",
             "on",
+            "on",
+            "6/18/18/18",
             "0"
         ]
+    );
+    assert_eq!(cells("Root MFA"), ["Root MFA", "not enabled"]);
+    assert_eq!(
+        cells("IAM users"),
+        [
+            "IAM users",
+            "3 (2 with console access, 1 of those without MFA)"
+        ]
+    );
+    assert_eq!(
+        cells("Password policy"),
+        [
+            "Password policy",
+            "minimum length 12, prevents reuse of last 5"
+        ]
+    );
+    assert_eq!(
+        cells("Billing alarms"),
+        ["Billing alarms", "3 (2 notify someone)"]
     );
     assert!(stdout.ends_with("Everything requested was collected.\n"));
 }

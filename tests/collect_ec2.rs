@@ -9,6 +9,7 @@ use rampart::snapshot::ec2::*;
 use rampart::snapshot::{ResourceMeta, Snapshot};
 use support::moto::MotoServer;
 use support::rampart;
+use support::replay::{Replay, ReplayServer};
 use support::seed::{self, HOME_REGION, SECOND_REGION, SeededAccount};
 
 const ACCOUNT: &str = "123456789012";
@@ -86,10 +87,11 @@ fn default_egress() -> Vec<Permission> {
 async fn collect_seeded() -> (MotoServer, SeededAccount, Snapshot) {
     let moto = MotoServer::start();
     let seeded = seed::seed_account(&moto.endpoint).await;
+    let front = ReplayServer::start(&moto.endpoint, Replay::standard());
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("snapshot.json");
     let output = rampart(dir.path())
-        .args(["collect", "--endpoint-url", &moto.endpoint])
+        .args(["collect", "--endpoint-url", &front.endpoint])
         .args(["--region", HOME_REGION, "--region", SECOND_REGION, "-o"])
         .arg(&out)
         .output()
@@ -531,7 +533,24 @@ async fn collect_counts_every_call_and_calls_only_read_operations() {
     .into_iter()
     .map(|op| (format!("ec2:{op}"), 2)) // one page in each of two regions
     .collect();
-    expected.insert("sts:GetCallerIdentity".to_owned(), 1);
+    for (operation, calls) in [
+        ("sts:GetCallerIdentity", 1),
+        ("guardduty:ListDetectors", 2),
+        ("sso:ListInstances", 2),
+        // moto has an Identity Center instance in every region.
+        ("sso:ListPermissionSets", 2),
+        ("iam:GetAccountSummary", 1),
+        ("iam:ListVirtualMFADevices", 1),
+        ("iam:GetAccountPasswordPolicy", 1),
+        // STARTED, then COMPLETE.
+        ("iam:GenerateCredentialReport", 2),
+        ("iam:GetCredentialReport", 1),
+        ("iam:ListUsers", 1),
+        ("cloudwatch:DescribeAlarms", 1),
+        ("budgets:DescribeBudgets", 1),
+    ] {
+        expected.insert(operation.to_owned(), calls);
+    }
     assert_eq!(snapshot.api_calls, expected);
     for operation in snapshot.api_calls.keys() {
         let name = operation.split(':').nth(1).unwrap_or_default();

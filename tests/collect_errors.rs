@@ -9,6 +9,7 @@ use rampart::collect::ledger::Ledger;
 use rampart::snapshot::{CollectionError, Snapshot};
 use support::moto::MotoServer;
 use support::rampart;
+use support::replay::{Replay, ReplayServer};
 
 const REGION: &str = "us-east-1";
 
@@ -52,6 +53,7 @@ async fn server_denying(denied_action: &str) -> (MotoServer, String, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_denied_operation_is_recorded_and_everything_else_collected() {
     let (moto, access_key, secret_key) = server_denying("ec2:DescribeSecurityGroups").await;
+    let front = ReplayServer::start(&moto.endpoint, Replay::standard());
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("snapshot.json");
     let output = rampart(dir.path())
@@ -60,7 +62,7 @@ async fn a_denied_operation_is_recorded_and_everything_else_collected() {
         .args([
             "collect",
             "--endpoint-url",
-            &moto.endpoint,
+            &front.endpoint,
             "--region",
             REGION,
             "-o",
@@ -69,17 +71,22 @@ async fn a_denied_operation_is_recorded_and_everything_else_collected() {
         .output()
         .expect("run rampart");
     assert!(output.status.success(), "{}", support::stderr(&output));
-    assert_eq!(
-        support::stderr(&output),
-        "rampart: wrote 9 resources from 1 region(s) of account 123456789012 to {}; \
-         1 call(s) failed and are listed under collection_errors\n"
-            .replace("{}", &out.display().to_string())
-    );
-
     let snapshot = Snapshot::read(&out).expect("snapshot parses");
+    // With IAM enforcement on, moto 5.2.5 also rejects GuardDuty's signed
+    // GET requests with an XML SignatureDoesNotMatch body the SDK cannot
+    // parse: recorded under the HTTP status with the start of the body.
+    let signature_rejected = "<?xml version=\"1.0\" encoding=\"utf-8\"?> <ErrorResponse><Errors><Error>\
+                              <Code>SignatureDoesNotMatch</Code><Message>The request signature we \
+                              calculated does not match the signature you provided.";
     assert_eq!(
-        snapshot.collection_errors,
-        [CollectionError {
+        snapshot.collection_errors.len(),
+        2,
+        "{:#?}",
+        snapshot.collection_errors
+    );
+    assert_eq!(
+        snapshot.collection_errors[0],
+        CollectionError {
             service: "ec2".to_owned(),
             region: Some(REGION.to_owned()),
             operation: "DescribeSecurityGroups".to_owned(),
@@ -87,8 +94,30 @@ async fn a_denied_operation_is_recorded_and_everything_else_collected() {
             message: "User: arn:aws:iam::123456789012:user/scanner is not authorized to perform: \
                       ec2:DescribeSecurityGroups"
                 .to_owned(),
-        }]
+        }
     );
+    let guardduty = &snapshot.collection_errors[1];
+    assert_eq!(
+        (
+            guardduty.service.as_str(),
+            guardduty.region.as_deref(),
+            guardduty.operation.as_str(),
+            guardduty.code.as_str()
+        ),
+        ("guardduty", Some(REGION), "ListDetectors", "HTTP 403")
+    );
+    assert!(
+        guardduty.message.starts_with(signature_rejected),
+        "{}",
+        guardduty.message
+    );
+    assert_eq!(
+        support::stderr(&output),
+        "rampart: wrote 14 resources from 1 region(s) of account 123456789012 to {}; \
+         2 call(s) failed and are listed under collection_errors\n"
+            .replace("{}", &out.display().to_string())
+    );
+
     let ec2 = &snapshot.regions[REGION].ec2;
     assert!(ec2.security_groups.is_empty());
     // moto's default VPC: one VPC, six subnets, one route table, one ACL.
@@ -103,18 +132,25 @@ async fn a_denied_operation_is_recorded_and_everything_else_collected() {
 #[tokio::test(flavor = "multi_thread")]
 async fn scan_states_plainly_what_could_not_be_collected() {
     let (moto, access_key, secret_key) = server_denying("ec2:DescribeInstances").await;
+    let front = ReplayServer::start(&moto.endpoint, Replay::standard());
     let dir = tempfile::tempdir().expect("temp dir");
     let output = rampart(dir.path())
         .env("AWS_ACCESS_KEY_ID", &access_key)
         .env("AWS_SECRET_ACCESS_KEY", &secret_key)
-        .args(["scan", "--endpoint-url", &moto.endpoint, "--region", REGION])
+        .args([
+            "scan",
+            "--endpoint-url",
+            &front.endpoint,
+            "--region",
+            REGION,
+        ])
         .output()
         .expect("run rampart");
     assert!(output.status.success(), "{}", support::stderr(&output));
     let stdout = support::stdout(&output);
     assert!(
         stdout.contains(
-            "1 call(s) failed; what they would have returned is missing and cannot be evaluated:"
+            "2 call(s) failed; what they would have returned is missing and cannot be evaluated:"
         ),
         "{stdout}"
     );
@@ -130,6 +166,7 @@ async fn scan_states_plainly_what_could_not_be_collected() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_service_is_recorded_per_operation() {
     let moto = MotoServer::start();
+    let front = ReplayServer::start(&moto.endpoint, Replay::standard());
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -139,7 +176,7 @@ async fn an_unreachable_service_is_recorded_per_operation() {
     // STS reaches the emulator through AWS_ENDPOINT_URL; EC2 alone is sent
     // to a closed port through its service-specific variable.
     let output = rampart(dir.path())
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ENDPOINT_URL", &front.endpoint)
         .env("AWS_ENDPOINT_URL_EC2", format!("http://127.0.0.1:{closed}"))
         .args(["collect", "--region", REGION, "-o"])
         .arg(&out)

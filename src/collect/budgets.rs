@@ -48,7 +48,10 @@ pub async fn collect(client: &Client, scope: &Scope<'_>) -> Vec<Budget> {
             notifications: notifications(client, scope, &name).await,
             budget_type: Some(budget.budget_type.as_str().to_owned()),
             time_unit: Some(budget.time_unit.as_str().to_owned()),
-            limit_amount: budget.budget_limit.as_ref().map(|limit| limit.amount.clone()),
+            limit_amount: budget
+                .budget_limit
+                .as_ref()
+                .map(|limit| limit.amount.clone()),
             limit_unit: budget.budget_limit.map(|limit| limit.unit),
             name,
         });
@@ -56,7 +59,11 @@ pub async fn collect(client: &Client, scope: &Scope<'_>) -> Vec<Budget> {
     budgets
 }
 
-async fn notifications(client: &Client, scope: &Scope<'_>, budget: &str) -> Vec<BudgetNotification> {
+async fn notifications(
+    client: &Client,
+    scope: &Scope<'_>,
+    budget: &str,
+) -> Vec<BudgetNotification> {
     let account = scope.account.account_id.as_str();
     let listed = match client
         .describe_notifications_for_budget()
@@ -112,7 +119,9 @@ async fn notifications(client: &Client, scope: &Scope<'_>, budget: &str) -> Vec<
             comparison_operator: Some(notification.comparison_operator.as_str().to_owned()),
             threshold: notification.threshold,
             threshold_type: notification.threshold_type.map(|t| t.as_str().to_owned()),
-            state: notification.notification_state.map(|s| s.as_str().to_owned()),
+            state: notification
+                .notification_state
+                .map(|s| s.as_str().to_owned()),
             subscribers,
         });
     }

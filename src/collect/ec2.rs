@@ -445,10 +445,7 @@ fn network_acl(acl: aws::NetworkAcl, scope: &Scope<'_>) -> NetworkAcl {
     }
 }
 
-fn network_acl_entry(
-    entry: aws::NetworkAclEntry,
-    scope: &Scope<'_>,
-) -> Option<NetworkAclEntry> {
+fn network_acl_entry(entry: aws::NetworkAclEntry, scope: &Scope<'_>) -> Option<NetworkAclEntry> {
     let protocol = parse_protocol(entry.protocol.as_deref(), scope)?;
     Some(NetworkAclEntry {
         rule_number: entry.rule_number.unwrap_or_default(),
@@ -703,10 +700,7 @@ fn transit_gateway(t: aws::TransitGateway, scope: &Scope<'_>) -> TransitGateway 
     }
 }
 
-fn peering_connection(
-    p: aws::VpcPeeringConnection,
-    scope: &Scope<'_>,
-) -> VpcPeeringConnection {
+fn peering_connection(p: aws::VpcPeeringConnection, scope: &Scope<'_>) -> VpcPeeringConnection {
     let side = |info: aws::VpcPeeringConnectionVpcInfo| PeeringSide {
         vpc_id: info.vpc_id,
         owner_id: info.owner_id,

@@ -15,12 +15,21 @@ const SERVICE: &str = "guardduty";
 /// GetFindings accepts at most 50 ids; ListFindings returns at most 50.
 const PAGE_SIZE: usize = 50;
 
-pub async fn collect_region(client: &Client, scope: &Scope<'_>, max_findings: usize) -> GuardDutyRegion {
+pub async fn collect_region(
+    client: &Client,
+    scope: &Scope<'_>,
+    max_findings: usize,
+) -> GuardDutyRegion {
     let Some(ids) = scope
         .call(
             SERVICE,
             "ListDetectors",
-            client.list_detectors().into_paginator().items().send().try_collect(),
+            client
+                .list_detectors()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
         )
         .await
     else {
@@ -52,7 +61,11 @@ async fn detector(
     max_findings: usize,
 ) -> Option<Detector> {
     let output = scope
-        .call(SERVICE, "GetDetector", client.get_detector().detector_id(&id).send())
+        .call(
+            SERVICE,
+            "GetDetector",
+            client.get_detector().detector_id(&id).send(),
+        )
         .await?;
     let (active_findings_by_severity, (findings, findings_truncated)) = tokio::join!(
         severity_counts(client, scope, &id),
@@ -146,8 +159,9 @@ async fn severity_counts(
         let (Some(severity), Some(total)) = (group.severity, group.total_findings) else {
             continue;
         };
-        *counts.entry(SeverityLabel::from_score(severity)).or_default() +=
-            u64::try_from(total).unwrap_or(0);
+        *counts
+            .entry(SeverityLabel::from_score(severity))
+            .or_default() += u64::try_from(total).unwrap_or(0);
     }
     Some(counts)
 }
@@ -285,7 +299,9 @@ fn resource(r: aws::Resource) -> FindingResource {
             .collect(),
         eks_cluster_name: r.eks_cluster_details.and_then(|c| c.name),
         lambda_function_arn: r.lambda_details.and_then(|l| l.function_arn),
-        rds_db_instance_identifier: r.rds_db_instance_details.and_then(|d| d.db_instance_identifier),
+        rds_db_instance_identifier: r
+            .rds_db_instance_details
+            .and_then(|d| d.db_instance_identifier),
         ecs_cluster_name: r.ecs_cluster_details.and_then(|c| c.name),
         container_name: r.container_details.and_then(|c| c.name),
     }

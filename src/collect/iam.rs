@@ -168,7 +168,10 @@ async fn credential_report(client: &Client, scope: &Scope<'_>) -> Option<Credent
             client.get_credential_report().send(),
         )
         .await?;
-    let content = output.content.map(|blob| blob.into_inner()).unwrap_or_default();
+    let content = output
+        .content
+        .map(|blob| blob.into_inner())
+        .unwrap_or_default();
     let text = match String::from_utf8(content) {
         Ok(text) => text,
         Err(err) => {
@@ -200,7 +203,12 @@ async fn users(client: &Client, scope: &Scope<'_>) -> Vec<IamUser> {
         .call(
             SERVICE,
             "ListUsers",
-            client.list_users().into_paginator().items().send().try_collect(),
+            client
+                .list_users()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
         )
         .await
     else {
@@ -217,7 +225,8 @@ async fn users(client: &Client, scope: &Scope<'_>) -> Vec<IamUser> {
 
 async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> IamUser {
     let name = user.user_name.clone();
-    let (login_profile, mfa_devices, access_keys) = tokio::join!(
+    // ListUsers leaves tags out; ListUserTags has them.
+    let (login_profile, mfa_devices, access_keys, tags) = tokio::join!(
         login_profile(client, scope, &name),
         scope.call(
             SERVICE,
@@ -231,17 +240,27 @@ async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> Ia
                 .try_collect(),
         ),
         access_keys(client, scope, &name),
+        scope.call(
+            SERVICE,
+            "ListUserTags",
+            client
+                .list_user_tags()
+                .user_name(&name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        ),
     );
     IamUser {
         meta: ResourceMeta {
             id: user.user_id,
             arn: user.arn,
             region: GLOBAL_REGION.to_owned(),
-            tags: user
-                .tags
+            tags: tags
                 .unwrap_or_default()
                 .into_iter()
-                .map(|tag| (tag.key, tag.value))
+                .map(|tag: aws::Tag| (tag.key, tag.value))
                 .collect(),
         },
         name,

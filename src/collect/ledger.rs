@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -48,15 +48,14 @@ impl Ledger {
     }
 
     /// Records a failed call; the caller carries on without its data.
-    pub fn record_error<E, R>(
+    pub fn record_error<E>(
         &self,
         service: &str,
         region: Option<&str>,
         operation: &str,
-        err: &SdkError<E, R>,
+        err: &SdkError<E, HttpResponse>,
     ) where
         E: ProvideErrorMetadata + StdError + 'static,
-        R: std::fmt::Debug + 'static,
     {
         let (code, message) = describe_error(err);
         self.record(service, region, operation, &code, message);
@@ -107,27 +106,44 @@ impl Ledger {
 }
 
 /// Error code and message of a failed call. Calls that got no response
-/// have no AWS code, so they get a code saying why.
-pub(crate) fn describe_error<E, R>(err: &SdkError<E, R>) -> (String, String)
+/// have no AWS code, so they get a code saying why; a response whose error
+/// body could not be read is named by its HTTP status and shows the start
+/// of the body, which is what a person debugging a proxy needs.
+pub(crate) fn describe_error<E>(err: &SdkError<E, HttpResponse>) -> (String, String)
 where
     E: ProvideErrorMetadata + StdError + 'static,
-    R: std::fmt::Debug + 'static,
 {
     let code = match err {
-        SdkError::ServiceError(_) => err.code().unwrap_or("Unknown"),
-        SdkError::TimeoutError(_) => "Timeout",
-        SdkError::DispatchFailure(failure) if failure.is_timeout() => "Timeout",
-        SdkError::DispatchFailure(_) => "DispatchFailure",
-        SdkError::ResponseError(_) => "ResponseError",
-        SdkError::ConstructionFailure(_) => "ConstructionFailure",
-        _ => "Unknown",
+        SdkError::ServiceError(_) => match (err.code(), err.raw_response()) {
+            (Some(code), _) => code.to_owned(),
+            (None, Some(response)) => format!("HTTP {}", response.status().as_u16()),
+            (None, None) => "Unknown".to_owned(),
+        },
+        SdkError::TimeoutError(_) => "Timeout".to_owned(),
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => "Timeout".to_owned(),
+        SdkError::DispatchFailure(_) => "DispatchFailure".to_owned(),
+        SdkError::ResponseError(_) => "ResponseError".to_owned(),
+        SdkError::ConstructionFailure(_) => "ConstructionFailure".to_owned(),
+        _ => "Unknown".to_owned(),
     };
-    let message = match err.message() {
-        Some(message) => message.to_owned(),
-        None => root_cause(err),
+    let body_start = || {
+        let bytes = err.raw_response()?.body().bytes()?;
+        let text: String = String::from_utf8_lossy(bytes)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!text.is_empty()).then(|| text.chars().take(MAX_BODY_CHARS).collect())
     };
-    (code.to_owned(), message)
+    let message = match (err.message(), err.code()) {
+        (Some(message), _) => message.to_owned(),
+        (None, None) => body_start().unwrap_or_else(|| root_cause(err)),
+        (None, Some(_)) => root_cause(err),
+    };
+    (code, message)
 }
+
+/// How much of an unreadable error body is kept in the message.
+const MAX_BODY_CHARS: usize = 300;
 
 /// The innermost cause, which for a call that got no response is the one a
 /// person can act on ("Connection refused", "dns error: ...").

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::error::Error as StdError;
 use std::future::Future;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::SdkConfig;
@@ -25,9 +26,9 @@ use futures::StreamExt;
 use indicatif::ProgressBar;
 
 use crate::error::CollectError;
+use crate::snapshot::cloudwatch::BILLING_REGION;
 use crate::snapshot::iam::GLOBAL_REGION;
 use crate::snapshot::sts::AccountIdentity;
-use crate::snapshot::cloudwatch::BILLING_REGION;
 use crate::snapshot::{GlobalSnapshot, RegionSnapshot, SCHEMA_VERSION, Snapshot, ToolInfo};
 use ledger::Ledger;
 
@@ -156,15 +157,14 @@ impl<'a> Scope<'a> {
 
     /// Awaits one call (or drained paginator). A failure is recorded and
     /// yields `None`, so one denied or throttled service never stops a scan.
-    pub async fn call<T, E, R>(
+    pub async fn call<T, E>(
         &self,
         service: &str,
         operation: &str,
-        call: impl Future<Output = Result<T, SdkError<E, R>>>,
+        call: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     ) -> Option<T>
     where
         E: ProvideErrorMetadata + StdError + 'static,
-        R: std::fmt::Debug + 'static,
     {
         match call.await {
             Ok(value) => Some(value),
@@ -176,10 +176,9 @@ impl<'a> Scope<'a> {
     }
 
     /// Records a failed call whose error the collector inspected first.
-    pub fn record_error<E, R>(&self, service: &str, operation: &str, err: &SdkError<E, R>)
+    pub fn record_error<E>(&self, service: &str, operation: &str, err: &SdkError<E, HttpResponse>)
     where
         E: ProvideErrorMetadata + StdError + 'static,
-        R: std::fmt::Debug + 'static,
     {
         self.ledger
             .record_error(service, self.error_region(), operation, err);

@@ -17,7 +17,12 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> IdentityCente
         .call(
             SERVICE,
             "ListInstances",
-            client.list_instances().into_paginator().items().send().try_collect(),
+            client
+                .list_instances()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
         )
         .await
     else {

@@ -88,7 +88,10 @@ impl RootUser {
         let mfa_type = match (mfa_enabled, virtual_devices) {
             (Some(false), _) => Some(MfaType::None),
             (Some(true), Some(devices)) => Some(
-                if devices.iter().any(|d| d.user_arn.as_deref() == Some(arn.as_str())) {
+                if devices
+                    .iter()
+                    .any(|d| d.user_arn.as_deref() == Some(arn.as_str()))
+                {
                     MfaType::Virtual
                 } else {
                     MfaType::Hardware
@@ -484,7 +487,10 @@ mod tests {
         assert_eq!(alice.password_last_used, ReportField::NoInformation);
         assert_eq!(alice.password_next_rotation, ReportField::NotApplicable);
         assert!(alice.access_key_1.active);
-        assert_eq!(alice.access_key_1.last_used_date, ReportField::NotApplicable);
+        assert_eq!(
+            alice.access_key_1.last_used_date,
+            ReportField::NotApplicable
+        );
         assert_eq!(
             alice.access_key_2.last_used_service,
             ReportField::Value("ec2".to_owned())
@@ -511,8 +517,7 @@ mod tests {
         );
         let missing = "user,arn\nbob,arn:aws:iam::1:user/bob\n";
         assert_eq!(
-            CredentialReport::parse(missing, None)
-                .map_err(|e| e.to_string()),
+            CredentialReport::parse(missing, None).map_err(|e| e.to_string()),
             Err("credential report line 2: no `user_creation_time` column".to_owned())
         );
     }
@@ -556,6 +561,9 @@ mod tests {
         let unknown = derive(Some(&summary(true, false)), None);
         assert_eq!((unknown.mfa_enabled, unknown.mfa_type), (Some(true), None));
         let nothing = derive(None, None);
-        assert_eq!((nothing.mfa_enabled, nothing.access_keys_present), (None, None));
+        assert_eq!(
+            (nothing.mfa_enabled, nothing.access_keys_present),
+            (None, None)
+        );
     }
 }

@@ -155,12 +155,36 @@ impl Snapshot {
         Ok(())
     }
 
-    /// Resource counts per region and kind, for summaries.
-    pub fn resource_counts(&self) -> BTreeMap<&str, Vec<(&'static str, usize)>> {
-        self.regions
-            .iter()
-            .map(|(name, region)| (name.as_str(), region.ec2.resource_counts()))
-            .collect()
+    /// How many resources the snapshot holds, everything counted once:
+    /// account-wide resources, and per region the EC2 resources, GuardDuty
+    /// detectors and findings, Identity Center instances and permission sets.
+    pub fn resource_count(&self) -> usize {
+        let iam = &self.global.iam;
+        let global = iam.users.len()
+            + iam.virtual_mfa_devices.len()
+            + self.global.billing_alarms.len()
+            + self.global.budgets.len();
+        let regional: usize = self
+            .regions
+            .values()
+            .map(|region| {
+                let ec2: usize = region.ec2.resource_counts().iter().map(|(_, n)| n).sum();
+                let guardduty: usize = region
+                    .guardduty
+                    .detectors
+                    .iter()
+                    .map(|d| 1 + d.findings.len())
+                    .sum();
+                let identity_center: usize = region
+                    .identity_center
+                    .instances
+                    .iter()
+                    .map(|i| 1 + i.permission_sets.len())
+                    .sum();
+                ec2 + guardduty + identity_center
+            })
+            .sum();
+        global + regional
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod moto;
+pub mod replay;
 pub mod seed;
 
 use std::path::Path;

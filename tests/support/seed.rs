@@ -578,3 +578,252 @@ async fn run_instance(
         .find_map(|instance| instance.instance_id)
         .expect("instance id")
 }
+
+/// Ids of the account-level resources seeded by [`seed_account_services`].
+#[derive(Debug, Clone)]
+pub struct SeededServices {
+    pub alice_mfa_serial: String,
+    pub alice_key: String,
+    pub bob_keys: Vec<String>,
+    pub ci_bot_key: String,
+    pub admin_permission_set: String,
+    pub readonly_permission_set: String,
+    pub admin_principal: String,
+    pub home_detector: String,
+    pub second_detector: String,
+}
+
+/// IAM users with console, MFA and key variations; a password policy below
+/// CIS; Identity Center permission sets (one administrator, assigned here);
+/// a budget with a notification; GuardDuty detectors in both regions.
+pub async fn seed_account_services(endpoint: &str) -> SeededServices {
+    use aws_sdk_budgets::types as budgets;
+    use aws_sdk_guardduty::types as guardduty;
+    use aws_sdk_ssoadmin::types as sso;
+
+    let config = super::seeding_config(endpoint, HOME_REGION).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    for (user, path) in [("alice", "/"), ("bob", "/"), ("ci-bot", "/automation/")] {
+        iam.create_user()
+            .user_name(user)
+            .path(path)
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("team")
+                    .value("platform")
+                    .build()
+                    .expect("tag"),
+            )
+            .send()
+            .await
+            .expect("create user");
+    }
+    for user in ["alice", "bob"] {
+        iam.create_login_profile()
+            .user_name(user)
+            .password("Correct-Horse-Battery-9")
+            .send()
+            .await
+            .expect("create login profile");
+    }
+    let alice_mfa_serial = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("alice")
+        .send()
+        .await
+        .expect("create virtual MFA")
+        .virtual_mfa_device
+        .expect("device")
+        .serial_number;
+    iam.enable_mfa_device()
+        .user_name("alice")
+        .serial_number(&alice_mfa_serial)
+        .authentication_code1("123456")
+        .authentication_code2("654321")
+        .send()
+        .await
+        .expect("enable MFA");
+    let key = |user: &'static str| {
+        let iam = iam.clone();
+        async move {
+            iam.create_access_key()
+                .user_name(user)
+                .send()
+                .await
+                .expect("create access key")
+                .access_key
+                .expect("key")
+                .access_key_id
+        }
+    };
+    let alice_key = key("alice").await;
+    let bob_keys = vec![key("bob").await, key("bob").await];
+    let ci_bot_key = key("ci-bot").await;
+    iam.update_account_password_policy()
+        .minimum_password_length(12)
+        .require_symbols(true)
+        .require_numbers(true)
+        .require_uppercase_characters(true)
+        .require_lowercase_characters(false)
+        .allow_users_to_change_password(true)
+        .password_reuse_prevention(5)
+        .max_password_age(90)
+        .send()
+        .await
+        .expect("password policy");
+
+    let sso = aws_sdk_ssoadmin::Client::new(&config);
+    let instance = sso
+        .list_instances()
+        .send()
+        .await
+        .expect("list SSO instances")
+        .instances
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|i| i.instance_arn)
+        .expect("moto has an Identity Center instance per region");
+    let permission_set = |name: &'static str| {
+        let (sso, instance) = (sso.clone(), instance.clone());
+        async move {
+            sso.create_permission_set()
+                .instance_arn(&instance)
+                .name(name)
+                .description(format!("{name} for the platform team"))
+                .session_duration("PT4H")
+                .send()
+                .await
+                .expect("create permission set")
+                .permission_set
+                .and_then(|p| p.permission_set_arn)
+                .expect("permission set ARN")
+        }
+    };
+    let admin_permission_set = permission_set("AdministratorAccess").await;
+    let readonly_permission_set = permission_set("ReadOnly").await;
+    sso.attach_managed_policy_to_permission_set()
+        .instance_arn(&instance)
+        .permission_set_arn(&admin_permission_set)
+        .managed_policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .expect("attach AdministratorAccess");
+    sso.put_inline_policy_to_permission_set()
+        .instance_arn(&instance)
+        .permission_set_arn(&readonly_permission_set)
+        .inline_policy(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:Describe*","s3:List*"],"Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("inline policy");
+    let admin_principal = "94482488-3041-7026-18f3-be45837cd0e4".to_owned();
+    sso.create_account_assignment()
+        .instance_arn(&instance)
+        .target_id("123456789012")
+        .target_type(sso::TargetType::AwsAccount)
+        .permission_set_arn(&admin_permission_set)
+        .principal_type(sso::PrincipalType::User)
+        .principal_id(&admin_principal)
+        .send()
+        .await
+        .expect("assign administrator");
+
+    let budgets_client = aws_sdk_budgets::Client::new(&config);
+    budgets_client
+        .create_budget()
+        .account_id("123456789012")
+        .budget(
+            budgets::Budget::builder()
+                .budget_name("monthly-cost")
+                .budget_type(budgets::BudgetType::Cost)
+                .time_unit(budgets::TimeUnit::Monthly)
+                .budget_limit(
+                    budgets::Spend::builder()
+                        .amount("200")
+                        .unit("USD")
+                        .build()
+                        .expect("spend"),
+                )
+                .build()
+                .expect("budget"),
+        )
+        .notifications_with_subscribers(
+            budgets::NotificationWithSubscribers::builder()
+                .notification(
+                    budgets::Notification::builder()
+                        .notification_type(budgets::NotificationType::Actual)
+                        .comparison_operator(budgets::ComparisonOperator::GreaterThan)
+                        .threshold(80.0)
+                        .threshold_type(budgets::ThresholdType::Percentage)
+                        .build()
+                        .expect("notification"),
+                )
+                .subscribers(
+                    budgets::Subscriber::builder()
+                        .subscription_type(budgets::SubscriptionType::Email)
+                        .address("finance@example.com")
+                        .build()
+                        .expect("subscriber"),
+                )
+                .build()
+                .expect("notification with subscribers"),
+        )
+        .send()
+        .await
+        .expect("create budget");
+
+    let detector =
+        |region: &'static str,
+         features: Vec<(guardduty::DetectorFeature, guardduty::FeatureStatus)>| async move {
+            let client =
+                aws_sdk_guardduty::Client::new(&super::seeding_config(endpoint, region).await);
+            let mut request = client
+                .create_detector()
+                .enable(true)
+                .finding_publishing_frequency(
+                    guardduty::FindingPublishingFrequency::FifteenMinutes,
+                );
+            for (name, status) in features {
+                request = request.features(
+                    guardduty::DetectorFeatureConfiguration::builder()
+                        .name(name)
+                        .status(status)
+                        .build(),
+                );
+            }
+            request
+                .send()
+                .await
+                .expect("create detector")
+                .detector_id
+                .expect("detector id")
+        };
+    let home_detector = detector(
+        HOME_REGION,
+        vec![
+            (
+                guardduty::DetectorFeature::S3DataEvents,
+                guardduty::FeatureStatus::Enabled,
+            ),
+            (
+                guardduty::DetectorFeature::EksAuditLogs,
+                guardduty::FeatureStatus::Disabled,
+            ),
+        ],
+    )
+    .await;
+    let second_detector = detector(SECOND_REGION, vec![]).await;
+
+    SeededServices {
+        alice_mfa_serial,
+        alice_key,
+        bob_keys,
+        ci_bot_key,
+        admin_permission_set,
+        readonly_permission_set,
+        admin_principal,
+        home_detector,
+        second_detector,
+    }
+}

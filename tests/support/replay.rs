@@ -1,0 +1,428 @@
+//! A loopback HTTP front for the emulator that fills its gaps: requests
+//! moto cannot answer are answered from real-format fixtures under
+//! `fixtures/`, everything else is forwarded to moto untouched. The SDK's
+//! own deserializers read both, so the collectors are tested as they run
+//! against AWS.
+//!
+//! Answered here:
+//! - GuardDuty ListFindings, GetFindings, GetFindingsStatistics (moto has
+//!   none), paginated from a pool of findings, and AccessDenied for every
+//!   GuardDuty call in chosen regions;
+//! - IAM GetCredentialReport (moto's has no `<root_account>` row);
+//! - CloudWatch DescribeAlarms (the SDK speaks Smithy RPC v2 CBOR, which
+//!   moto does not);
+//! - Budgets DescribeSubscribersForNotification (moto has none).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use serde_json::{Value, json};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+
+pub fn fixture(path: &str) -> String {
+    let full = format!("{FIXTURES}/{path}");
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("cannot read {full}: {e}"))
+}
+
+pub fn fixture_json(path: &str) -> Value {
+    serde_json::from_str(&fixture(path)).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
+}
+
+/// What the replay answers with.
+#[derive(Clone, Default)]
+pub struct Replay {
+    /// Active findings, most severe first, served in `findings_region`.
+    pub findings: Vec<Value>,
+    pub findings_region: String,
+    /// Regions where every GuardDuty call is denied.
+    pub guardduty_denied_regions: Vec<String>,
+    /// CSV body of the credential report.
+    pub credential_report: Option<String>,
+    /// A DescribeAlarms response, as JSON with the API's member names.
+    pub cloudwatch_alarms: Option<Value>,
+    /// A DescribeSubscribersForNotification response.
+    pub budget_subscribers: Option<Value>,
+}
+
+impl Replay {
+    /// The standard fixtures: 60 findings in us-east-1, a credential report
+    /// with a root row, billing alarms, budget subscribers.
+    pub fn standard() -> Replay {
+        Replay {
+            findings: fixture_json("guardduty/findings.json")["findings"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            findings_region: "us-east-1".to_owned(),
+            guardduty_denied_regions: vec![],
+            credential_report: Some(fixture("iam/credential-report.csv")),
+            cloudwatch_alarms: Some(fixture_json("cloudwatch/describe-alarms.json")),
+            budget_subscribers: Some(fixture_json(
+                "budgets/describe-subscribers-for-notification.json",
+            )),
+        }
+    }
+}
+
+/// A running replay front; stops when dropped with the test.
+pub struct ReplayServer {
+    pub endpoint: String,
+    /// Operations answered from fixtures, in the order they came.
+    pub served: Arc<Mutex<Vec<String>>>,
+}
+
+impl ReplayServer {
+    pub fn start(upstream: &str, replay: Replay) -> ReplayServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .unwrap_or_else(|e| panic!("cannot bind the replay front: {e}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("replay front has no address: {e}"))
+            .port();
+        let upstream = upstream
+            .strip_prefix("http://")
+            .unwrap_or(upstream)
+            .to_owned();
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let state = Arc::new((replay, upstream, served.clone()));
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = state.clone();
+                thread::spawn(move || {
+                    let (replay, upstream, served) = &*state;
+                    handle(stream, replay, upstream, served);
+                });
+            }
+        });
+        ReplayServer {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            served,
+        }
+    }
+
+    pub fn served(&self) -> Vec<String> {
+        self.served.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+struct Request {
+    head: String,
+    method: String,
+    path: String,
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn read(stream: &TcpStream) -> Option<Request> {
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            let end = line == "\r\n";
+            head.push_str(&line);
+            if end {
+                break;
+            }
+        }
+        let mut lines = head.lines();
+        let mut request_line = lines.next()?.split(' ');
+        let method = request_line.next()?.to_owned();
+        let path = request_line.next()?.to_owned();
+        let headers: BTreeMap<String, String> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        assert!(
+            !headers.contains_key("transfer-encoding"),
+            "the replay front reads only Content-Length bodies"
+        );
+        let length: usize = headers
+            .get("content-length")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).ok()?;
+        Some(Request {
+            head,
+            method,
+            path,
+            headers,
+            body,
+        })
+    }
+
+    /// Region and signing name from the SigV4 credential scope.
+    fn scope(&self) -> (String, String) {
+        let authorization = self
+            .headers
+            .get("authorization")
+            .cloned()
+            .unwrap_or_default();
+        let credential = authorization
+            .split("Credential=")
+            .nth(1)
+            .unwrap_or_default()
+            .split(',')
+            .next()
+            .unwrap_or_default();
+        let parts: Vec<&str> = credential.split('/').collect();
+        (
+            parts.get(2).copied().unwrap_or_default().to_owned(),
+            parts.get(3).copied().unwrap_or_default().to_owned(),
+        )
+    }
+
+    fn json_body(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+struct Response {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+fn json_response(status: u16, content_type: &str, body: &Value) -> Response {
+    Response {
+        status,
+        headers: vec![("Content-Type", content_type.to_owned())],
+        body: body.to_string().into_bytes(),
+    }
+}
+
+fn handle(mut stream: TcpStream, replay: &Replay, upstream: &str, served: &Mutex<Vec<String>>) {
+    let Some(request) = Request::read(&stream) else {
+        return;
+    };
+    let response = match answer(&request, replay) {
+        Some((operation, response)) => {
+            if let Ok(mut served) = served.lock() {
+                served.push(operation);
+            }
+            response
+        }
+        None => {
+            forward(&request, upstream, &mut stream);
+            return;
+        }
+    };
+    let mut out = format!("HTTP/1.1 {} Replay\r\n", response.status);
+    for (name, value) in &response.headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        response.body.len()
+    ));
+    let _ = stream.write_all(out.as_bytes());
+    let _ = stream.write_all(&response.body);
+}
+
+/// Passes the request to moto as it came and its answer back.
+fn forward(request: &Request, upstream: &str, client: &mut TcpStream) {
+    let mut moto = TcpStream::connect(upstream)
+        .unwrap_or_else(|e| panic!("replay front cannot reach moto at {upstream}: {e}"));
+    let head: String = request
+        .head
+        .lines()
+        .filter(|line| !line.to_ascii_lowercase().starts_with("connection:") && !line.is_empty())
+        .map(|line| format!("{line}\r\n"))
+        .collect();
+    let _ = moto.write_all(format!("{head}Connection: close\r\n\r\n").as_bytes());
+    let _ = moto.write_all(&request.body);
+    let mut response = Vec::new();
+    let _ = moto.read_to_end(&mut response);
+    let _ = client.write_all(&response);
+}
+
+fn answer(request: &Request, replay: &Replay) -> Option<(String, Response)> {
+    let (region, service) = request.scope();
+    match service.as_str() {
+        "guardduty" => guardduty(request, replay, &region),
+        "iam" => {
+            let body = String::from_utf8_lossy(&request.body);
+            let report = replay.credential_report.as_ref()?;
+            body.contains("Action=GetCredentialReport").then(|| {
+                (
+                    "iam:GetCredentialReport".to_owned(),
+                    credential_report(report),
+                )
+            })
+        }
+        "monitoring" => {
+            let alarms = replay.cloudwatch_alarms.as_ref()?;
+            request
+                .path
+                .ends_with("/operation/DescribeAlarms")
+                .then(|| {
+                    (
+                        "cloudwatch:DescribeAlarms".to_owned(),
+                        cbor_response(alarms),
+                    )
+                })
+        }
+        "budgets" => {
+            let subscribers = replay.budget_subscribers.as_ref()?;
+            let target = request.headers.get("x-amz-target")?;
+            target
+                .ends_with(".DescribeSubscribersForNotification")
+                .then(|| {
+                    (
+                        "budgets:DescribeSubscribersForNotification".to_owned(),
+                        json_response(200, "application/x-amz-json-1.1", subscribers),
+                    )
+                })
+        }
+        _ => None,
+    }
+}
+
+fn guardduty(request: &Request, replay: &Replay, region: &str) -> Option<(String, Response)> {
+    if replay.guardduty_denied_regions.iter().any(|r| r == region) {
+        let response = Response {
+            status: 403,
+            headers: vec![
+                ("Content-Type", "application/json".to_owned()),
+                ("x-amzn-ErrorType", "AccessDeniedException".to_owned()),
+            ],
+            body: json!({
+                "__type": "AccessDeniedException",
+                "message": format!(
+                    "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: guardduty:ListDetectors in {region}"
+                ),
+            })
+            .to_string()
+            .into_bytes(),
+        };
+        return Some(("guardduty:denied".to_owned(), response));
+    }
+    if request.method != "POST" || !request.path.starts_with("/detector/") {
+        return None;
+    }
+    let pool: &[Value] = if region == replay.findings_region {
+        &replay.findings
+    } else {
+        &[]
+    };
+    let body = request.json_body();
+    let path = request.path.split('?').next().unwrap_or_default();
+    let ok = |value: Value| json_response(200, "application/json", &value);
+    if path.ends_with("/findings/statistics") {
+        let mut by_severity: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+        for finding in pool {
+            let severity = finding["severity"].as_f64().unwrap_or(0.0);
+            by_severity
+                .entry(format!("{severity:05.1}"))
+                .or_insert((severity, 0))
+                .1 += 1;
+        }
+        let groups: Vec<Value> = by_severity
+            .values()
+            .map(|(severity, total)| json!({"severity": severity, "totalFindings": total}))
+            .collect();
+        return Some((
+            "guardduty:GetFindingsStatistics".to_owned(),
+            ok(json!({"findingStatistics": {"groupedBySeverity": groups}})),
+        ));
+    }
+    if path.ends_with("/findings/get") {
+        let wanted: Vec<&str> = body["findingIds"]
+            .as_array()
+            .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert!(
+            wanted.len() <= 50,
+            "GetFindings takes at most 50 ids, got {}",
+            wanted.len()
+        );
+        // GuardDuty answers in no particular order; reversed proves the
+        // collector does not rely on it.
+        let findings: Vec<&Value> = pool
+            .iter()
+            .rev()
+            .filter(|f| wanted.contains(&f["id"].as_str().unwrap_or_default()))
+            .collect();
+        return Some((
+            "guardduty:GetFindings".to_owned(),
+            ok(json!({"findings": findings})),
+        ));
+    }
+    if path.ends_with("/findings") {
+        let max = body["maxResults"].as_u64().unwrap_or(50) as usize;
+        assert!(
+            max <= 50,
+            "ListFindings takes maxResults up to 50, got {max}"
+        );
+        let start: usize = body["nextToken"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let end = (start + max).min(pool.len());
+        let ids: Vec<&Value> = pool[start.min(end)..end].iter().map(|f| &f["id"]).collect();
+        let mut page = json!({"findingIds": ids});
+        if end < pool.len() {
+            page["nextToken"] = json!(end.to_string());
+        }
+        return Some(("guardduty:ListFindings".to_owned(), ok(page)));
+    }
+    None
+}
+
+fn credential_report(csv: &str) -> Response {
+    let content = aws_smithy_types::base64::encode(csv.as_bytes());
+    let body = format!(
+        "<GetCredentialReportResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+         <GetCredentialReportResult><Content>{content}</Content>\
+         <ReportFormat>text/csv</ReportFormat>\
+         <GeneratedTime>2026-11-24T10:00:00Z</GeneratedTime></GetCredentialReportResult>\
+         <ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata>\
+         </GetCredentialReportResponse>"
+    );
+    Response {
+        status: 200,
+        headers: vec![("Content-Type", "text/xml".to_owned())],
+        body: body.into_bytes(),
+    }
+}
+
+/// A Smithy RPC v2 CBOR response carrying the JSON fixture's members.
+fn cbor_response(body: &Value) -> Response {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(&to_cbor(body), &mut bytes)
+        .unwrap_or_else(|e| panic!("cannot encode CBOR: {e}"));
+    Response {
+        status: 200,
+        headers: vec![
+            ("Content-Type", "application/cbor".to_owned()),
+            ("smithy-protocol", "rpc-v2-cbor".to_owned()),
+        ],
+        body: bytes,
+    }
+}
+
+fn to_cbor(value: &Value) -> ciborium::Value {
+    match value {
+        Value::Null => ciborium::Value::Null,
+        Value::Bool(b) => ciborium::Value::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => ciborium::Value::Integer(i.into()),
+            None => ciborium::Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(s) => ciborium::Value::Text(s.clone()),
+        Value::Array(items) => ciborium::Value::Array(items.iter().map(to_cbor).collect()),
+        Value::Object(map) => ciborium::Value::Map(
+            map.iter()
+                .map(|(k, v)| (ciborium::Value::Text(k.clone()), to_cbor(v)))
+                .collect(),
+        ),
+    }
+}
