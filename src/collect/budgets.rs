@@ -12,39 +12,32 @@ const SERVICE: &str = "budgets";
 
 pub async fn collect(client: &Client, scope: &Scope<'_>) -> Vec<Budget> {
     let account = scope.account.account_id.as_str();
-    let listed = match client
-        .describe_budgets()
-        .account_id(account)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
+    // Budgets answers NotFound for an account that has no budgets.
+    let listed = scope
+        .call_allowing_absent(
+            SERVICE,
+            "DescribeBudgets",
+            client
+                .describe_budgets()
+                .account_id(account)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+            |e| e.is_not_found_exception(),
+        )
         .await
-    {
-        Ok(budgets) => budgets,
-        // Budgets answers NotFound for an account that has no budgets.
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_not_found_exception()) =>
-        {
-            Vec::new()
-        }
-        Err(err) => {
-            scope.record_error(SERVICE, "DescribeBudgets", &err);
-            return Vec::new();
-        }
-    };
+        .flatten()
+        .unwrap_or_default();
     let mut budgets = Vec::with_capacity(listed.len());
     for budget in listed {
         let name = budget.budget_name;
         budgets.push(Budget {
-            meta: ResourceMeta {
-                id: name.clone(),
-                arn: scope.arn(SERVICE, &format!("budget/{name}")),
-                region: scope.region.to_owned(),
-                tags: Default::default(),
-            },
+            meta: ResourceMeta::new(
+                name.clone(),
+                scope.arn(SERVICE, &format!("budget/{name}")),
+                scope.region,
+            ),
             notifications: notifications(client, scope, &name).await,
             budget_type: Some(budget.budget_type.as_str().to_owned()),
             time_unit: Some(budget.time_unit.as_str().to_owned()),
@@ -65,29 +58,23 @@ async fn notifications(
     budget: &str,
 ) -> Vec<BudgetNotification> {
     let account = scope.account.account_id.as_str();
-    let listed = match client
-        .describe_notifications_for_budget()
-        .account_id(account)
-        .budget_name(budget)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
+    let listed = scope
+        .call_allowing_absent(
+            SERVICE,
+            "DescribeNotificationsForBudget",
+            client
+                .describe_notifications_for_budget()
+                .account_id(account)
+                .budget_name(budget)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+            |e| e.is_not_found_exception(),
+        )
         .await
-    {
-        Ok(notifications) => notifications,
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_not_found_exception()) =>
-        {
-            Vec::new()
-        }
-        Err(err) => {
-            scope.record_error(SERVICE, "DescribeNotificationsForBudget", &err);
-            return Vec::new();
-        }
-    };
+        .flatten()
+        .unwrap_or_default();
     let mut notifications = Vec::with_capacity(listed.len());
     for notification in listed {
         let subscribers = scope

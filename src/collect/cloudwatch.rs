@@ -32,17 +32,16 @@ pub async fn billing_alarms(client: &Client, scope: &Scope<'_>) -> Vec<BillingAl
         .map(|alarm| {
             let name = alarm.alarm_name.unwrap_or_default();
             BillingAlarm {
-                meta: ResourceMeta {
-                    arn: alarm.alarm_arn.unwrap_or_else(|| {
+                meta: ResourceMeta::new(
+                    name.clone(),
+                    alarm.alarm_arn.unwrap_or_else(|| {
                         format!(
                             "arn:{}:cloudwatch:{BILLING_REGION}:{}:alarm:{name}",
                             scope.account.partition, scope.account.account_id
                         )
                     }),
-                    id: name,
-                    region: BILLING_REGION.to_owned(),
-                    tags: Default::default(),
-                },
+                    BILLING_REGION,
+                ),
                 state: alarm.state_value.map(|s| s.as_str().to_owned()),
                 threshold: alarm.threshold,
                 comparison_operator: alarm.comparison_operator.map(|c| c.as_str().to_owned()),

@@ -260,14 +260,13 @@ fn convert(finding: aws::Finding, scope: &Scope<'_>) -> Finding {
     let severity = finding.severity.unwrap_or(0.0);
     let service = finding.service;
     Finding {
-        meta: ResourceMeta {
-            arn: finding
+        meta: ResourceMeta::new(
+            id.clone(),
+            finding
                 .arn
                 .unwrap_or_else(|| scope.arn(SERVICE, &format!("finding/{id}"))),
-            id,
-            region: finding.region.unwrap_or_else(|| scope.region.to_owned()),
-            tags: Default::default(),
-        },
+            finding.region.as_deref().unwrap_or(scope.region),
+        ),
         account_id: finding.account_id,
         finding_type: finding.r#type.unwrap_or_default(),
         title: finding.title,

@@ -99,34 +99,29 @@ async fn virtual_mfa_devices(client: &Client, scope: &Scope<'_>) -> Option<Vec<V
 }
 
 async fn password_policy(client: &Client, scope: &Scope<'_>) -> Option<PasswordPolicyState> {
-    match client.get_account_password_policy().send().await {
-        Ok(output) => {
-            let policy = output.password_policy?;
-            Some(PasswordPolicyState::Set(PasswordPolicy {
-                minimum_password_length: policy.minimum_password_length,
-                require_symbols: policy.require_symbols,
-                require_numbers: policy.require_numbers,
-                require_uppercase_characters: policy.require_uppercase_characters,
-                require_lowercase_characters: policy.require_lowercase_characters,
-                allow_users_to_change_password: policy.allow_users_to_change_password,
-                expire_passwords: policy.expire_passwords,
-                max_password_age: policy.max_password_age,
-                password_reuse_prevention: policy.password_reuse_prevention,
-                hard_expiry: policy.hard_expiry.unwrap_or(false),
-            }))
-        }
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_entity_exception()) =>
-        {
-            Some(PasswordPolicyState::NotSet)
-        }
-        Err(err) => {
-            scope.record_error(SERVICE, "GetAccountPasswordPolicy", &err);
-            None
-        }
-    }
+    let output = scope
+        .call_allowing_absent(
+            SERVICE,
+            "GetAccountPasswordPolicy",
+            client.get_account_password_policy().send(),
+            |e| e.is_no_such_entity_exception(),
+        )
+        .await?;
+    let Some(policy) = output.and_then(|output| output.password_policy) else {
+        return Some(PasswordPolicyState::NotSet);
+    };
+    Some(PasswordPolicyState::Set(PasswordPolicy {
+        minimum_password_length: policy.minimum_password_length,
+        require_symbols: policy.require_symbols,
+        require_numbers: policy.require_numbers,
+        require_uppercase_characters: policy.require_uppercase_characters,
+        require_lowercase_characters: policy.require_lowercase_characters,
+        allow_users_to_change_password: policy.allow_users_to_change_password,
+        expire_passwords: policy.expire_passwords,
+        max_password_age: policy.max_password_age,
+        password_reuse_prevention: policy.password_reuse_prevention,
+        hard_expiry: policy.hard_expiry.unwrap_or(false),
+    }))
 }
 
 /// Asks IAM to (re)generate the report, waits until it is complete, then
@@ -280,25 +275,22 @@ async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> Ia
     }
 }
 
+/// `None` when the user has no login profile (cannot use the console) or
+/// when it could not be read (recorded).
 async fn login_profile(client: &Client, scope: &Scope<'_>, user: &str) -> Option<LoginProfile> {
-    match client.get_login_profile().user_name(user).send().await {
-        Ok(output) => output.login_profile.map(|profile| LoginProfile {
-            created: to_utc(Some(profile.create_date)),
-            password_reset_required: profile.password_reset_required,
-        }),
-        // No login profile: the user cannot sign in to the console.
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_entity_exception()) =>
-        {
-            None
-        }
-        Err(err) => {
-            scope.record_error(SERVICE, "GetLoginProfile", &err);
-            None
-        }
-    }
+    let profile = scope
+        .call_allowing_absent(
+            SERVICE,
+            "GetLoginProfile",
+            client.get_login_profile().user_name(user).send(),
+            |e| e.is_no_such_entity_exception(),
+        )
+        .await??
+        .login_profile?;
+    Some(LoginProfile {
+        created: to_utc(Some(profile.create_date)),
+        password_reset_required: profile.password_reset_required,
+    })
 }
 
 async fn access_keys(client: &Client, scope: &Scope<'_>, user: &str) -> Vec<AccessKey> {

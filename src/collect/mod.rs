@@ -175,7 +175,31 @@ impl<'a> Scope<'a> {
         }
     }
 
-    /// Records a failed call whose error the collector inspected first.
+    /// Like [`Scope::call`], for operations that answer "there is none"
+    /// with an error (IAM's NoSuchEntity, Budgets' NotFound): that error is
+    /// an answer, `Some(None)`, not a failure. Other errors are recorded
+    /// and yield `None`.
+    pub async fn call_allowing_absent<T, E>(
+        &self,
+        service: &str,
+        operation: &str,
+        call: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        means_absent: impl Fn(&E) -> bool,
+    ) -> Option<Option<T>>
+    where
+        E: ProvideErrorMetadata + StdError + 'static,
+    {
+        match call.await {
+            Ok(value) => Some(Some(value)),
+            Err(err) if err.as_service_error().is_some_and(&means_absent) => Some(None),
+            Err(err) => {
+                self.record_error(service, operation, &err);
+                None
+            }
+        }
+    }
+
+    /// Records a failed call.
     pub fn record_error<E>(&self, service: &str, operation: &str, err: &SdkError<E, HttpResponse>)
     where
         E: ProvideErrorMetadata + StdError + 'static,

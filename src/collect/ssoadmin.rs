@@ -34,12 +34,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> IdentityCente
             continue;
         };
         instances.push(SsoInstance {
-            meta: ResourceMeta {
-                id: arn.rsplit('/').next().unwrap_or(&arn).to_owned(),
-                arn: arn.clone(),
-                region: scope.region.to_owned(),
-                tags: Default::default(),
-            },
+            meta: ResourceMeta::new(last_segment(&arn), arn.clone(), scope.region),
             name: instance.name,
             identity_store_id: instance.identity_store_id,
             owner_account_id: instance.owner_account_id,
@@ -140,12 +135,7 @@ async fn permission_set(
             .iter()
             .any(|policy| policy.ends_with(":iam::aws:policy/AdministratorAccess"));
     PermissionSet {
-        meta: ResourceMeta {
-            id: arn.rsplit('/').next().unwrap_or(&arn).to_owned(),
-            arn: arn.clone(),
-            region: scope.region.to_owned(),
-            tags: Default::default(),
-        },
+        meta: ResourceMeta::new(last_segment(&arn), arn.clone(), scope.region),
         name: details.as_ref().and_then(|d| d.name.clone()),
         description: details.as_ref().and_then(|d| d.description.clone()),
         session_duration: details.and_then(|d| d.session_duration),
@@ -161,6 +151,11 @@ async fn permission_set(
             })
             .collect(),
     }
+}
+
+/// The id at the end of an Identity Center ARN (`ssoins-…`, `ps-…`).
+fn last_segment(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_owned()
 }
 
 /// Whether an IAM policy document has a statement allowing every action

@@ -90,6 +90,18 @@ pub struct ResourceMeta {
     pub tags: BTreeMap<String, String>,
 }
 
+impl ResourceMeta {
+    /// A resource with no tags.
+    pub fn new(id: String, arn: String, region: &str) -> Self {
+        ResourceMeta {
+            id,
+            arn,
+            region: region.to_owned(),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
 /// One API call that failed during collection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectionError {
