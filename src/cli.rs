@@ -156,7 +156,7 @@ fn progress_bar() -> ProgressBar {
     }
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} collecting regions {pos}/{len} {wide_msg}")
+        ProgressStyle::with_template("{spinner} collecting: {pos}/{len} done, last {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));

@@ -32,7 +32,7 @@ use crate::snapshot::sts::AccountIdentity;
 use crate::snapshot::{GlobalSnapshot, RegionSnapshot, SCHEMA_VERSION, Snapshot, ToolInfo};
 use ledger::Ledger;
 
-pub use session::validate_region;
+use session::validate_region;
 
 /// Regions are collected this many at a time; each runs its services'
 /// calls concurrently as well, and AWS throttles per region, so this bounds
@@ -166,13 +166,9 @@ impl<'a> Scope<'a> {
     where
         E: ProvideErrorMetadata + StdError + 'static,
     {
-        match call.await {
-            Ok(value) => Some(value),
-            Err(err) => {
-                self.record_error(service, operation, &err);
-                None
-            }
-        }
+        self.call_allowing_absent(service, operation, call, |_| false)
+            .await
+            .flatten()
     }
 
     /// Like [`Scope::call`], for operations that answer "there is none"
@@ -254,7 +250,6 @@ pub async fn collect(
         .buffer_unordered(MAX_CONCURRENT_REGIONS)
         .collect::<BTreeMap<String, RegionSnapshot>>();
     let (global, collected) = tokio::join!(global, regional);
-    progress.finish_and_clear();
 
     let (api_calls, collection_errors) = ledger.take();
     Ok(Snapshot {
