@@ -79,9 +79,11 @@ impl SnapshotError {
 /// Problems that prevent a collection from starting at all.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
-    #[error("no AWS credentials found{}: set AWS_PROFILE or pass --profile, run `aws configure` or `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", for_profile(.profile))]
+    #[error("{}", no_credentials(.profile))]
     NoCredentials { profile: Option<String> },
-    #[error("the AWS profile `{profile}` does not exist in ~/.aws/config or ~/.aws/credentials")]
+    #[error(
+        "the AWS profile `{profile}` does not exist in the AWS config or credentials file (~/.aws/config, ~/.aws/credentials, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE)"
+    )]
     ProfileNotFound { profile: String },
     #[error("cannot load AWS credentials{}: {message}", for_profile(.profile))]
     Credentials {
@@ -100,6 +102,15 @@ pub enum CollectError {
         "cannot list the account's enabled regions (ec2:DescribeRegions in {region}): {message}"
     )]
     RegionDiscovery { region: String, message: String },
+}
+
+fn no_credentials(profile: &Option<String>) -> String {
+    match profile {
+        Some(name) => format!(
+            "no AWS credentials found for profile `{name}`: run `aws sso login --profile {name}` for an SSO profile, or add credentials to the profile"
+        ),
+        None => "no AWS credentials found: set AWS_PROFILE or pass --profile, run `aws configure` or `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_owned(),
+    }
 }
 
 fn for_profile(profile: &Option<String>) -> String {

@@ -40,7 +40,7 @@ fn a_profile_that_does_not_exist_is_named() {
     assert_eq!(stdout, "");
     assert_eq!(
         stderr,
-        "rampart: error: the AWS profile `prod` does not exist in ~/.aws/config or ~/.aws/credentials\n"
+        "rampart: error: the AWS profile `prod` does not exist in the AWS config or credentials file (~/.aws/config, ~/.aws/credentials, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE)\n"
     );
 }
 
@@ -57,7 +57,7 @@ fn aws_profile_from_the_environment_is_checked_the_same_way() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         support::stderr(&output),
-        "rampart: error: the AWS profile `typo` does not exist in ~/.aws/config or ~/.aws/credentials\n"
+        "rampart: error: the AWS profile `typo` does not exist in the AWS config or credentials file (~/.aws/config, ~/.aws/credentials, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE)\n"
     );
 }
 

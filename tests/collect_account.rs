@@ -28,12 +28,19 @@ struct Scan {
 /// Seeds moto, puts the replay front before it (GuardDuty denied in
 /// us-west-2) and collects three regions through the binary.
 async fn scan(extra_args: &[&str]) -> Scan {
+    scan_with(
+        Replay {
+            guardduty_denied_regions: vec![DENIED_REGION.to_owned()],
+            ..Replay::standard()
+        },
+        extra_args,
+    )
+    .await
+}
+
+async fn scan_with(replay: Replay, extra_args: &[&str]) -> Scan {
     let moto = MotoServer::start();
     let seeded = seed::seed_account_services(&moto.endpoint).await;
-    let replay = Replay {
-        guardduty_denied_regions: vec![DENIED_REGION.to_owned()],
-        ..Replay::standard()
-    };
     let front = ReplayServer::start(&moto.endpoint, replay);
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("snapshot.json");
@@ -148,15 +155,17 @@ async fn account_level_state_is_collected_and_typed() {
     );
 
     // Users: console access, MFA and keys, in name order.
-    let users: Vec<(&str, bool, usize, Vec<&str>)> = iam
+    let users: Vec<(&str, bool, Option<usize>, Option<Vec<&str>>)> = iam
         .users
         .iter()
         .map(|u| {
             (
                 u.name.as_str(),
-                u.login_profile.is_some(),
-                u.mfa_devices.len(),
-                u.access_keys.iter().map(|k| k.id.as_str()).collect(),
+                matches!(u.console_access, Some(ConsoleAccess::Enabled { .. })),
+                u.mfa_devices.as_ref().map(Vec::len),
+                u.access_keys
+                    .as_ref()
+                    .map(|keys| keys.iter().map(|k| k.id.as_str()).collect()),
             )
         })
         .collect();
@@ -164,11 +173,29 @@ async fn account_level_state_is_collected_and_typed() {
     assert_eq!(
         users,
         [
-            ("alice", true, 1, vec![seeded.alice_key.as_str()]),
-            ("bob", true, 0, bob_keys),
-            ("ci-bot", false, 0, vec![seeded.ci_bot_key.as_str()]),
+            (
+                "alice",
+                true,
+                Some(1),
+                Some(vec![seeded.alice_key.as_str()])
+            ),
+            ("bob", true, Some(0), Some(bob_keys)),
+            (
+                "ci-bot",
+                false,
+                Some(0),
+                Some(vec![seeded.ci_bot_key.as_str()])
+            ),
         ]
     );
+    assert_eq!(iam.users[2].console_access, Some(ConsoleAccess::Disabled));
+    assert!(matches!(
+        iam.users[0].console_access,
+        Some(ConsoleAccess::Enabled {
+            created: Some(_),
+            password_reset_required: false
+        })
+    ));
     let ci_bot = &iam.users[2];
     assert_eq!(
         ci_bot.meta.arn,
@@ -180,7 +207,7 @@ async fn account_level_state_is_collected_and_typed() {
         ci_bot.meta.tags,
         BTreeMap::from([("team".to_owned(), "platform".to_owned())])
     );
-    let key = &ci_bot.access_keys[0];
+    let key = &ci_bot.access_keys.as_ref().expect("keys collected")[0];
     assert_eq!(key.status.as_deref(), Some("Active"));
     assert!(key.created.is_some());
     assert_eq!(
@@ -205,25 +232,25 @@ async fn account_level_state_is_collected_and_typed() {
     assert_eq!(admin.session_duration.as_deref(), Some("PT4H"));
     assert_eq!(
         admin.managed_policy_arns,
-        ["arn:aws:iam::aws:policy/AdministratorAccess"]
+        Some(vec![
+            "arn:aws:iam::aws:policy/AdministratorAccess".to_owned()
+        ])
     );
-    assert!(admin.grants_administrator);
-    assert_eq!(admin.account_assignments.len(), 1);
+    assert_eq!(admin.grants_administrator, Some(true));
+    let assignments = admin.account_assignments.as_ref().expect("assignments");
+    assert_eq!(assignments.len(), 1);
     assert_eq!(
-        admin.account_assignments[0].principal_id.as_deref(),
+        assignments[0].principal_id.as_deref(),
         Some(seeded.admin_principal.as_str())
     );
-    assert_eq!(
-        admin.account_assignments[0].principal_type.as_deref(),
-        Some("USER")
-    );
+    assert_eq!(assignments[0].principal_type.as_deref(), Some("USER"));
     let readonly = sets
         .iter()
         .find(|p| p.meta.arn == seeded.readonly_permission_set)
         .expect("read-only permission set");
-    assert!(!readonly.grants_administrator);
-    assert!(!readonly.inline_policy_allows_everything);
-    assert!(readonly.account_assignments.is_empty());
+    assert_eq!(readonly.grants_administrator, Some(false));
+    assert_eq!(readonly.inline_policy_allows_everything, Some(false));
+    assert_eq!(readonly.account_assignments, Some(vec![]));
 
     // Billing: only alarms on EstimatedCharges, metric math included.
     let alarms: Vec<(&str, bool, usize)> = snapshot
@@ -249,8 +276,9 @@ async fn account_level_state_is_collected_and_typed() {
         "arn:aws:budgets::123456789012:budget/monthly-cost"
     );
     assert_eq!(budget.limit_amount.as_deref(), Some("200"));
-    assert_eq!(budget.notifications.len(), 1);
-    let notification = &budget.notifications[0];
+    let notifications = budget.notifications.as_ref().expect("notifications");
+    assert_eq!(notifications.len(), 1);
+    let notification = &notifications[0];
     assert_eq!(notification.threshold, 80.0);
     assert_eq!(notification.threshold_type.as_deref(), Some("PERCENTAGE"));
     assert_eq!(
@@ -288,6 +316,7 @@ async fn guardduty_detectors_findings_and_counts_per_region() {
             service: "guardduty".to_owned(),
             region: Some(DENIED_REGION.to_owned()),
             operation: "ListDetectors".to_owned(),
+            resource: None,
             code: "AccessDeniedException".to_owned(),
             message: format!(
                 "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: guardduty:ListDetectors in {DENIED_REGION}"
@@ -424,4 +453,57 @@ async fn the_findings_cap_cuts_the_list_but_not_the_counts() {
     assert!(detector.findings.is_empty());
     assert!(detector.findings_truncated);
     assert!(!counts_only.api_calls.contains_key("guardduty:ListFindings"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cap_equal_to_the_number_of_findings_cuts_nothing() {
+    let Scan { snapshot, .. } = scan(&["--guardduty-max-findings", "60"]).await;
+    let detector = &snapshot.regions[HOME_REGION].guardduty.detectors[0];
+    assert_eq!(detector.findings.len(), 60);
+    assert!(!detector.findings_truncated);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_detector_whose_details_are_denied_is_kept_not_read_as_off() {
+    let replay = Replay {
+        deny_get_detector: true,
+        ..Replay::standard()
+    };
+    let Scan {
+        seeded, snapshot, ..
+    } = scan_with(replay, &[]).await;
+    let detectors = &snapshot.regions[HOME_REGION].guardduty.detectors;
+    assert_eq!(detectors.len(), 1);
+    assert_eq!(detectors[0].meta.id, seeded.home_detector);
+    assert_eq!(detectors[0].status, None);
+    assert!(detectors[0].features.is_empty());
+    // Its findings are still read.
+    assert_eq!(detectors[0].findings.len(), 60);
+    let denied: Vec<(Option<&str>, Option<&str>, &str)> = snapshot
+        .collection_errors
+        .iter()
+        .map(|e| {
+            (
+                e.region.as_deref(),
+                e.resource.as_deref(),
+                e.operation.as_str(),
+            )
+        })
+        .collect();
+    // us-west-2 has no detector; each failure names its detector.
+    assert_eq!(
+        denied,
+        [
+            (
+                Some(SECOND_REGION),
+                Some(seeded.second_detector.as_str()),
+                "GetDetector"
+            ),
+            (
+                Some(HOME_REGION),
+                Some(seeded.home_detector.as_str()),
+                "GetDetector"
+            ),
+        ]
+    );
 }

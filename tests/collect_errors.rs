@@ -6,6 +6,7 @@ mod support;
 
 use aws_sdk_iam::Client as IamClient;
 use rampart::collect::ledger::Ledger;
+use rampart::snapshot::iam::ConsoleAccess;
 use rampart::snapshot::{CollectionError, Snapshot};
 use support::moto::MotoServer;
 use support::rampart;
@@ -90,6 +91,7 @@ async fn a_denied_operation_is_recorded_and_everything_else_collected() {
             service: "ec2".to_owned(),
             region: Some(REGION.to_owned()),
             operation: "DescribeSecurityGroups".to_owned(),
+            resource: None,
             code: "AccessDenied".to_owned(),
             message: "User: arn:aws:iam::123456789012:user/scanner is not authorized to perform: \
                       ec2:DescribeSecurityGroups"
@@ -127,6 +129,52 @@ async fn a_denied_operation_is_recorded_and_everything_else_collected() {
     assert_eq!(ec2.network_acls.len(), 1);
     assert_eq!(ec2.ebs_encryption_by_default, Some(false));
     assert_eq!(snapshot.api_calls["ec2:DescribeSecurityGroups"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_detail_call_names_its_resource_and_leaves_the_field_unknown() {
+    let (moto, access_key, secret_key) = server_denying("iam:ListMFADevices").await;
+    let front = ReplayServer::start(&moto.endpoint, Replay::standard());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("snapshot.json");
+    let output = rampart(dir.path())
+        .env("AWS_ACCESS_KEY_ID", &access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &secret_key)
+        .args(["collect", "--endpoint-url", &front.endpoint])
+        .args(["--region", REGION, "-o"])
+        .arg(&out)
+        .output()
+        .expect("run rampart");
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    let snapshot = Snapshot::read(&out).expect("snapshot parses");
+    let iam_errors: Vec<&CollectionError> = snapshot
+        .collection_errors
+        .iter()
+        .filter(|e| e.service == "iam")
+        .collect();
+    assert_eq!(
+        iam_errors,
+        [&CollectionError {
+            service: "iam".to_owned(),
+            region: None,
+            operation: "ListMFADevices".to_owned(),
+            resource: Some("scanner".to_owned()),
+            // moto 5.2.5 wraps IAM's AccessDenied in EC2's error envelope
+            // (<Errors><Error>), which the IAM deserializer cannot read, so
+            // the error is named by its status and shows the body.
+            code: "HTTP 403".to_owned(),
+            message: "<?xml version=\"1.0\" encoding=\"utf-8\"?> <ErrorResponse><Errors><Error>\
+                      <Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/scanner \
+                      is not authorized to perform: iam:ListMFADevices</Message><Type>Sender</Type>\
+                      </Error></Errors></ErrorResponse>"
+                .to_owned(),
+        }]
+    );
+    let scanner = &snapshot.global.iam.users[0];
+    assert_eq!(scanner.name, "scanner");
+    assert_eq!(scanner.mfa_devices, None, "unknown, not an empty list");
+    assert_eq!(scanner.console_access, Some(ConsoleAccess::Disabled));
+    assert_eq!(scanner.access_keys.as_ref().map(Vec::len), Some(1));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -56,8 +56,10 @@ async fn notifications(
     client: &Client,
     scope: &Scope<'_>,
     budget: &str,
-) -> Vec<BudgetNotification> {
+) -> Option<Vec<BudgetNotification>> {
+    let scope = &scope.about(budget);
     let account = scope.account.account_id.as_str();
+    // NotFound: the budget has no notifications.
     let listed = scope
         .call_allowing_absent(
             SERVICE,
@@ -72,8 +74,7 @@ async fn notifications(
                 .try_collect(),
             |e| e.is_not_found_exception(),
         )
-        .await
-        .flatten()
+        .await?
         .unwrap_or_default();
     let mut notifications = Vec::with_capacity(listed.len());
     for notification in listed {
@@ -112,5 +113,5 @@ async fn notifications(
             subscribers,
         });
     }
-    notifications
+    Some(notifications)
 }

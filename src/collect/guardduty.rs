@@ -14,6 +14,8 @@ use crate::snapshot::guardduty::*;
 const SERVICE: &str = "guardduty";
 /// GetFindings accepts at most 50 ids; ListFindings returns at most 50.
 const PAGE_SIZE: usize = 50;
+/// The most groups GetFindingsStatistics returns (its default is 25).
+const MAX_SEVERITY_GROUPS: i32 = 100;
 
 pub async fn collect_region(
     client: &Client,
@@ -37,9 +39,7 @@ pub async fn collect_region(
     };
     let mut detectors = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(detector) = detector(client, scope, id, max_findings).await {
-            detectors.push(detector);
-        }
+        detectors.push(detector(client, scope, id, max_findings).await);
     }
     GuardDutyRegion { detectors }
 }
@@ -54,41 +54,34 @@ fn active_findings() -> aws::FindingCriteria {
         .build()
 }
 
-async fn detector(
-    client: &Client,
-    scope: &Scope<'_>,
-    id: String,
-    max_findings: usize,
-) -> Option<Detector> {
-    let output = scope
-        .call(
+async fn detector(client: &Client, scope: &Scope<'_>, id: String, max_findings: usize) -> Detector {
+    let scope = &scope.about(&id);
+    // A detector whose details could not be read is still a detector: it is
+    // kept with no status rather than dropped, which would read as "off".
+    let (output, active_findings_by_severity, listed) = tokio::join!(
+        scope.call(
             SERVICE,
             "GetDetector",
             client.get_detector().detector_id(&id).send(),
-        )
-        .await?;
-    let (active_findings_by_severity, (findings, findings_truncated)) = tokio::join!(
+        ),
         severity_counts(client, scope, &id),
         findings(client, scope, &id, max_findings),
     );
-    // A cap of zero (counts only) or a list cut short both show in the
-    // statistics holding more findings than were fetched.
-    let fetched = findings.len() as u64;
-    let findings_truncated = findings_truncated
-        || active_findings_by_severity
-            .as_ref()
-            .is_some_and(|counts| counts.values().sum::<u64>() > fetched);
-    Some(Detector {
+    let findings_truncated = match &active_findings_by_severity {
+        Some(counts) => counts.values().sum::<u64>() > listed.findings.len() as u64,
+        None => listed.stopped_at_cap,
+    };
+    let output = output.unwrap_or_else(|| {
+        aws_sdk_guardduty::operation::get_detector::GetDetectorOutput::builder().build()
+    });
+    Detector {
         meta: ResourceMeta {
-            arn: scope.arn(SERVICE, &format!("detector/{id}")),
-            id,
-            region: scope.region.to_owned(),
-            tags: output
-                .tags
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
+            tags: output.tags.unwrap_or_default().into_iter().collect(),
+            ..ResourceMeta::new(
+                id.clone(),
+                scope.arn(SERVICE, &format!("detector/{id}")),
+                scope.region,
+            )
         },
         status: output.status.map(|s| s.as_str().to_owned()),
         finding_publishing_frequency: output
@@ -120,9 +113,9 @@ async fn detector(
             })
             .collect(),
         active_findings_by_severity,
-        findings,
+        findings: listed.findings,
         findings_truncated,
-    })
+    }
 }
 
 async fn severity_counts(
@@ -139,6 +132,7 @@ async fn severity_counts(
                 .detector_id(detector)
                 .finding_criteria(active_findings())
                 .group_by(aws::GroupByType::Severity)
+                .max_results(MAX_SEVERITY_GROUPS)
                 .send(),
         )
         .await?;
@@ -155,6 +149,17 @@ async fn severity_counts(
         .finding_statistics
         .and_then(|stats| stats.grouped_by_severity)
         .unwrap_or_default();
+    // The statistics cannot be paged; a full page may have left groups out,
+    // and partial counts must not pass for complete ones.
+    if groups.len() >= MAX_SEVERITY_GROUPS as usize {
+        scope.record_failure(
+            SERVICE,
+            "GetFindingsStatistics",
+            "IncompleteStatistics",
+            format!("more than {MAX_SEVERITY_GROUPS} severity groups; counts left out"),
+        );
+        return None;
+    }
     for group in groups {
         let (Some(severity), Some(total)) = (group.severity, group.total_findings) else {
             continue;
@@ -166,23 +171,30 @@ async fn severity_counts(
     Some(counts)
 }
 
-/// Lists active finding ids, most severe first, until the cap, then reads
-/// them in batches. Returns the findings and whether the cap cut the list.
+/// Active findings as listed and read, and whether the cap stopped the
+/// listing while GuardDuty still offered more.
+struct Listed {
+    findings: Vec<Finding>,
+    stopped_at_cap: bool,
+}
+
+/// Lists active finding ids, most severe first, up to the cap, then reads
+/// them in batches.
 async fn findings(
     client: &Client,
     scope: &Scope<'_>,
     detector: &str,
     max_findings: usize,
-) -> (Vec<Finding>, bool) {
+) -> Listed {
     let mut ids: Vec<String> = Vec::new();
     let mut next_token: Option<String> = None;
-    let mut truncated = false;
+    let mut stopped_at_cap = false;
     loop {
         let remaining = max_findings.saturating_sub(ids.len());
         if remaining == 0 {
+            stopped_at_cap = next_token.is_some() || ids.is_empty();
             break;
         }
-        let page_size = remaining.min(PAGE_SIZE);
         let Some(page) = scope
             .call(
                 SERVICE,
@@ -197,26 +209,21 @@ async fn findings(
                             .order_by(aws::OrderBy::Desc)
                             .build(),
                     )
-                    .max_results(page_size as i32)
-                    .set_next_token(next_token.take())
+                    .max_results(remaining.min(PAGE_SIZE) as i32)
+                    .set_next_token(next_token.clone())
                     .send(),
             )
             .await
         else {
             break;
         };
-        let mut page_ids = page.finding_ids.unwrap_or_default();
-        if page_ids.len() > remaining {
-            page_ids.truncate(remaining);
-            truncated = true;
-        }
-        ids.extend(page_ids);
-        next_token = page.next_token.filter(|token| !token.is_empty());
-        if next_token.is_none() {
-            break;
-        }
-        if ids.len() >= max_findings {
-            truncated = true;
+        let page_ids = page.finding_ids.unwrap_or_default();
+        let token = page.next_token.filter(|token| !token.is_empty());
+        // An empty page or a token seen before would loop forever.
+        let stalled = page_ids.is_empty() || (token.is_some() && token == next_token);
+        ids.extend(page_ids.into_iter().take(remaining));
+        next_token = token;
+        if next_token.is_none() || stalled {
             break;
         }
     }
@@ -252,7 +259,10 @@ async fn findings(
             .total_cmp(&a.severity)
             .then_with(|| a.meta.id.cmp(&b.meta.id))
     });
-    (findings, truncated)
+    Listed {
+        findings,
+        stopped_at_cap,
+    }
 }
 
 fn convert(finding: aws::Finding, scope: &Scope<'_>) -> Finding {

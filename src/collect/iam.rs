@@ -220,9 +220,10 @@ async fn users(client: &Client, scope: &Scope<'_>) -> Vec<IamUser> {
 
 async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> IamUser {
     let name = user.user_name.clone();
+    let scope = &scope.about(&name);
     // ListUsers leaves tags out; ListUserTags has them.
-    let (login_profile, mfa_devices, access_keys, tags) = tokio::join!(
-        login_profile(client, scope, &name),
+    let (console_access, mfa_devices, access_keys, tags) = tokio::join!(
+        console_access(client, scope, &name),
         scope.call(
             SERVICE,
             "ListMFADevices",
@@ -249,52 +250,52 @@ async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> Ia
     );
     IamUser {
         meta: ResourceMeta {
-            id: user.user_id,
-            arn: user.arn,
-            region: GLOBAL_REGION.to_owned(),
             tags: tags
                 .unwrap_or_default()
                 .into_iter()
                 .map(|tag: aws::Tag| (tag.key, tag.value))
                 .collect(),
+            ..ResourceMeta::new(user.user_id, user.arn, GLOBAL_REGION)
         },
-        name,
+        name: name.clone(),
         path: Some(user.path),
         created: to_utc(Some(user.create_date)),
         password_last_used: to_utc(user.password_last_used),
-        login_profile,
-        mfa_devices: mfa_devices
-            .unwrap_or_default()
-            .into_iter()
-            .map(|device| MfaDevice {
-                serial_number: device.serial_number,
-                enable_date: to_utc(Some(device.enable_date)),
-            })
-            .collect(),
+        console_access,
+        mfa_devices: mfa_devices.map(|devices: Vec<aws::MfaDevice>| {
+            devices
+                .into_iter()
+                .map(|device| MfaDevice {
+                    serial_number: device.serial_number,
+                    enable_date: to_utc(Some(device.enable_date)),
+                })
+                .collect()
+        }),
         access_keys,
     }
 }
 
-/// `None` when the user has no login profile (cannot use the console) or
-/// when it could not be read (recorded).
-async fn login_profile(client: &Client, scope: &Scope<'_>, user: &str) -> Option<LoginProfile> {
-    let profile = scope
+/// A login profile means a console password; NoSuchEntity means none.
+async fn console_access(client: &Client, scope: &Scope<'_>, user: &str) -> Option<ConsoleAccess> {
+    let output = scope
         .call_allowing_absent(
             SERVICE,
             "GetLoginProfile",
             client.get_login_profile().user_name(user).send(),
             |e| e.is_no_such_entity_exception(),
         )
-        .await??
-        .login_profile?;
-    Some(LoginProfile {
-        created: to_utc(Some(profile.create_date)),
-        password_reset_required: profile.password_reset_required,
+        .await?;
+    Some(match output.and_then(|output| output.login_profile) {
+        Some(profile) => ConsoleAccess::Enabled {
+            created: to_utc(Some(profile.create_date)),
+            password_reset_required: profile.password_reset_required,
+        },
+        None => ConsoleAccess::Disabled,
     })
 }
 
-async fn access_keys(client: &Client, scope: &Scope<'_>, user: &str) -> Vec<AccessKey> {
-    let Some(keys) = scope
+async fn access_keys(client: &Client, scope: &Scope<'_>, user: &str) -> Option<Vec<AccessKey>> {
+    let keys = scope
         .call(
             SERVICE,
             "ListAccessKeys",
@@ -306,10 +307,7 @@ async fn access_keys(client: &Client, scope: &Scope<'_>, user: &str) -> Vec<Acce
                 .send()
                 .try_collect(),
         )
-        .await
-    else {
-        return Vec::new();
-    };
+        .await?;
     let mut collected = Vec::with_capacity(keys.len());
     for key in keys {
         let Some(id) = key.access_key_id else {
@@ -339,5 +337,5 @@ async fn access_keys(client: &Client, scope: &Scope<'_>, user: &str) -> Vec<Acce
             last_used,
         });
     }
-    collected
+    Some(collected)
 }

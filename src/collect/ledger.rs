@@ -33,6 +33,16 @@ struct LedgerState {
     errors: Vec<CollectionError>,
 }
 
+/// Where a failed call was made: which operation, in which region (none
+/// for global services), about which resource (none for listings).
+#[derive(Debug, Clone, Copy)]
+pub struct CallSite<'a> {
+    pub service: &'a str,
+    pub region: Option<&'a str>,
+    pub operation: &'a str,
+    pub resource: Option<&'a str>,
+}
+
 /// Shared by every client of one collection run.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
@@ -48,34 +58,37 @@ impl Ledger {
     }
 
     /// Records a failed call; the caller carries on without its data.
-    pub fn record_error<E>(
-        &self,
-        service: &str,
-        region: Option<&str>,
-        operation: &str,
-        err: &SdkError<E, HttpResponse>,
-    ) where
+    pub fn record_error<E>(&self, call: CallSite<'_>, err: &SdkError<E, HttpResponse>)
+    where
         E: ProvideErrorMetadata + StdError + 'static,
     {
         let (code, message) = describe_error(err);
-        self.record(service, region, operation, &code, message);
+        self.record(call, &code, message);
     }
 
     /// Records a failure that is not an SDK error (a malformed response).
-    pub fn record(
-        &self,
-        service: &str,
-        region: Option<&str>,
-        operation: &str,
-        code: &str,
-        message: String,
-    ) {
-        tracing::warn!(service, region, operation, code, message, "call failed");
+    pub fn record(&self, call: CallSite<'_>, code: &str, message: String) {
+        let CallSite {
+            service,
+            region,
+            operation,
+            resource,
+        } = call;
+        tracing::warn!(
+            service,
+            region,
+            operation,
+            resource,
+            code,
+            message,
+            "call failed"
+        );
         self.with_state(|state| {
             state.errors.push(CollectionError {
                 service: service.to_owned(),
                 region: region.map(str::to_owned),
                 operation: operation.to_owned(),
+                resource: resource.map(str::to_owned),
                 code: code.to_owned(),
                 message,
             })
@@ -91,9 +104,7 @@ impl Ledger {
                 std::mem::take(&mut state.errors),
             )
         });
-        errors.sort_by(|a, b| {
-            (&a.region, &a.service, &a.operation).cmp(&(&b.region, &b.service, &b.operation))
-        });
+        errors.sort();
         (calls, errors)
     }
 

@@ -30,7 +30,7 @@ use crate::snapshot::cloudwatch::BILLING_REGION;
 use crate::snapshot::iam::GLOBAL_REGION;
 use crate::snapshot::sts::AccountIdentity;
 use crate::snapshot::{GlobalSnapshot, RegionSnapshot, SCHEMA_VERSION, Snapshot, ToolInfo};
-use ledger::Ledger;
+use ledger::{CallSite, Ledger};
 
 use session::validate_region;
 
@@ -113,11 +113,14 @@ macro_rules! client {
 
 /// What a collector needs to know about where it runs: a region, or the
 /// account as a whole for global services.
+#[derive(Clone, Copy)]
 pub struct Scope<'a> {
     /// The region name, or `global` for account-wide services.
     pub region: &'a str,
     pub account: &'a AccountIdentity,
     global: bool,
+    /// The resource whose details are being read, named in failures.
+    resource: Option<&'a str>,
     ledger: &'a Ledger,
 }
 
@@ -127,6 +130,7 @@ impl<'a> Scope<'a> {
             region,
             account,
             global: false,
+            resource: None,
             ledger,
         }
     }
@@ -136,6 +140,7 @@ impl<'a> Scope<'a> {
             region: GLOBAL_REGION,
             account,
             global: true,
+            resource: None,
             ledger,
         }
     }
@@ -150,9 +155,22 @@ impl<'a> Scope<'a> {
         )
     }
 
-    /// The region recorded with a failed call: none for global services.
-    fn error_region(&self) -> Option<&str> {
-        (!self.global).then_some(self.region)
+    /// The same scope, reading the details of one resource: failures name it.
+    pub fn about(&self, resource: &'a str) -> Scope<'a> {
+        Scope {
+            resource: Some(resource),
+            ..*self
+        }
+    }
+
+    fn call_site<'b>(&'b self, service: &'b str, operation: &'b str) -> CallSite<'b> {
+        CallSite {
+            service,
+            // None for global services.
+            region: (!self.global).then_some(self.region),
+            operation,
+            resource: self.resource,
+        }
     }
 
     /// Awaits one call (or drained paginator). A failure is recorded and
@@ -201,14 +219,14 @@ impl<'a> Scope<'a> {
         E: ProvideErrorMetadata + StdError + 'static,
     {
         self.ledger
-            .record_error(service, self.error_region(), operation, err);
+            .record_error(self.call_site(service, operation), err);
     }
 
     /// Records a failure that is not an API error, such as a response that
     /// arrived but could not be understood.
     pub fn record_failure(&self, service: &str, operation: &str, code: &str, message: String) {
         self.ledger
-            .record(service, self.error_region(), operation, code, message);
+            .record(self.call_site(service, operation), code, message);
     }
 }
 

@@ -118,12 +118,13 @@ pub(super) async fn enabled_regions(
 }
 
 /// Checks the shape of a region name (`us-east-1`, `us-gov-west-1`,
-/// `cn-north-1`), so a typo fails at once instead of as a DNS error per call.
+/// `cn-north-1`, `eusc-de-east-1`), so a typo fails at once instead of as a
+/// DNS error per call.
 pub fn validate_region(name: &str) -> Result<(), CollectError> {
     let parts: Vec<&str> = name.split('-').collect();
     let lowercase = |part: &&str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase());
     let valid = parts.len() >= 3
-        && parts[0].len() == 2
+        && parts[0].len() >= 2
         && parts[..parts.len() - 1].iter().all(lowercase)
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty();
@@ -140,7 +141,13 @@ mod tests {
 
     #[test]
     fn region_names_are_checked_for_shape() {
-        for good in ["us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-2"] {
+        for good in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-2",
+            "eusc-de-east-1",
+        ] {
             assert!(validate_region(good).is_ok(), "{good}");
         }
         for bad in ["us-east", "useast1", "US-EAST-1", "us-east-1a", "", "eu--1"] {

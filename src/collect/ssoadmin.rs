@@ -76,6 +76,7 @@ async fn permission_set(
     instance: &str,
     arn: String,
 ) -> PermissionSet {
+    let scope = &scope.about(&arn);
     let (described, managed, inline, assignments) = tokio::join!(
         scope.call(
             SERVICE,
@@ -122,18 +123,28 @@ async fn permission_set(
         ),
     );
     let details = described.and_then(|output| output.permission_set);
-    let managed_policy_arns: Vec<String> = managed
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|policy: aws::AttachedManagedPolicy| policy.arn)
-        .collect();
-    let inline_policy_allows_everything = inline
-        .and_then(|output| output.inline_policy)
-        .is_some_and(|policy| allows_everything(&policy));
-    let grants_administrator = inline_policy_allows_everything
-        || managed_policy_arns
-            .iter()
-            .any(|policy| policy.ends_with(":iam::aws:policy/AdministratorAccess"));
+    let managed_policy_arns: Option<Vec<String>> = managed.map(|policies| {
+        policies
+            .into_iter()
+            .filter_map(|policy: aws::AttachedManagedPolicy| policy.arn)
+            .collect()
+    });
+    let inline_policy_allows_everything = inline.map(|output| {
+        output
+            .inline_policy
+            .is_some_and(|policy| allows_everything(&policy))
+    });
+    let attaches_administrator = managed_policy_arns.as_ref().map(|arns| {
+        arns.iter()
+            .any(|policy| policy.ends_with(":iam::aws:policy/AdministratorAccess"))
+    });
+    // Either source granting is enough; a failed source only matters when
+    // the other did not grant.
+    let grants_administrator = match (attaches_administrator, inline_policy_allows_everything) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    };
     PermissionSet {
         meta: ResourceMeta::new(last_segment(&arn), arn.clone(), scope.region),
         name: details.as_ref().and_then(|d| d.name.clone()),
@@ -142,14 +153,15 @@ async fn permission_set(
         managed_policy_arns,
         inline_policy_allows_everything,
         grants_administrator,
-        account_assignments: assignments
-            .unwrap_or_default()
-            .into_iter()
-            .map(|assignment| AccountAssignment {
-                principal_type: assignment.principal_type.map(|t| t.as_str().to_owned()),
-                principal_id: assignment.principal_id,
-            })
-            .collect(),
+        account_assignments: assignments.map(|assignments| {
+            assignments
+                .into_iter()
+                .map(|assignment: aws::AccountAssignment| AccountAssignment {
+                    principal_type: assignment.principal_type.map(|t| t.as_str().to_owned()),
+                    principal_id: assignment.principal_id,
+                })
+                .collect()
+        }),
     }
 }
 

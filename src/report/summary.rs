@@ -7,7 +7,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
 use crate::snapshot::guardduty::{GuardDutyRegion, SeverityLabel};
-use crate::snapshot::iam::{IamAccount, MfaType, PasswordPolicyState};
+use crate::snapshot::iam::{ConsoleAccess, IamAccount, MfaType, PasswordPolicyState};
 use crate::snapshot::{RegionSnapshot, Snapshot};
 
 /// Column headings for the per-region EC2 counts, in the order
@@ -112,7 +112,7 @@ fn account_table(snapshot: &Snapshot, width: Option<u16>) -> Table {
             budgets.len(),
             budgets
                 .iter()
-                .filter(|b| !b.notifications.is_empty())
+                .filter(|b| b.notifications.as_ref().is_some_and(|n| !n.is_empty()))
                 .count()
         ),
     ]);
@@ -148,15 +148,29 @@ fn users(iam: &IamAccount) -> String {
     let console: Vec<_> = iam
         .users
         .iter()
-        .filter(|u| u.login_profile.is_some())
+        .filter(|u| matches!(u.console_access, Some(ConsoleAccess::Enabled { .. })))
         .collect();
-    let without_mfa = console.iter().filter(|u| u.mfa_devices.is_empty()).count();
-    format!(
+    let without_mfa = console
+        .iter()
+        .filter(|u| u.mfa_devices.as_ref().is_some_and(Vec::is_empty))
+        .count();
+    let unknown = iam
+        .users
+        .iter()
+        .filter(|u| u.console_access.is_none() || u.mfa_devices.is_none())
+        .count();
+    let mut text = format!(
         "{} ({} with console access, {} of those without MFA)",
         iam.users.len(),
         console.len(),
         without_mfa
-    )
+    );
+    if unknown > 0 {
+        text.push_str(&format!(
+            "; console or MFA state of {unknown} not collected"
+        ));
+    }
+    text
 }
 
 fn password_policy(iam: &IamAccount) -> String {
@@ -183,7 +197,12 @@ fn identity_center(snapshot: &Snapshot) -> String {
                 let admins = instance
                     .permission_sets
                     .iter()
-                    .filter(|p| p.grants_administrator && !p.account_assignments.is_empty())
+                    .filter(|p| {
+                        p.grants_administrator == Some(true)
+                            && p.account_assignments
+                                .as_ref()
+                                .is_some_and(|a| !a.is_empty())
+                    })
                     .count();
                 format!("{region} ({admins} admin permission set(s) assigned here)")
             })

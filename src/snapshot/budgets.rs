@@ -14,7 +14,8 @@ pub struct Budget {
     pub time_unit: Option<String>,
     pub limit_amount: Option<String>,
     pub limit_unit: Option<String>,
-    pub notifications: Vec<BudgetNotification>,
+    /// `None` when DescribeNotificationsForBudget failed.
+    pub notifications: Option<Vec<BudgetNotification>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,7 +17,8 @@ pub struct GuardDutyRegion {
 pub struct Detector {
     #[serde(flatten)]
     pub meta: ResourceMeta,
-    /// `ENABLED`, or `DISABLED` when suspended.
+    /// `ENABLED`, or `DISABLED` when suspended; `None` when GetDetector
+    /// failed (the detector exists, its state is unknown).
     pub status: Option<String>,
     pub finding_publishing_frequency: Option<String>,
     pub service_role: Option<String>,
@@ -29,7 +30,9 @@ pub struct Detector {
     pub active_findings_by_severity: Option<BTreeMap<SeverityLabel, u64>>,
     /// Active findings, most severe first, at most the configured cap.
     pub findings: Vec<Finding>,
-    /// True when more active findings exist than were fetched.
+    /// True when `findings` holds fewer findings than GuardDuty counts as
+    /// active: cut by the cap, or a call failed (see `collection_errors`).
+    /// Without counts, true when the cap stopped the listing.
     pub findings_truncated: bool,
 }
 

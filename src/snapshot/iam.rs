@@ -149,16 +149,24 @@ pub struct IamUser {
     pub path: Option<String>,
     pub created: Option<DateTime<Utc>>,
     pub password_last_used: Option<DateTime<Utc>>,
-    /// Present when the user can sign in to the console.
-    pub login_profile: Option<LoginProfile>,
-    pub mfa_devices: Vec<MfaDevice>,
-    pub access_keys: Vec<AccessKey>,
+    /// Whether the user can sign in to the console. This and the lists
+    /// below are `None` when their call failed (see `collection_errors`,
+    /// which names the user), so a failure never reads as "no console, no
+    /// MFA, no keys".
+    pub console_access: Option<ConsoleAccess>,
+    pub mfa_devices: Option<Vec<MfaDevice>>,
+    pub access_keys: Option<Vec<AccessKey>>,
 }
 
+/// From GetLoginProfile: a login profile means a console password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginProfile {
-    pub created: Option<DateTime<Utc>>,
-    pub password_reset_required: bool,
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConsoleAccess {
+    Disabled,
+    Enabled {
+        created: Option<DateTime<Utc>>,
+        password_reset_required: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

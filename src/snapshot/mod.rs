@@ -103,12 +103,16 @@ impl ResourceMeta {
 }
 
 /// One API call that failed during collection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CollectionError {
     pub service: String,
     /// `None` for global services such as STS or IAM.
     pub region: Option<String>,
     pub operation: String,
+    /// The resource the call was about (user name, permission set ARN,
+    /// budget name, detector id) when the call reads one resource's detail;
+    /// `None` for calls that list a whole service.
+    pub resource: Option<String>,
     /// The AWS error code (`AccessDenied`, `UnauthorizedOperation`, ...), or
     /// `Timeout` / `DispatchFailure` when no response came back.
     pub code: String,
@@ -252,6 +256,7 @@ mod tests {
             service: "ec2".to_owned(),
             region: None,
             operation: "DescribeRegions".to_owned(),
+            resource: None,
             code: "Timeout".to_owned(),
             message: "timed out".to_owned(),
         });

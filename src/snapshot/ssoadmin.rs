@@ -36,14 +36,18 @@ pub struct PermissionSet {
     pub description: Option<String>,
     /// ISO 8601 duration, e.g. `PT1H`.
     pub session_duration: Option<String>,
-    pub managed_policy_arns: Vec<String>,
-    /// Whether an inline policy allows every action on every resource.
-    pub inline_policy_allows_everything: bool,
-    /// AdministratorAccess attached, or an inline policy allowing `*` on `*`.
-    pub grants_administrator: bool,
+    /// `None` when ListManagedPoliciesInPermissionSet failed.
+    pub managed_policy_arns: Option<Vec<String>>,
+    /// Whether an inline policy allows every action on every resource;
+    /// `None` when GetInlinePolicyForPermissionSet failed.
+    pub inline_policy_allows_everything: Option<bool>,
+    /// AdministratorAccess attached, or an inline policy allowing `*` on
+    /// `*`. `None` when a policy call failed and neither was seen.
+    pub grants_administrator: Option<bool>,
     /// Users and groups this permission set is assigned to in the scanned
-    /// account; empty when it is not assigned here.
-    pub account_assignments: Vec<AccountAssignment>,
+    /// account; empty when it is not assigned here, `None` when
+    /// ListAccountAssignments failed.
+    pub account_assignments: Option<Vec<AccountAssignment>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

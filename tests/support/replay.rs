@@ -40,6 +40,8 @@ pub struct Replay {
     pub findings_region: String,
     /// Regions where every GuardDuty call is denied.
     pub guardduty_denied_regions: Vec<String>,
+    /// When set, GetDetector is denied in every region (the rest answers).
+    pub deny_get_detector: bool,
     /// CSV body of the credential report.
     pub credential_report: Option<String>,
     /// A DescribeAlarms response, as JSON with the API's member names.
@@ -59,6 +61,7 @@ impl Replay {
                 .unwrap_or_default(),
             findings_region: "us-east-1".to_owned(),
             guardduty_denied_regions: vec![],
+            deny_get_detector: false,
             credential_report: Some(fixture("iam/credential-report.csv")),
             cloudwatch_alarms: Some(fixture_json("cloudwatch/describe-alarms.json")),
             budget_subscribers: Some(fixture_json(
@@ -287,7 +290,12 @@ fn answer(request: &Request, replay: &Replay) -> Option<(String, Response)> {
 }
 
 fn guardduty(request: &Request, replay: &Replay, region: &str) -> Option<(String, Response)> {
-    if replay.guardduty_denied_regions.iter().any(|r| r == region) {
+    let path = request.path.split('?').next().unwrap_or_default();
+    // GET /detector/{id}, and nothing below it.
+    let is_get_detector = request.method == "GET" && path.matches('/').count() == 2;
+    if replay.guardduty_denied_regions.iter().any(|r| r == region)
+        || (replay.deny_get_detector && is_get_detector)
+    {
         let response = Response {
             status: 403,
             headers: vec![
@@ -297,7 +305,8 @@ fn guardduty(request: &Request, replay: &Replay, region: &str) -> Option<(String
             body: json!({
                 "__type": "AccessDeniedException",
                 "message": format!(
-                    "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: guardduty:ListDetectors in {region}"
+                    "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: guardduty:{} in {region}",
+                    if is_get_detector { "GetDetector" } else { "ListDetectors" }
                 ),
             })
             .to_string()
@@ -314,7 +323,6 @@ fn guardduty(request: &Request, replay: &Replay, region: &str) -> Option<(String
         &[]
     };
     let body = request.json_body();
-    let path = request.path.split('?').next().unwrap_or_default();
     let ok = |value: Value| json_response(200, "application/json", &value);
     if path.ends_with("/findings/statistics") {
         let mut by_severity: BTreeMap<String, (f64, u64)> = BTreeMap::new();
