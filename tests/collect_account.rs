@@ -155,7 +155,9 @@ async fn account_level_state_is_collected_and_typed() {
     );
 
     // Users: console access, MFA and keys, in name order.
-    let users: Vec<(&str, bool, Option<usize>, Option<Vec<&str>>)> = iam
+    // (name, console access, MFA devices, access key ids)
+    type UserState<'a> = (&'a str, bool, Option<usize>, Option<Vec<&'a str>>);
+    let users: Vec<UserState> = iam
         .users
         .iter()
         .map(|u| {
