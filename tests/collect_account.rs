@@ -509,3 +509,35 @@ async fn a_detector_whose_details_are_denied_is_kept_not_read_as_off() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outside_the_commercial_partition_billing_alarms_are_not_collected_and_say_why() {
+    let moto = MotoServer::start();
+    let front = ReplayServer::start(&moto.endpoint, Replay::standard());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("snapshot.json");
+    let output = rampart(dir.path())
+        .env("AWS_REGION", "cn-north-1")
+        .args(["collect", "--endpoint-url", &front.endpoint])
+        .args(["--region", "cn-north-1", "-o"])
+        .arg(&out)
+        .output()
+        .expect("run rampart");
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    let snapshot = Snapshot::read(&out).expect("snapshot parses");
+    assert_eq!(snapshot.account.partition, "aws-cn");
+    assert_eq!(
+        snapshot.collection_errors,
+        [CollectionError {
+            service: "cloudwatch".to_owned(),
+            region: None,
+            operation: "DescribeAlarms".to_owned(),
+            resource: None,
+            code: "UnsupportedPartition".to_owned(),
+            message: "billing metrics exist only in the aws partition's us-east-1, not in aws-cn"
+                .to_owned(),
+        }]
+    );
+    assert!(!snapshot.api_calls.contains_key("cloudwatch:DescribeAlarms"));
+    assert_eq!(snapshot.api_calls["budgets:DescribeBudgets"], 1);
+}

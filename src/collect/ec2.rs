@@ -345,6 +345,8 @@ fn route(r: aws::Route) -> Route {
         (RouteTargetKind::LocalGateway, Some(id))
     } else if let Some(id) = r.core_network_arn {
         (RouteTargetKind::CoreNetwork, Some(id))
+    } else if let Some(id) = r.odb_network_arn {
+        (RouteTargetKind::OdbNetwork, Some(id))
     } else if let Some(id) = r.instance_id {
         (RouteTargetKind::Instance, Some(id))
     } else if let Some(id) = r.network_interface_id {

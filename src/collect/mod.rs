@@ -339,16 +339,37 @@ async fn collect_global(
     progress: &ProgressBar,
 ) -> GlobalSnapshot {
     let scope = Scope::global(account, ledger);
+    // Billing metrics and the Budgets endpoint live in us-east-1 in the
+    // commercial partition; elsewhere Budgets answers in the home region
+    // and there are no billing metrics to alarm on.
+    let commercial = account.partition == "aws";
+    let budgets_region = if commercial {
+        BILLING_REGION
+    } else {
+        home_region
+    };
     let iam = client!(aws_sdk_iam, config, home_region, ledger);
     let cloudwatch = client!(aws_sdk_cloudwatch, config, BILLING_REGION, ledger);
-    let budgets = client!(aws_sdk_budgets, config, BILLING_REGION, ledger);
+    let budgets = client!(aws_sdk_budgets, config, budgets_region, ledger);
+    let billing_alarms = async {
+        if commercial {
+            cloudwatch::billing_alarms(&cloudwatch, &scope).await
+        } else {
+            scope.record_failure(
+                "cloudwatch",
+                "DescribeAlarms",
+                "UnsupportedPartition",
+                format!(
+                    "billing metrics exist only in the aws partition's {BILLING_REGION}, not in {}",
+                    account.partition
+                ),
+            );
+            Vec::new()
+        }
+    };
     let (iam, billing_alarms, budgets) = tokio::join!(
         tracked(progress, "iam".to_owned(), iam::collect(&iam, &scope)),
-        tracked(
-            progress,
-            "billing alarms".to_owned(),
-            cloudwatch::billing_alarms(&cloudwatch, &scope)
-        ),
+        tracked(progress, "billing alarms".to_owned(), billing_alarms),
         tracked(
             progress,
             "budgets".to_owned(),

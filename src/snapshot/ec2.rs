@@ -146,6 +146,8 @@ pub enum RouteTargetKind {
     CarrierGateway,
     LocalGateway,
     CoreNetwork,
+    /// An Oracle Database@AWS network.
+    OdbNetwork,
     Unknown,
 }
 
