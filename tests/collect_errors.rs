@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::process::Output;
+
 use aws_sdk_iam::Client as IamClient;
 use rampart::collect::ledger::Ledger;
 use rampart::snapshot::iam::ConsoleAccess;
@@ -51,27 +53,36 @@ async fn server_denying(denied_action: &str) -> (MotoServer, String, String) {
     (moto, key.access_key_id, key.secret_access_key)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_denied_operation_is_recorded_and_everything_else_collected() {
-    let (moto, access_key, secret_key) = server_denying("ec2:DescribeSecurityGroups").await;
+/// Runs `rampart COMMAND --endpoint-url FRONT --region us-east-1` as the
+/// scanner user of a server denying `denied_action`; `collect` writes to
+/// `snapshot.json` in the returned directory.
+async fn run_denied(denied_action: &str, command: &str) -> (Output, tempfile::TempDir) {
+    let (moto, access_key, secret_key) = server_denying(denied_action).await;
     let front = ReplayServer::start(&moto.endpoint, Replay::standard());
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("snapshot.json");
-    let output = rampart(dir.path())
+    let mut rampart = rampart(dir.path());
+    rampart
         .env("AWS_ACCESS_KEY_ID", &access_key)
         .env("AWS_SECRET_ACCESS_KEY", &secret_key)
         .args([
-            "collect",
+            command,
             "--endpoint-url",
             &front.endpoint,
             "--region",
             REGION,
-            "-o",
-        ])
-        .arg(&out)
-        .output()
-        .expect("run rampart");
+        ]);
+    if command == "collect" {
+        rampart.arg("-o").arg(dir.path().join("snapshot.json"));
+    }
+    let output = rampart.output().expect("run rampart");
     assert!(output.status.success(), "{}", support::stderr(&output));
+    (output, dir)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_operation_is_recorded_and_everything_else_collected() {
+    let (output, dir) = run_denied("ec2:DescribeSecurityGroups", "collect").await;
+    let out = dir.path().join("snapshot.json");
     let snapshot = Snapshot::read(&out).expect("snapshot parses");
     // With IAM enforcement on, moto 5.2.5 also rejects GuardDuty's signed
     // GET requests with an XML SignatureDoesNotMatch body the SDK cannot
@@ -133,19 +144,8 @@ async fn a_denied_operation_is_recorded_and_everything_else_collected() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_denied_detail_call_names_its_resource_and_leaves_the_field_unknown() {
-    let (moto, access_key, secret_key) = server_denying("iam:ListMFADevices").await;
-    let front = ReplayServer::start(&moto.endpoint, Replay::standard());
-    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, dir) = run_denied("iam:ListMFADevices", "collect").await;
     let out = dir.path().join("snapshot.json");
-    let output = rampart(dir.path())
-        .env("AWS_ACCESS_KEY_ID", &access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &secret_key)
-        .args(["collect", "--endpoint-url", &front.endpoint])
-        .args(["--region", REGION, "-o"])
-        .arg(&out)
-        .output()
-        .expect("run rampart");
-    assert!(output.status.success(), "{}", support::stderr(&output));
     let snapshot = Snapshot::read(&out).expect("snapshot parses");
     let iam_errors: Vec<&CollectionError> = snapshot
         .collection_errors
@@ -179,22 +179,7 @@ async fn a_denied_detail_call_names_its_resource_and_leaves_the_field_unknown() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scan_states_plainly_what_could_not_be_collected() {
-    let (moto, access_key, secret_key) = server_denying("ec2:DescribeInstances").await;
-    let front = ReplayServer::start(&moto.endpoint, Replay::standard());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let output = rampart(dir.path())
-        .env("AWS_ACCESS_KEY_ID", &access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &secret_key)
-        .args([
-            "scan",
-            "--endpoint-url",
-            &front.endpoint,
-            "--region",
-            REGION,
-        ])
-        .output()
-        .expect("run rampart");
-    assert!(output.status.success(), "{}", support::stderr(&output));
+    let (output, _dir) = run_denied("ec2:DescribeInstances", "scan").await;
     let stdout = support::stdout(&output);
     assert!(
         stdout.contains(
