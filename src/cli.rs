@@ -39,7 +39,7 @@ pub struct Cli {
 pub enum Command {
     /// Collect a read-only snapshot of the account and write it as JSON.
     Collect(CollectArgs),
-    /// Collect and report in one go (for now: what was collected, per region).
+    /// Collect and report in one go (for now: what was collected, account-wide and per region).
     Scan(ScanArgs),
     /// Report on a saved snapshot, with no AWS access at all.
     Evaluate(EvaluateArgs),

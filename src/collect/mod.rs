@@ -243,7 +243,7 @@ pub async fn collect(
         .unwrap_or_else(|| FALLBACK_HOME_REGION.to_owned());
 
     let sts = client!(aws_sdk_sts, &config, &home_region, &ledger);
-    let account = sts::caller_identity(&sts, &home_region).await?;
+    let account = sts::caller_identity(&sts, &home_region, options).await?;
     tracing::info!(account = account.account_id, "collecting");
 
     let regions = match &options.regions {

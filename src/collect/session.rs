@@ -2,13 +2,13 @@
 //! timeouts, and the checks that turn a missing profile or missing
 //! credentials into one clear error before any service is called.
 
+use std::error::Error as StdError;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -56,27 +56,53 @@ pub(super) async fn load(options: &CollectOptions) -> Result<SdkConfig, CollectE
     }
     let config = loader.load().await;
 
-    let profile = options
+    if config.credentials_provider().is_none() {
+        return Err(CollectError::NoCredentials {
+            profile: profile_name(options),
+        });
+    }
+    Ok(config)
+}
+
+/// The profile in use, from `--profile` or `AWS_PROFILE`, for messages.
+pub(super) fn profile_name(options: &CollectOptions) -> Option<String> {
+    options
         .profile
         .clone()
         .or_else(|| std::env::var("AWS_PROFILE").ok())
-        .filter(|name| !name.is_empty());
-    let Some(provider) = config.credentials_provider() else {
-        return Err(CollectError::NoCredentials { profile });
-    };
-    match provider.provide_credentials().await {
-        Ok(_) => Ok(config),
-        Err(CredentialsError::CredentialsNotLoaded(_)) => match profile {
-            Some(name) if !profile_exists(&name).await => {
-                Err(CollectError::ProfileNotFound { profile: name })
-            }
-            profile => Err(CollectError::NoCredentials { profile }),
-        },
-        Err(err) => Err(CollectError::Credentials {
-            profile,
-            message: DisplayErrorContext(&err).to_string(),
-        }),
+        .filter(|name| !name.is_empty())
+}
+
+/// Credentials are resolved lazily by the first call (so a profile that
+/// assumes a role or signs in through Identity Center does it once, into
+/// the SDK's cache). When that call fails for want of credentials, this
+/// turns the failure into the error a person can act on.
+pub(super) async fn credentials_failure(
+    err: &(dyn StdError + 'static),
+    options: &CollectOptions,
+) -> Option<CollectError> {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if let Some(credentials) = current.downcast_ref::<CredentialsError>() {
+            let profile = profile_name(options);
+            return Some(match (credentials, profile) {
+                (CredentialsError::CredentialsNotLoaded(_), Some(name))
+                    if !profile_exists(&name).await =>
+                {
+                    CollectError::ProfileNotFound { profile: name }
+                }
+                (CredentialsError::CredentialsNotLoaded(_), profile) => {
+                    CollectError::NoCredentials { profile }
+                }
+                (other, profile) => CollectError::Credentials {
+                    profile,
+                    message: DisplayErrorContext(other).to_string(),
+                },
+            });
+        }
+        cause = current.source();
     }
+    None
 }
 
 /// Whether ~/.aws/config or ~/.aws/credentials (or the files AWS_CONFIG_FILE

@@ -4,20 +4,30 @@
 use aws_sdk_sts::Client;
 
 use super::ledger::describe_error;
+use super::{CollectOptions, session};
 use crate::error::CollectError;
 use crate::snapshot::sts::AccountIdentity;
 
+/// The first call of a run, so it is also where missing or unusable
+/// credentials show up.
 pub async fn caller_identity(
     client: &Client,
     region: &str,
+    options: &CollectOptions,
 ) -> Result<AccountIdentity, CollectError> {
-    let identity = client.get_caller_identity().send().await.map_err(|err| {
-        let (code, message) = describe_error(&err);
-        CollectError::Identity {
-            region: region.to_owned(),
-            message: format!("{code}: {message}"),
+    let identity = match client.get_caller_identity().send().await {
+        Ok(identity) => identity,
+        Err(err) => {
+            if let Some(credentials) = session::credentials_failure(&err, options).await {
+                return Err(credentials);
+            }
+            let (code, message) = describe_error(&err);
+            return Err(CollectError::Identity {
+                region: region.to_owned(),
+                message: format!("{code}: {message}"),
+            });
         }
-    })?;
+    };
     let caller_arn = identity.arn.unwrap_or_default();
     // arn:PARTITION:iam::ACCOUNT:...
     let partition = caller_arn

@@ -248,6 +248,14 @@ fn forward(request: &Request, upstream: &str, client: &mut TcpStream) {
 }
 
 fn answer(request: &Request, replay: &Replay) -> Option<(String, Response)> {
+    // The IAM Identity Center portal, as `aws configure sso` profiles reach
+    // it: bearer-token auth, so there is no SigV4 scope to route on.
+    if request.path.starts_with("/federation/credentials") {
+        return Some((
+            "sso:GetRoleCredentials".to_owned(),
+            role_credentials(request),
+        ));
+    }
     let (region, service) = request.scope();
     match service.as_str() {
         "guardduty" => guardduty(request, replay, &region),
@@ -383,6 +391,35 @@ fn guardduty(request: &Request, replay: &Replay, region: &str) -> Option<(String
         return Some(("guardduty:ListFindings".to_owned(), ok(page)));
     }
     None
+}
+
+/// The bearer token the SSO test profile's cached login holds.
+pub const SSO_ACCESS_TOKEN: &str = "rampart-test-sso-access-token";
+
+/// GetRoleCredentials for the cached token, the role and account asked for;
+/// 401 for any other token, as the portal answers an expired login.
+fn role_credentials(request: &Request) -> Response {
+    let token = request
+        .headers
+        .get("x-amz-sso_bearer_token")
+        .map(String::as_str);
+    if token != Some(SSO_ACCESS_TOKEN) {
+        return json_response(
+            401,
+            "application/json",
+            &json!({"message": "Session token not found or invalid"}),
+        );
+    }
+    json_response(
+        200,
+        "application/json",
+        &json!({"roleCredentials": {
+            "accessKeyId": "ASIASSOTESTKEY000001",
+            "secretAccessKey": "sso-test-secret",
+            "sessionToken": "sso-test-session-token",
+            "expiration": 4102444800000u64
+        }}),
+    )
 }
 
 fn credential_report(csv: &str) -> Response {
