@@ -11,7 +11,8 @@
 //! - IAM GetCredentialReport (moto's has no `<root_account>` row);
 //! - CloudWatch DescribeAlarms (the SDK speaks Smithy RPC v2 CBOR, which
 //!   moto does not);
-//! - Budgets DescribeSubscribersForNotification (moto has none).
+//! - Budgets DescribeSubscribersForNotification (moto has none);
+//! - the IAM Identity Center portal's GetRoleCredentials, for SSO profiles.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
