@@ -8,6 +8,7 @@
 pub mod analyze;
 pub mod cli;
 pub mod collect;
+pub mod engine;
 pub mod error;
 pub mod report;
 pub mod snapshot;

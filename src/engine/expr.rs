@@ -1,0 +1,426 @@
+//! The expression boundary: every use of the CEL interpreter goes through
+//! this module, so a faster evaluator can replace it without touching the
+//! rule format or the engine.
+//!
+//! Expressions see `resource` (the resource being checked, as its snapshot
+//! JSON) and `vars` (the rule's parameters), plus the network and time
+//! helpers rules need: `cidr_contains`, `cidr_overlaps`, `covers_internet`,
+//! `is_rfc1918`, `ports_overlap`, `port_in_range`, `days_since`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
+use cel::objects::Value;
+use cel::{Context, Env, ExecutionError, Program};
+use serde::Serialize;
+
+/// A compiled expression.
+#[derive(Debug)]
+pub struct Expr {
+    program: Program,
+}
+
+/// Why an expression did not compile: position within the expression text
+/// (1-based) and the interpreter's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// The shared interpreter environment: the CEL standard library, its string
+/// extension and rampart's helpers.
+pub struct ExprEnv {
+    env: Arc<Env>,
+}
+
+impl ExprEnv {
+    pub fn new() -> ExprEnv {
+        let mut env = Env::stdlib();
+        // The string extension (join, split, lowerAscii, ...) registers
+        // only names the standard library lacks, so this cannot clash.
+        let _ = env.add_extension(cel::extensions::strings);
+        ExprEnv { env: Arc::new(env) }
+    }
+
+    pub fn compile(&self, source: &str) -> Result<Expr, CompileError> {
+        self.env
+            .compile(source)
+            .map(|program| Expr { program })
+            .map_err(|errors| {
+                let first = errors.errors.first();
+                let (line, column) = first.map_or((1, 1), |e| {
+                    (
+                        usize::try_from(e.pos.0).unwrap_or(1).max(1),
+                        usize::try_from(e.pos.1).unwrap_or(1).max(1),
+                    )
+                });
+                CompileError {
+                    line,
+                    column,
+                    message: first
+                        .map(|e| e.msg.clone())
+                        .unwrap_or_else(|| errors.to_string()),
+                }
+            })
+    }
+
+    /// The evaluation context of one rule: helpers and the rule's `vars`.
+    pub fn rule_context<V: Serialize>(&self, vars: &V) -> Result<RuleContext, String> {
+        let mut context = Context::with_env(self.env.clone());
+        register_helpers(&mut context).map_err(|e| e.to_string())?;
+        let vars = cel::to_value(vars).map_err(|e| e.to_string())?;
+        context.add_variable_from_value("vars", vars);
+        Ok(RuleContext { context })
+    }
+}
+
+impl Default for ExprEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A rule's context, shared by every evaluation of that rule.
+pub struct RuleContext {
+    context: Context<'static, 'static>,
+}
+
+/// A resource converted once for the interpreter and lent to every rule
+/// that checks it; converting per rule would cost more than evaluating.
+pub struct Subject {
+    resource: Box<dyn Val>,
+}
+
+impl Subject {
+    pub fn new<T: Serialize>(resource: &T) -> Result<Subject, String> {
+        let value = cel::to_value(resource).map_err(|e| e.to_string())?;
+        let resource: Box<dyn Val> = value
+            .try_into()
+            .map_err(|e: ExecutionError| e.to_string())?;
+        Ok(Subject { resource })
+    }
+}
+
+impl VariableResolver for Subject {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        (variable == "resource").then(|| CowVal::Borrowed(self.resource.as_ref()))
+    }
+}
+
+impl Expr {
+    fn evaluate(&self, context: &RuleContext, subject: &Subject) -> Result<Value, String> {
+        let mut scope = context.context.new_inner_scope();
+        scope.set_variable_resolver(subject);
+        self.program.execute(&scope).map_err(|e| e.to_string())
+    }
+
+    /// Evaluates a condition; anything but a boolean is an error.
+    pub fn test(&self, context: &RuleContext, subject: &Subject) -> Result<bool, String> {
+        match self.evaluate(context, subject)? {
+            Value::Bool(result) => Ok(result),
+            other => Err(format!(
+                "the condition gave {}, not true or false",
+                describe(&other)
+            )),
+        }
+    }
+
+    /// Evaluates a message part to text.
+    pub fn text(&self, context: &RuleContext, subject: &Subject) -> Result<String, String> {
+        Ok(match self.evaluate(context, subject)? {
+            Value::String(text) => text.as_ref().clone(),
+            Value::Int(n) => n.to_string(),
+            Value::UInt(n) => n.to_string(),
+            Value::Float(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => "null".to_owned(),
+            Value::List(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(text) => text.as_ref().clone(),
+                    other => describe(other),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => describe(&other),
+        })
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::String(text) => format!("\"{text}\""),
+        Value::Int(n) => n.to_string(),
+        Value::UInt(n) => n.to_string(),
+        Value::Float(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".to_owned(),
+        Value::List(_) => "a list".to_owned(),
+        Value::Map(_) => "a map".to_owned(),
+        _ => "a value of another type".to_owned(),
+    }
+}
+
+fn register_helpers(context: &mut Context<'static, 'static>) -> Result<(), cel::DeclarationError> {
+    context.add_function("cidr_contains", |outer: Arc<String>, inner: Arc<String>| {
+        let (outer, inner) = (network(&outer)?, network(&inner)?);
+        Ok::<bool, ExecutionError>(outer.contains(&inner))
+    })?;
+    context.add_function("cidr_overlaps", |a: Arc<String>, b: Arc<String>| {
+        let (a, b) = (network(&a)?, network(&b)?);
+        Ok::<bool, ExecutionError>(a.contains(&b) || b.contains(&a))
+    })?;
+    context.add_function("is_rfc1918", |cidr: Arc<String>| {
+        let net = network(&cidr)?;
+        Ok::<bool, ExecutionError>(
+            ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+                .iter()
+                .filter_map(|private| Network::parse(private))
+                .any(|private| private.contains(&net)),
+        )
+    })?;
+    context.add_function("covers_internet", |cidrs: Value| {
+        let Value::List(items) = cidrs else {
+            return Err(ExecutionError::function_error(
+                "covers_internet",
+                "expects a list of CIDR strings",
+            ));
+        };
+        let mut networks = Vec::with_capacity(items.len());
+        for item in items.iter() {
+            let Value::String(text) = item else {
+                return Err(ExecutionError::function_error(
+                    "covers_internet",
+                    "expects a list of CIDR strings",
+                ));
+            };
+            networks.push(network(text)?);
+        }
+        Ok(covers_all(&networks, false) || covers_all(&networks, true))
+    })?;
+    context.add_function(
+        "ports_overlap",
+        |from_a: Value, to_a: Value, from_b: Value, to_b: Value| {
+            Ok::<bool, ExecutionError>(int(&from_a)? <= int(&to_b)? && int(&from_b)? <= int(&to_a)?)
+        },
+    )?;
+    context.add_function("port_in_range", |port: Value, from: Value, to: Value| {
+        let port = int(&port)?;
+        Ok::<bool, ExecutionError>(int(&from)? <= port && port <= int(&to)?)
+    })?;
+    context.add_function("days_since", |timestamp: Arc<String>| {
+        let then = chrono::DateTime::parse_from_rfc3339(&timestamp).map_err(|e| {
+            ExecutionError::function_error("days_since", format!("`{timestamp}`: {e}"))
+        })?;
+        Ok::<i64, ExecutionError>(
+            (chrono::Utc::now() - then.with_timezone(&chrono::Utc)).num_days(),
+        )
+    })?;
+    Ok(())
+}
+
+/// Signed and unsigned integers alike: JSON numbers arrive as either.
+fn int(value: &Value) -> Result<i64, ExecutionError> {
+    match value {
+        Value::Int(n) => Ok(*n),
+        Value::UInt(n) => i64::try_from(*n)
+            .map_err(|_| ExecutionError::function_error("port", format!("{n} is out of range"))),
+        other => Err(ExecutionError::function_error(
+            "port",
+            format!("expected a number, got {}", describe(other)),
+        )),
+    }
+}
+
+fn network(text: &str) -> Result<Network, ExecutionError> {
+    Network::parse(text).ok_or_else(|| {
+        ExecutionError::function_error("cidr", format!("`{text}` is not an IP address or CIDR"))
+    })
+}
+
+/// An IPv4 or IPv6 network as an inclusive range of addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Network {
+    v6: bool,
+    first: u128,
+    last: u128,
+}
+
+impl Network {
+    /// `10.0.0.0/8`, `::/0`, or a bare address (a /32 or /128).
+    fn parse(text: &str) -> Option<Network> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix.parse::<u32>().ok()?)),
+            None => (text, None),
+        };
+        let (v6, bits, value) = match address.parse::<IpAddr>().ok()? {
+            IpAddr::V4(ip) => (false, 32, u128::from(u32::from(ip))),
+            IpAddr::V6(ip) => (true, 128, u128::from(ip)),
+        };
+        let prefix = prefix.unwrap_or(bits);
+        if prefix > bits {
+            return None;
+        }
+        let host_bits = bits - prefix;
+        let host_mask = if host_bits == 128 {
+            u128::MAX
+        } else {
+            (1u128 << host_bits) - 1
+        };
+        Some(Network {
+            v6,
+            first: value & !host_mask,
+            last: (value & !host_mask) | host_mask,
+        })
+    }
+
+    fn contains(&self, other: &Network) -> bool {
+        self.v6 == other.v6 && self.first <= other.first && other.last <= self.last
+    }
+}
+
+/// Whether the networks of one family together cover every address of it,
+/// as 0.0.0.0/1 and 128.0.0.0/1 do.
+fn covers_all(networks: &[Network], v6: bool) -> bool {
+    let max = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+    let mut ranges: Vec<(u128, u128)> = networks
+        .iter()
+        .filter(|n| n.v6 == v6)
+        .map(|n| (n.first, n.last))
+        .collect();
+    ranges.sort_unstable();
+    let mut next = 0u128;
+    for (first, last) in ranges {
+        if first > next {
+            return false;
+        }
+        if last >= next {
+            if last == max {
+                return true;
+            }
+            next = last + 1;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn eval(source: &str, resource: serde_json::Value) -> Result<bool, String> {
+        let env = ExprEnv::new();
+        let expr = env.compile(source).map_err(|e| e.message)?;
+        let context = env.rule_context(&json!({"port": 22}))?;
+        expr.test(&context, &Subject::new(&resource)?)
+    }
+
+    #[test]
+    fn cidr_helpers() {
+        let r = json!({});
+        assert_eq!(
+            eval("cidr_contains('10.0.0.0/8', '10.1.2.0/24')", r.clone()),
+            Ok(true)
+        );
+        assert_eq!(
+            eval("cidr_contains('10.0.0.0/8', '11.0.0.1')", r.clone()),
+            Ok(false)
+        );
+        assert_eq!(
+            eval("cidr_contains('::/0', '10.0.0.0/8')", r.clone()),
+            Ok(false)
+        );
+        assert_eq!(
+            eval("cidr_overlaps('10.0.0.0/16', '10.0.128.0/17')", r.clone()),
+            Ok(true)
+        );
+        assert_eq!(
+            eval("cidr_overlaps('10.0.0.0/16', '10.1.0.0/16')", r.clone()),
+            Ok(false)
+        );
+        assert_eq!(eval("is_rfc1918('172.20.0.0/16')", r.clone()), Ok(true));
+        assert_eq!(eval("is_rfc1918('172.32.0.0/16')", r.clone()), Ok(false));
+        assert_eq!(eval("is_rfc1918('100.64.0.0/10')", r.clone()), Ok(false));
+        assert!(
+            eval("cidr_contains('10.0.0.0/33', '10.0.0.1')", r.clone())
+                .is_err_and(|e| e.contains("`10.0.0.0/33` is not an IP address or CIDR"))
+        );
+    }
+
+    #[test]
+    fn covers_internet_sees_unions_and_both_families() {
+        let r = json!({});
+        for (cidrs, covered) in [
+            ("['0.0.0.0/0']", true),
+            ("['::/0']", true),
+            ("['0.0.0.0/1', '128.0.0.0/1']", true),
+            ("['128.0.0.0/1', '0.0.0.0/2', '64.0.0.0/2']", true),
+            ("['0.0.0.0/1', '128.0.0.0/2']", false),
+            ("['0.0.0.0/1', '::/1', '8000::/1']", true),
+            ("['10.0.0.0/8']", false),
+            ("[]", false),
+        ] {
+            assert_eq!(
+                eval(&format!("covers_internet({cidrs})"), r.clone()),
+                Ok(covered),
+                "{cidrs}"
+            );
+        }
+    }
+
+    #[test]
+    fn ports_and_vars_and_resource_fields() {
+        let group = json!({"ingress": [
+            {"protocol": "tcp", "port_range": {"from": 20, "to": 25}},
+            {"protocol": "udp", "port_range": {"from": 53, "to": 53}},
+        ]});
+        assert_eq!(
+            eval(
+                "resource.ingress.exists(p, p.protocol == 'tcp' && port_in_range(vars.port, p.port_range.from, p.port_range.to))",
+                group.clone()
+            ),
+            Ok(true)
+        );
+        assert_eq!(
+            eval("ports_overlap(1, 10, 10, 20)", group.clone()),
+            Ok(true)
+        );
+        assert_eq!(
+            eval("ports_overlap(1, 9, 10, 20)", group.clone()),
+            Ok(false)
+        );
+        assert_eq!(
+            eval("resource.ingress.size()", group.clone()),
+            Err("the condition gave 2, not true or false".to_owned())
+        );
+        assert!(eval("resource.egress.size() > 0", group).is_err());
+    }
+
+    #[test]
+    fn days_since_counts_whole_days() {
+        let long_ago = (chrono::Utc::now() - chrono::Duration::days(100)).to_rfc3339();
+        assert_eq!(
+            eval(&format!("days_since('{long_ago}') == 100"), json!({})),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn compile_errors_carry_their_position() {
+        let err = ExprEnv::new()
+            .compile("resource.ingress.exists(p, p.port ==)")
+            .expect_err("does not compile");
+        assert_eq!((err.line, err.column), (1, 37));
+        assert!(
+            err.message
+                .starts_with("Syntax error: mismatched input ')'"),
+            "{}",
+            err.message
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! The rule engine: loads declarative rules (YAML with CEL conditions),
+//! compiles them once, and evaluates every selected rule against every
+//! resource of its type in parallel.
+
+pub mod expr;
+pub mod resources;
+pub mod rule;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::snapshot::{CollectionError, Snapshot};
+use expr::{ExprEnv, Subject};
+use resources::{Extracted, ResourceRef, ResourceType};
+use rule::{Remediation, Rule, RuleError, Severity};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Fail,
+    Error,
+    NotEvaluated,
+    Pass,
+}
+
+/// The result of one rule on one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub resource: ResourceRef,
+    /// What is wrong with this resource (FAIL), why it could not be
+    /// checked (ERROR, NOT_EVALUATED); `None` for PASS.
+    pub message: Option<String>,
+    pub remediation: Remediation,
+    pub compliance: BTreeMap<String, Vec<String>>,
+    pub equivalents: BTreeMap<String, Vec<String>>,
+    /// Stable across scans: a digest of the rule id and the resource ARN.
+    pub fingerprint: String,
+}
+
+/// Which rules run. Empty lists select everything.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub rules: Vec<String>,
+    pub exclude: Vec<String>,
+    pub min_severity: Option<Severity>,
+    /// A compliance framework, e.g. `cis-aws-foundations-3.0`.
+    pub compliance: Option<String>,
+}
+
+pub struct Engine {
+    rules: Vec<Rule>,
+}
+
+impl Engine {
+    /// The embedded rules, plus every rule file under `extra`.
+    pub fn load(extra: Option<&Path>) -> Result<Engine, RuleError> {
+        let env = ExprEnv::new();
+        Ok(Engine {
+            rules: rule::load(&env, extra)?,
+        })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// A rule by id or alias.
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules
+            .iter()
+            .find(|r| r.id == name || r.aliases.iter().any(|a| a == name))
+    }
+
+    /// The rules a selection picks, or the names it gives that match none.
+    pub fn select(&self, selection: &Selection) -> Result<Vec<&Rule>, String> {
+        for name in selection.rules.iter().chain(&selection.exclude) {
+            if self.rule(name).is_none() {
+                return Err(format!("no rule has the id or alias `{name}`"));
+            }
+        }
+        let named = |names: &[String], rule: &Rule| {
+            names
+                .iter()
+                .any(|n| *n == rule.id || rule.aliases.contains(n))
+        };
+        Ok(self
+            .rules
+            .iter()
+            .filter(|rule| selection.rules.is_empty() || named(&selection.rules, rule))
+            .filter(|rule| !named(&selection.exclude, rule))
+            .filter(|rule| {
+                selection
+                    .min_severity
+                    .is_none_or(|min| rule.severity >= min)
+            })
+            .filter(|rule| {
+                selection
+                    .compliance
+                    .as_ref()
+                    .is_none_or(|framework| rule.compliance.contains_key(framework))
+            })
+            .collect())
+    }
+
+    /// Evaluates the selected rules. The order of the results depends only
+    /// on the rules and the snapshot, never on the thread count.
+    pub fn evaluate(&self, snapshot: &Snapshot, rules: &[&Rule]) -> Vec<Finding> {
+        let types: BTreeSet<ResourceType> = rules.iter().map(|r| r.resource).collect();
+        let resources: BTreeMap<ResourceType, Vec<Extracted>> = types
+            .into_par_iter()
+            .map(|t| (t, resources::extract(snapshot, t)))
+            .collect();
+        let pairs: Vec<(&Rule, &ResourceRef, &Result<Subject, String>)> = rules
+            .iter()
+            .flat_map(|rule| {
+                resources[&rule.resource]
+                    .iter()
+                    .map(move |(reference, subject)| (*rule, reference, subject))
+            })
+            .collect();
+        let mut findings: Vec<Finding> = pairs
+            .par_iter()
+            .map(|(rule, reference, subject)| {
+                evaluate_one(rule, reference, subject, &snapshot.collection_errors)
+            })
+            .collect();
+        for rule in rules {
+            findings.extend(unlisted(rule, snapshot));
+        }
+        findings.sort_by(|a, b| {
+            (
+                b.severity,
+                &a.rule_id,
+                &a.resource.region,
+                &a.resource.id,
+                a.status,
+            )
+                .cmp(&(
+                    a.severity,
+                    &b.rule_id,
+                    &b.resource.region,
+                    &b.resource.id,
+                    b.status,
+                ))
+        });
+        findings
+    }
+}
+
+fn finding(rule: &Rule, resource: ResourceRef, status: Status, message: Option<String>) -> Finding {
+    let fingerprint = Sha256::digest(format!("{}\n{}", rule.id, resource.arn).as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Finding {
+        rule_id: rule.id.clone(),
+        title: rule.title.clone(),
+        severity: rule.severity,
+        status,
+        resource,
+        message,
+        remediation: rule.remediation.clone(),
+        compliance: rule.compliance.clone(),
+        equivalents: rule.equivalents.clone(),
+        fingerprint,
+    }
+}
+
+fn evaluate_one(
+    rule: &Rule,
+    reference: &ResourceRef,
+    subject: &Result<Subject, String>,
+    errors: &[CollectionError],
+) -> Finding {
+    let resource = reference.clone();
+    // A call the rule relies on failed for this resource: its data is
+    // missing, so the rule cannot say pass or fail.
+    let missing = errors.iter().find(|error| {
+        rule.requires
+            .iter()
+            .any(|(service, operation)| error.service == *service && error.operation == *operation)
+            && error
+                .region
+                .as_deref()
+                .is_none_or(|region| region == reference.region)
+            && error
+                .resource
+                .as_deref()
+                .is_none_or(|arn| arn == reference.arn)
+    });
+    if let Some(error) = missing {
+        return finding(
+            rule,
+            resource,
+            Status::NotEvaluated,
+            Some(format!(
+                "{}:{} failed ({}), so the data this rule reads is missing",
+                error.service, error.operation, error.code
+            )),
+        );
+    }
+    let subject = match subject {
+        Ok(subject) => subject,
+        Err(err) => {
+            return finding(rule, resource, Status::Error, Some(err.clone()));
+        }
+    };
+    match rule.when.test(&rule.context, subject) {
+        Ok(false) => finding(rule, resource, Status::Pass, None),
+        Ok(true) => match rule.render_message(subject) {
+            Ok(message) => finding(rule, resource, Status::Fail, Some(message)),
+            Err(err) => finding(
+                rule,
+                resource,
+                Status::Fail,
+                Some(format!("{} (message failed: {err})", rule.title)),
+            ),
+        },
+        Err(err) => finding(
+            rule,
+            resource,
+            Status::Error,
+            Some(format!("the condition failed on this resource: {err}")),
+        ),
+    }
+}
+
+/// Where the listing of the rule's resource type failed, one NOT_EVALUATED
+/// result per region (or one for a global type): there may be resources
+/// there that nobody saw.
+fn unlisted(rule: &Rule, snapshot: &Snapshot) -> Vec<Finding> {
+    let Some((service, operation)) = rule.resource.listing() else {
+        return Vec::new();
+    };
+    snapshot
+        .collection_errors
+        .iter()
+        .filter(|e| e.service == service && e.operation == operation && e.resource.is_none())
+        .filter(|e| rule.resource.is_global() == e.region.is_none())
+        .map(|error| {
+            let region = error
+                .region
+                .clone()
+                .unwrap_or_else(|| crate::snapshot::iam::GLOBAL_REGION.to_owned());
+            let resource = ResourceRef {
+                resource_type: rule.resource,
+                id: region.clone(),
+                arn: format!(
+                    "arn:{}:{service}:{}:{}:{}",
+                    snapshot.account.partition,
+                    error.region.as_deref().unwrap_or(""),
+                    snapshot.account.account_id,
+                    rule.resource.name()
+                ),
+                region,
+                account: snapshot.account.account_id.clone(),
+            };
+            finding(
+                rule,
+                resource,
+                Status::NotEvaluated,
+                Some(format!(
+                    "{service}:{operation} failed ({}): {}",
+                    error.code, error.message
+                )),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,553 @@
+//! Rule files: one YAML file per rule, validated strictly and compiled once
+//! at load. Every error names the file, line and column it came from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use include_dir::{Dir, include_dir};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::expr::{Expr, ExprEnv, RuleContext};
+use super::resources::ResourceType;
+
+/// The rules shipped inside the binary.
+static EMBEDDED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remediation {
+    pub text: String,
+    /// AWS CLI steps.
+    #[serde(default)]
+    pub cli: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    Pass,
+    Fail,
+}
+
+/// A rule parameter's value, overridable without editing the rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VarValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    List(Vec<VarValue>),
+}
+
+/// An inline test: a resource, as the snapshot would hold it, and whether
+/// the rule must pass or fail it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestFile {
+    name: String,
+    expect: Expect,
+    resource: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    title: String,
+    severity: Severity,
+    resource: ResourceType,
+    description: String,
+    rationale: String,
+    remediation: Remediation,
+    #[serde(default)]
+    references: Vec<String>,
+    #[serde(default)]
+    compliance: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    equivalents: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    vars: BTreeMap<String, VarValue>,
+    /// Calls (`service:Operation`) whose failure leaves this rule without
+    /// the data it reads, beyond the listing of its resource type.
+    #[serde(default)]
+    requires: Vec<String>,
+    when: Spanned<String>,
+    message: Spanned<String>,
+    tests: Vec<TestFile>,
+}
+
+/// A loaded, compiled rule.
+pub struct Rule {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub title: String,
+    pub severity: Severity,
+    pub resource: ResourceType,
+    pub description: String,
+    pub rationale: String,
+    pub remediation: Remediation,
+    pub references: Vec<String>,
+    pub compliance: BTreeMap<String, Vec<String>>,
+    pub equivalents: BTreeMap<String, Vec<String>>,
+    pub vars: BTreeMap<String, VarValue>,
+    pub requires: Vec<(String, String)>,
+    /// Where the rule came from: `embedded:ec2/x.yaml` or a file path.
+    pub source: String,
+    pub(crate) when: Expr,
+    pub(crate) message: Vec<MessagePart>,
+    pub(crate) context: RuleContext,
+    tests: Vec<TestFile>,
+}
+
+pub(crate) enum MessagePart {
+    Text(String),
+    Expr(Expr),
+}
+
+/// A rule file that cannot be used, and exactly where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct RuleError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// One inline test that did not give what it expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestFailure {
+    pub rule: String,
+    pub source: String,
+    pub test: String,
+    pub problem: String,
+}
+
+impl Rule {
+    /// Runs the rule's inline tests; returns how many ran and which failed.
+    pub fn run_tests(&self) -> (usize, Vec<TestFailure>) {
+        let mut failures = Vec::new();
+        for test in &self.tests {
+            let failure = |problem: String| TestFailure {
+                rule: self.id.clone(),
+                source: self.source.clone(),
+                test: test.name.clone(),
+                problem,
+            };
+            let subject = match super::expr::Subject::new(&test.resource) {
+                Ok(subject) => subject,
+                Err(err) => {
+                    failures.push(failure(format!("the test resource is unusable: {err}")));
+                    continue;
+                }
+            };
+            let got = match self.when.test(&self.context, &subject) {
+                Ok(true) => Expect::Fail,
+                Ok(false) => Expect::Pass,
+                Err(err) => {
+                    failures.push(failure(format!("the condition failed: {err}")));
+                    continue;
+                }
+            };
+            if got != test.expect {
+                failures.push(failure(format!(
+                    "expected {:?}, got {:?}",
+                    test.expect, got
+                )));
+            } else if got == Expect::Fail
+                && let Err(err) = self.render_message(&subject)
+            {
+                failures.push(failure(format!("the message failed: {err}")));
+            }
+        }
+        (self.tests.len(), failures)
+    }
+
+    pub(crate) fn render_message(&self, subject: &super::expr::Subject) -> Result<String, String> {
+        let mut out = String::new();
+        for part in &self.message {
+            match part {
+                MessagePart::Text(text) => out.push_str(text),
+                MessagePart::Expr(expr) => out.push_str(&expr.text(&self.context, subject)?),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Loads the embedded rules and, when given, every `*.yaml` under `extra`.
+/// Ids and aliases must be unique across both.
+pub fn load(env: &ExprEnv, extra: Option<&Path>) -> Result<Vec<Rule>, RuleError> {
+    let mut sources: Vec<(String, String)> = Vec::new();
+    collect_embedded(&EMBEDDED, &mut sources);
+    if let Some(dir) = extra {
+        let mut files = Vec::new();
+        walk(dir, &mut files).map_err(|message| RuleError {
+            file: dir.display().to_string(),
+            line: 0,
+            column: 0,
+            message,
+        })?;
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|err| RuleError {
+                file: file.display().to_string(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the rule file: {err}"),
+            })?;
+            sources.push((file.display().to_string(), text));
+        }
+    }
+    let mut rules = Vec::with_capacity(sources.len());
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for (source, text) in &sources {
+        let rule = parse(env, source, text)?;
+        for name in std::iter::once(&rule.id).chain(&rule.aliases) {
+            if let Some(first) = names.insert(name.clone(), source.clone()) {
+                return Err(RuleError {
+                    file: source.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!("rule id or alias `{name}` is already used by {first}"),
+                });
+            }
+        }
+        rules.push(rule);
+    }
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rules)
+}
+
+fn collect_embedded(dir: &Dir<'_>, out: &mut Vec<(String, String)>) {
+    for file in dir.files() {
+        if file.path().extension().is_some_and(|e| e == "yaml")
+            && let Some(text) = file.contents_utf8()
+        {
+            out.push((
+                format!("embedded:{}", file.path().display()),
+                text.to_owned(),
+            ));
+        }
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, out);
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|err| format!("cannot read the rules directory: {err}"))?;
+    for entry in entries {
+        let path = entry.map_err(|err| err.to_string())?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The id scheme: `<service>-<subject>-<condition>`, lowercase words
+/// joined by hyphens, e.g. `ec2-security-group-ssh-open-to-internet`.
+fn valid_id(id: &str) -> bool {
+    id.split('-').count() >= 3
+        && id.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, RuleError> {
+    let error = |line: usize, column: usize, message: String| RuleError {
+        file: source.to_owned(),
+        line,
+        column,
+        message,
+    };
+    let file: RuleFile = serde_saphyr::from_str(text).map_err(|err| {
+        let (line, column) = err
+            .location()
+            .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+        // The library appends its own location; the prefix carries it.
+        let message = err.to_string();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        error(line, column, message)
+    })?;
+    if !valid_id(&file.id) {
+        return Err(error(
+            1,
+            1,
+            format!(
+                "rule id `{}` does not follow <service>-<subject>-<condition> in lowercase words joined by hyphens",
+                file.id
+            ),
+        ));
+    }
+    let when = compile_at(env, &file.when, text)
+        .map_err(|(line, column, message)| error(line, column, format!("in `when`: {message}")))?;
+    let message = template(env, &file.message, text).map_err(|(line, column, message)| {
+        error(line, column, format!("in `message`: {message}"))
+    })?;
+    let expectations: BTreeSet<Expect> = file.tests.iter().map(|t| t.expect).collect();
+    if !expectations.contains(&Expect::Pass) || !expectations.contains(&Expect::Fail) {
+        return Err(error(
+            1,
+            1,
+            "a rule needs at least one test that passes and one that fails".to_owned(),
+        ));
+    }
+    let mut requires = Vec::with_capacity(file.requires.len());
+    for call in &file.requires {
+        let Some((service, operation)) = call.split_once(':') else {
+            return Err(error(
+                1,
+                1,
+                format!("`requires` entry `{call}` is not service:Operation"),
+            ));
+        };
+        requires.push((service.to_owned(), operation.to_owned()));
+    }
+    let context = env
+        .rule_context(&file.vars)
+        .map_err(|message| error(1, 1, format!("in `vars`: {message}")))?;
+    Ok(Rule {
+        id: file.id,
+        aliases: file.aliases,
+        title: file.title,
+        severity: file.severity,
+        resource: file.resource,
+        description: file.description,
+        rationale: file.rationale,
+        remediation: file.remediation,
+        references: file.references,
+        compliance: file.compliance,
+        equivalents: file.equivalents,
+        vars: file.vars,
+        requires,
+        source: source.to_owned(),
+        when,
+        message,
+        context,
+        tests: file.tests,
+    })
+}
+
+/// Compiles a scalar's expression, mapping a position inside the
+/// expression to the file: the same line for a plain scalar, the lines
+/// after the indicator for a `|` block.
+fn compile_at(
+    env: &ExprEnv,
+    scalar: &Spanned<String>,
+    text: &str,
+) -> Result<Expr, (usize, usize, String)> {
+    env.compile(&scalar.value).map_err(|err| {
+        let (line, column) = file_position(scalar, text, err.line, err.column);
+        (line, column, err.message)
+    })
+}
+
+fn file_position(
+    scalar: &Spanned<String>,
+    text: &str,
+    expr_line: usize,
+    expr_column: usize,
+) -> (usize, usize) {
+    let start_line = scalar.referenced.line() as usize;
+    let start_column = scalar.referenced.column() as usize;
+    let first = text.lines().nth(start_line.saturating_sub(1)).unwrap_or("");
+    let at_value = first
+        .chars()
+        .skip(start_column.saturating_sub(1))
+        .collect::<String>();
+    if at_value.starts_with('|') || at_value.starts_with('>') {
+        let line = start_line + expr_line;
+        let indent = text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .map_or(0, |l| l.len() - l.trim_start().len());
+        (line, indent + expr_column)
+    } else {
+        let quoted = usize::from(at_value.starts_with('"') || at_value.starts_with('\''));
+        (
+            start_line + expr_line - 1,
+            start_column + quoted + expr_column - 1,
+        )
+    }
+}
+
+/// Splits `text {{ expr }} text` into parts, compiling each expression.
+fn template(
+    env: &ExprEnv,
+    scalar: &Spanned<String>,
+    text: &str,
+) -> Result<Vec<MessagePart>, (usize, usize, String)> {
+    let mut parts = Vec::new();
+    let mut rest = scalar.value.as_str();
+    while let Some(open) = rest.find("{{") {
+        if open > 0 {
+            parts.push(MessagePart::Text(rest[..open].to_owned()));
+        }
+        let Some(close) = rest[open..].find("}}") else {
+            let (line, column) = file_position(scalar, text, 1, 1);
+            return Err((line, column, "`{{` without a closing `}}`".to_owned()));
+        };
+        let source = &rest[open + 2..open + close];
+        let expr = env.compile(source).map_err(|err| {
+            let (line, column) = file_position(scalar, text, 1, 1);
+            (
+                line,
+                column,
+                format!("`{}`: {}", source.trim(), err.message),
+            )
+        })?;
+        parts.push(MessagePart::Expr(expr));
+        rest = &rest[open + close + 2..];
+    }
+    if !rest.is_empty() {
+        parts.push(MessagePart::Text(rest.to_owned()));
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"id: ec2-security-group-test-rule
+title: Test
+severity: high
+resource: security_group
+description: d
+rationale: r
+remediation:
+  text: fix it
+vars:
+  port: 22
+when: resource.ingress.exists(p, p.port == vars.port)
+message: "Group {{ resource.id }} opens {{ vars.port }}"
+tests:
+  - name: open
+    expect: fail
+    resource: {id: sg-1, ingress: [{port: 22}]}
+  - name: closed
+    expect: pass
+    resource: {id: sg-2, ingress: [{port: 80}]}
+"#;
+
+    fn load_one(text: &str) -> Result<Rule, RuleError> {
+        parse(&ExprEnv::new(), "rules/test.yaml", text)
+    }
+
+    #[test]
+    fn a_good_rule_loads_and_its_tests_pass() {
+        let rule = load_one(GOOD).expect("loads");
+        assert_eq!(rule.severity, Severity::High);
+        let (ran, failures) = rule.run_tests();
+        assert_eq!((ran, failures), (2, vec![]));
+    }
+
+    #[test]
+    fn an_unknown_key_is_rejected_where_it_stands() {
+        let text = GOOD.replace("rationale: r\n", "rationale: r\nseverty: low\n");
+        let err = load_one(&text).err().expect("rejected");
+        assert_eq!(
+            (err.file.as_str(), err.line, err.column),
+            ("rules/test.yaml", 7, 1)
+        );
+        assert!(err.message.contains("severty"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_bad_expression_points_at_its_column_in_the_file() {
+        let text = GOOD.replace(
+            "when: resource.ingress.exists(p, p.port == vars.port)",
+            "when: resource.ingress.exists(p, p.port ==)",
+        );
+        let err = load_one(&text).err().expect("rejected");
+        assert_eq!(
+            err.to_string().split(": Syntax").next(),
+            Some("rules/test.yaml:11:43: in `when`")
+        );
+    }
+
+    #[test]
+    fn a_block_expression_maps_its_lines() {
+        let text = GOOD.replace(
+            "when: resource.ingress.exists(p, p.port == vars.port)",
+            "when: |\n  resource.ingress.exists(p,\n    p.port == )",
+        );
+        let err = load_one(&text).err().expect("rejected");
+        assert_eq!((err.line, err.column), (13, 15), "{err}");
+    }
+
+    #[test]
+    fn rules_need_a_passing_and_a_failing_test_and_a_well_formed_id() {
+        let text = GOOD.replace("expect: pass", "expect: fail");
+        assert_eq!(
+            load_one(&text).err().map(|e| e.message),
+            Some("a rule needs at least one test that passes and one that fails".to_owned())
+        );
+        let text = GOOD.replace("ec2-security-group-test-rule", "SSH_open");
+        assert!(load_one(&text).is_err_and(|e| e.message.starts_with("rule id `SSH_open`")));
+    }
+
+    #[test]
+    fn a_test_that_expects_the_wrong_result_is_reported() {
+        let text = GOOD.replace("{port: 80}", "{port: 22}");
+        let rule = load_one(&text).expect("loads");
+        let (_, failures) = rule.run_tests();
+        assert_eq!(
+            failures,
+            [TestFailure {
+                rule: "ec2-security-group-test-rule".to_owned(),
+                source: "rules/test.yaml".to_owned(),
+                test: "closed".to_owned(),
+                problem: "expected Pass, got Fail".to_owned(),
+            }]
+        );
+    }
+
+    #[test]
+    fn the_embedded_rules_load_and_pass_their_tests() {
+        let rules = load(&ExprEnv::new(), None).expect("embedded rules load");
+        assert!(!rules.is_empty());
+        for rule in &rules {
+            assert_eq!(rule.run_tests().1, vec![], "{}", rule.id);
+        }
+    }
+}
