@@ -12,6 +12,8 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::collect::{self, CollectOptions, RegionSelection};
+use crate::engine::rule::{Rule, Severity};
+use crate::engine::{Engine, Finding, Selection};
 use crate::report;
 use crate::snapshot::Snapshot;
 
@@ -24,7 +26,7 @@ pub const EXIT_ERROR: u8 = 2;
     name = "rampart",
     version,
     about = "Read-only AWS security posture scanner",
-    after_help = "Exit codes: 0 success, 2 usage, configuration, credential or input error."
+    after_help = "Exit codes: 0 success; 1 a rule's own test failed (rules test); 2 usage, configuration, rule, credential or input error."
 )]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
@@ -39,10 +41,84 @@ pub struct Cli {
 pub enum Command {
     /// Collect a read-only snapshot of the account and write it as JSON.
     Collect(CollectArgs),
-    /// Collect and report in one go (for now: what was collected, account-wide and per region).
+    /// Collect, evaluate the rules and report in one go.
     Scan(ScanArgs),
-    /// Report on a saved snapshot, with no AWS access at all.
+    /// Evaluate the rules on a saved snapshot and report, with no AWS access at all.
     Evaluate(EvaluateArgs),
+    /// List, document and test the rules.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RuleSelection {
+    /// Also load every rule file (*.yaml) under DIR.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules_dir: Option<PathBuf>,
+
+    /// Run only this rule (id or alias); repeat for several.
+    #[arg(long = "rule", value_name = "ID")]
+    pub rule: Vec<String>,
+
+    /// Skip this rule (id or alias); repeat for several.
+    #[arg(long = "exclude-rule", value_name = "ID")]
+    pub exclude_rule: Vec<String>,
+
+    /// Run only rules of this severity or higher: info, low, medium, high, critical.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub severity: Option<Severity>,
+
+    /// Run only rules mapped to this compliance framework, e.g. cis-aws-foundations-3.0.
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub compliance: Option<String>,
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase()))
+        .map_err(|_| format!("`{text}` is not a severity: use info, low, medium, high or critical"))
+}
+
+impl RuleSelection {
+    fn engine(&self) -> anyhow::Result<Engine> {
+        Ok(Engine::load(self.rules_dir.as_deref())?)
+    }
+
+    fn selection(&self) -> Selection {
+        Selection {
+            rules: self.rule.clone(),
+            exclude: self.exclude_rule.clone(),
+            min_severity: self.severity,
+            compliance: self.compliance.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// A table of the rules: id, severity, resource type, compliance ids.
+    List {
+        /// Also load every rule file (*.yaml) under DIR.
+        #[arg(long = "rules", value_name = "DIR")]
+        rules_dir: Option<PathBuf>,
+    },
+    /// A rule's full documentation.
+    Show {
+        /// Rule id or alias.
+        id: String,
+        /// Also load every rule file (*.yaml) under DIR.
+        #[arg(long = "rules", value_name = "DIR")]
+        rules_dir: Option<PathBuf>,
+    },
+    /// Run the inline tests of the rules in DIR (default: the built-in rules).
+    Test {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +168,9 @@ pub struct CollectArgs {
 pub struct ScanArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub rules: RuleSelection,
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +178,9 @@ pub struct EvaluateArgs {
     /// A snapshot written by `rampart collect`.
     #[arg(value_name = "SNAPSHOT")]
     pub snapshot: PathBuf,
+
+    #[command(flatten)]
+    pub rules: RuleSelection,
 }
 
 /// Sets up tracing on stderr. RUST_LOG, when set, wins over `-v`.
@@ -126,12 +208,73 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("{}", collection_note(&snapshot, &args.output));
         }
         Command::Scan(args) => {
+            // Rules are loaded and checked before any AWS call is made.
+            let engine = args.rules.engine()?;
+            let selected = engine
+                .select(&args.rules.selection())
+                .map_err(anyhow::Error::msg)?;
             let snapshot = collect_snapshot(&args.aws)?;
-            print_summary(&snapshot)?;
+            print_report(&snapshot, &engine.evaluate(&snapshot, &selected))?;
         }
         Command::Evaluate(args) => {
+            let engine = args.rules.engine()?;
+            let selected = engine
+                .select(&args.rules.selection())
+                .map_err(anyhow::Error::msg)?;
             let snapshot = Snapshot::read(&args.snapshot)?;
-            print_summary(&snapshot)?;
+            print_report(&snapshot, &engine.evaluate(&snapshot, &selected))?;
+        }
+        Command::Rules(args) => return rules(args.command),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exit code of `rampart rules test` when a rule's own test fails.
+pub const EXIT_RULE_TESTS_FAILED: u8 = 1;
+
+fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    match command {
+        RulesCommand::List { rules_dir } => {
+            let engine = Engine::load(rules_dir.as_deref())?;
+            let all: Vec<&Rule> = engine.rules().iter().collect();
+            stdout.write_all(report::findings::rule_list(&all, terminal_width()).as_bytes())?;
+        }
+        RulesCommand::Show { id, rules_dir } => {
+            let engine = Engine::load(rules_dir.as_deref())?;
+            let rule = engine
+                .rule(&id)
+                .ok_or_else(|| anyhow::anyhow!("no rule has the id or alias `{id}`"))?;
+            stdout.write_all(report::findings::rule_doc(rule).as_bytes())?;
+        }
+        RulesCommand::Test { dir } => {
+            let engine = match &dir {
+                Some(dir) => Engine::load_dir(dir)?,
+                None => Engine::load(None)?,
+            };
+            let mut ran = 0;
+            let mut failed = 0;
+            for rule in engine.rules() {
+                let (count, failures) = rule.run_tests();
+                ran += count;
+                failed += failures.len();
+                for failure in failures {
+                    writeln!(
+                        stdout,
+                        "FAIL {} ({}): test `{}`: {}",
+                        failure.rule, failure.source, failure.test, failure.problem
+                    )?;
+                }
+            }
+            writeln!(
+                stdout,
+                "rule tests: {} passed, {failed} failed ({} rules)",
+                ran - failed,
+                engine.rules().len()
+            )?;
+            if failed > 0 {
+                return Ok(ExitCode::from(EXIT_RULE_TESTS_FAILED));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -195,10 +338,13 @@ fn collection_note(snapshot: &Snapshot, output: &Path) -> String {
     note
 }
 
-fn print_summary(snapshot: &Snapshot) -> anyhow::Result<()> {
+/// The collection summary, then the findings.
+fn print_report(snapshot: &Snapshot, findings: &[Finding]) -> anyhow::Result<()> {
     let width = terminal_width();
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(report::summary::render(snapshot, width).as_bytes())?;
+    stdout.write_all(b"\n")?;
+    stdout.write_all(report::findings::render(findings, width).as_bytes())?;
     Ok(())
 }
 

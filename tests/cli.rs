@@ -215,7 +215,23 @@ fn evaluate_reports_the_demo_snapshot_offline() {
         cells("Billing alarms"),
         ["Billing alarms", "3 (2 notify someone)"]
     );
-    assert!(stdout.ends_with("Everything requested was collected.\n"));
+    assert!(stdout.contains("\nEverything requested was collected.\n"));
+    assert!(
+        stdout.ends_with("17 check(s): 7 failed, 10 passed, 0 not evaluated, 0 error(s)\n"),
+        "{stdout}"
+    );
+    let root = cells("critical");
+    assert_eq!(
+        root,
+        [
+            "critical",
+            "FAIL",
+            "iam-root-mfa-not-enabled",
+            "123456789012",
+            "global",
+            "The root user of account 123456789012 has no MFA device"
+        ]
+    );
 }
 
 #[test]
@@ -274,5 +290,138 @@ fn evaluate_rejects_other_schema_versions_and_other_files() {
             "rampart: error: cannot read snapshot {}: No such file or directory (os error 2)\n",
             missing.display()
         )
+    );
+}
+
+const BROKEN_RULE: &str = "id: ec2-security-group-telnet-open
+title: Telnet open
+severity: high
+resource: security_group
+description: d
+rationale: r
+remediation:
+  text: close it
+when: resource.ingress.exists(p, p.port_range.from <= 23 &&)
+message: open
+tests:
+  - {name: open, expect: fail, resource: {ingress: []}}
+  - {name: closed, expect: pass, resource: {ingress: []}}
+";
+
+#[test]
+fn a_malformed_rule_is_named_by_file_line_and_column_before_any_aws_call() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let rules = home.path().join("rules");
+    fs::create_dir_all(&rules).expect("rules dir");
+    let file = rules.join("telnet.yaml");
+    fs::write(&file, BROKEN_RULE).expect("write rule");
+    let (code, stdout, stderr) = run(
+        home.path(),
+        &[
+            "scan",
+            "--rules",
+            rules.to_str().expect("utf-8"),
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(stdout, "");
+    let expected = format!(
+        "rampart: error: {}:9:60: in `when`: Syntax error: mismatched input ')'",
+        file.display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn an_unknown_key_in_a_rule_is_rejected() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let rules = home.path().join("rules");
+    fs::create_dir_all(&rules).expect("rules dir");
+    let file = rules.join("typo.yaml");
+    fs::write(&file, BROKEN_RULE.replace("rationale: r", "rational: r")).expect("write rule");
+    let (code, _, stderr) = run(
+        home.path(),
+        &["rules", "list", "--rules", rules.to_str().expect("utf-8")],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: {}:6:1: unknown field `rational`, expected one of id, aliases, title, \
+             severity, resource, description, rationale, remediation, references, compliance, \
+             equivalents, vars, requires, when, message, tests\n",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn rules_test_fails_with_exit_1_when_a_rule_test_fails() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let rules = home.path().join("rules");
+    fs::create_dir_all(&rules).expect("rules dir");
+    let rule = BROKEN_RULE
+        .replace("p.port_range.from <= 23 &&)", "p.port_range.from <= 23)")
+        .replace(
+            "{name: open, expect: fail, resource: {ingress: []}}",
+            "{name: open, expect: fail, resource: {ingress: [{port_range: {from: 23}}]}}",
+        )
+        .replace(
+            "{name: closed, expect: pass, resource: {ingress: []}}",
+            "{name: closed, expect: pass, resource: {ingress: [{port_range: {from: 22}}]}}",
+        );
+    fs::write(rules.join("telnet.yaml"), rule).expect("write rule");
+    let (code, stdout, _) = run(
+        home.path(),
+        &["rules", "test", rules.to_str().expect("utf-8")],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        stdout,
+        format!(
+            "FAIL ec2-security-group-telnet-open ({}): test `closed`: expected Pass, got Fail\n\
+             rule tests: 1 passed, 1 failed (1 rules)\n",
+            rules.join("telnet.yaml").display()
+        )
+    );
+}
+
+#[test]
+fn selecting_an_unknown_rule_is_a_usage_error() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = run(home.path(), &["evaluate", DEMO, "--rule", "ssh-open"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "rampart: error: no rule has the id or alias `ssh-open`\n"
+    );
+}
+
+#[test]
+fn selection_flags_pick_rules() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, _) = run(home.path(), &["evaluate", DEMO, "--severity", "critical"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.ends_with("1 check(s): 1 failed, 0 passed, 0 not evaluated, 0 error(s)\n"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = run(
+        home.path(),
+        &[
+            "evaluate",
+            DEMO,
+            "--exclude-rule",
+            "ec2-security-group-default-restricts-all-traffic",
+            "--compliance",
+            "cis-aws-foundations-3.0",
+        ],
+    );
+    assert!(
+        stdout.ends_with("9 check(s): 2 failed, 7 passed, 0 not evaluated, 0 error(s)\n"),
+        "{stdout}"
     );
 }

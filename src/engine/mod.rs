@@ -62,9 +62,15 @@ pub struct Engine {
 impl Engine {
     /// The embedded rules, plus every rule file under `extra`.
     pub fn load(extra: Option<&Path>) -> Result<Engine, RuleError> {
-        let env = ExprEnv::new();
         Ok(Engine {
-            rules: rule::load(&env, extra)?,
+            rules: rule::load(&ExprEnv::new(), true, extra)?,
+        })
+    }
+
+    /// Only the rule files under `dir`, as `rampart rules test DIR` checks them.
+    pub fn load_dir(dir: &Path) -> Result<Engine, RuleError> {
+        Ok(Engine {
+            rules: rule::load(&ExprEnv::new(), false, Some(dir))?,
         })
     }
 

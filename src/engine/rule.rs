@@ -202,11 +202,13 @@ impl Rule {
     }
 }
 
-/// Loads the embedded rules and, when given, every `*.yaml` under `extra`.
-/// Ids and aliases must be unique across both.
-pub fn load(env: &ExprEnv, extra: Option<&Path>) -> Result<Vec<Rule>, RuleError> {
+/// Loads the embedded rules (when `embedded`) and every `*.yaml` under
+/// `extra`. Ids and aliases must be unique across all of them.
+pub fn load(env: &ExprEnv, embedded: bool, extra: Option<&Path>) -> Result<Vec<Rule>, RuleError> {
     let mut sources: Vec<(String, String)> = Vec::new();
-    collect_embedded(&EMBEDDED, &mut sources);
+    if embedded {
+        collect_embedded(&EMBEDDED, &mut sources);
+    }
     if let Some(dir) = extra {
         let mut files = Vec::new();
         walk(dir, &mut files).map_err(|message| RuleError {
@@ -276,6 +278,21 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
+/// The YAML library renders `error: line L column C: MESSAGE` and then a
+/// source snippet; the position is already in the prefix rampart writes,
+/// so keep only the message.
+fn yaml_message(rendered: &str) -> String {
+    let first = rendered.lines().next().unwrap_or(rendered);
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match first
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((_, message)) => message.to_owned(),
+        None => first.to_owned(),
+    }
+}
+
 /// The id scheme: `<service>-<subject>-<condition>`, lowercase words
 /// joined by hyphens, e.g. `ec2-security-group-ssh-open-to-internet`.
 fn valid_id(id: &str) -> bool {
@@ -299,14 +316,7 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, RuleError> {
         let (line, column) = err
             .location()
             .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
-        // The library appends its own location; the prefix carries it.
-        let message = err.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        error(line, column, message)
+        error(line, column, yaml_message(&err.to_string()))
     })?;
     if !valid_id(&file.id) {
         return Err(error(
@@ -544,7 +554,7 @@ tests:
 
     #[test]
     fn the_embedded_rules_load_and_pass_their_tests() {
-        let rules = load(&ExprEnv::new(), None).expect("embedded rules load");
+        let rules = load(&ExprEnv::new(), true, None).expect("embedded rules load");
         assert!(!rules.is_empty());
         for rule in &rules {
             assert_eq!(rule.run_tests().1, vec![], "{}", rule.id);

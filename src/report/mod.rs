@@ -2,4 +2,5 @@
 //! machines (JSON and other formats). Reporters return text; the CLI decides
 //! where it goes.
 
+pub mod findings;
 pub mod summary;

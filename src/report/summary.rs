@@ -294,7 +294,7 @@ fn findings(guardduty: &GuardDutyRegion) -> String {
     .join("/")
 }
 
-fn new_table(width: Option<u16>) -> Table {
+pub(crate) fn new_table(width: Option<u16>) -> Table {
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED);
     match width {
