@@ -492,20 +492,18 @@ async fn a_detector_whose_details_are_denied_is_kept_not_read_as_off() {
             )
         })
         .collect();
-    // us-west-2 has no detector; each failure names its detector.
+    // us-west-2 has no detector; each failure names its detector's ARN.
+    let arn =
+        |region: &str, id: &str| format!("arn:aws:guardduty:{region}:{ACCOUNT}:detector/{id}");
+    let (second, home) = (
+        arn(SECOND_REGION, &seeded.second_detector),
+        arn(HOME_REGION, &seeded.home_detector),
+    );
     assert_eq!(
         denied,
         [
-            (
-                Some(SECOND_REGION),
-                Some(seeded.second_detector.as_str()),
-                "GetDetector"
-            ),
-            (
-                Some(HOME_REGION),
-                Some(seeded.home_detector.as_str()),
-                "GetDetector"
-            ),
+            (Some(SECOND_REGION), Some(second.as_str()), "GetDetector"),
+            (Some(HOME_REGION), Some(home.as_str()), "GetDetector"),
         ]
     );
 }

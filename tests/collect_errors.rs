@@ -158,7 +158,7 @@ async fn a_denied_detail_call_names_its_resource_and_leaves_the_field_unknown() 
             service: "iam".to_owned(),
             region: None,
             operation: "ListMFADevices".to_owned(),
-            resource: Some("scanner".to_owned()),
+            resource: Some("arn:aws:iam::123456789012:user/scanner".to_owned()),
             // moto 5.2.5 wraps IAM's AccessDenied in EC2's error envelope
             // (<Errors><Error>), which the IAM deserializer cannot read, so
             // the error is named by its status and shows the body.

@@ -32,13 +32,10 @@ pub async fn collect(client: &Client, scope: &Scope<'_>) -> Vec<Budget> {
     let mut budgets = Vec::with_capacity(listed.len());
     for budget in listed {
         let name = budget.budget_name;
+        let arn = scope.arn(SERVICE, &format!("budget/{name}"));
         budgets.push(Budget {
-            meta: ResourceMeta::new(
-                name.clone(),
-                scope.arn(SERVICE, &format!("budget/{name}")),
-                scope.region,
-            ),
-            notifications: notifications(client, scope, &name).await,
+            notifications: notifications(client, &scope.about(&arn), &name).await,
+            meta: ResourceMeta::new(name.clone(), arn, scope.region),
             budget_type: Some(budget.budget_type.as_str().to_owned()),
             time_unit: Some(budget.time_unit.as_str().to_owned()),
             limit_amount: budget
@@ -57,7 +54,6 @@ async fn notifications(
     scope: &Scope<'_>,
     budget: &str,
 ) -> Option<Vec<BudgetNotification>> {
-    let scope = &scope.about(budget);
     let account = scope.account.account_id.as_str();
     // NotFound: the budget has no notifications.
     let listed = scope

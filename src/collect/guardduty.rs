@@ -55,7 +55,8 @@ fn active_findings() -> aws::FindingCriteria {
 }
 
 async fn detector(client: &Client, scope: &Scope<'_>, id: String, max_findings: usize) -> Detector {
-    let scope = &scope.about(&id);
+    let arn = scope.arn(SERVICE, &format!("detector/{id}"));
+    let scope = &scope.about(&arn);
     // A detector whose details could not be read is still a detector: it is
     // kept with no status rather than dropped, which would read as "off".
     let (output, active_findings_by_severity, listed) = tokio::join!(
@@ -77,11 +78,7 @@ async fn detector(client: &Client, scope: &Scope<'_>, id: String, max_findings: 
     Detector {
         meta: ResourceMeta {
             tags: output.tags.unwrap_or_default().into_iter().collect(),
-            ..ResourceMeta::new(
-                id.clone(),
-                scope.arn(SERVICE, &format!("detector/{id}")),
-                scope.region,
-            )
+            ..ResourceMeta::new(id.clone(), arn.clone(), scope.region)
         },
         status: output.status.map(|s| s.as_str().to_owned()),
         finding_publishing_frequency: output

@@ -220,7 +220,8 @@ async fn users(client: &Client, scope: &Scope<'_>) -> Vec<IamUser> {
 
 async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> IamUser {
     let name = user.user_name.clone();
-    let scope = &scope.about(&name);
+    let arn = user.arn.clone();
+    let scope = &scope.about(&arn);
     // ListUsers leaves tags out; ListUserTags has them.
     let (console_access, mfa_devices, access_keys, tags) = tokio::join!(
         console_access(client, scope, &name),

@@ -281,3 +281,129 @@ fn unlisted(rule: &Rule, snapshot: &Snapshot) -> Vec<Finding> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = include_str!("../../fixtures/demo/snapshot.json");
+
+    fn evaluate_all(snapshot: &Snapshot) -> Vec<Finding> {
+        let engine = Engine::load(None).expect("built-in rules load");
+        let rules = engine.select(&Selection::default()).expect("all rules");
+        engine.evaluate(snapshot, &rules)
+    }
+
+    fn error(region: Option<&str>, service: &str, operation: &str) -> CollectionError {
+        CollectionError {
+            service: service.to_owned(),
+            region: region.map(str::to_owned),
+            operation: operation.to_owned(),
+            resource: None,
+            code: "AccessDenied".to_owned(),
+            message: "denied".to_owned(),
+        }
+    }
+
+    #[test]
+    fn missing_data_is_not_evaluated_never_passed() {
+        let mut snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        let region = snapshot.regions.get_mut("eu-west-1").expect("region");
+        region.ec2.security_groups.clear();
+        snapshot
+            .collection_errors
+            .push(error(Some("eu-west-1"), "ec2", "DescribeSecurityGroups"));
+        snapshot
+            .collection_errors
+            .push(error(None, "iam", "GetAccountSummary"));
+        snapshot.global.iam.root.mfa_enabled = None;
+
+        let findings = evaluate_all(&snapshot);
+        let unevaluated: Vec<(&str, &str)> = findings
+            .iter()
+            .filter(|f| f.status == Status::NotEvaluated)
+            .map(|f| (f.rule_id.as_str(), f.resource.region.as_str()))
+            .collect();
+        assert_eq!(
+            unevaluated,
+            [
+                ("iam-root-mfa-not-enabled", "global"),
+                (
+                    "ec2-security-group-default-restricts-all-traffic",
+                    "eu-west-1"
+                ),
+                ("ec2-security-group-ssh-open-to-internet", "eu-west-1"),
+            ]
+        );
+        let root = &findings[0];
+        assert_eq!(
+            root.message.as_deref(),
+            Some(
+                "iam:GetAccountSummary failed (AccessDenied), so the data this rule reads is missing"
+            )
+        );
+        assert!(
+            !findings
+                .iter()
+                .any(|f| f.resource.region == "eu-west-1" && f.status == Status::Pass),
+            "nothing in the unlisted region passes"
+        );
+    }
+
+    #[test]
+    fn a_condition_that_fails_on_a_resource_is_an_error_result() {
+        let mut snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        // A security group whose permission lacks a port range for TCP:
+        // the SSH rule reads p.port_range.from and cannot.
+        let group = snapshot
+            .regions
+            .get_mut("us-east-1")
+            .and_then(|r| r.ec2.security_groups.iter_mut().find(|g| g.name == "db"))
+            .expect("db group");
+        group.ingress[0].port_range = None;
+        group.ingress[0]
+            .ipv4_ranges
+            .push(crate::snapshot::ec2::CidrSource {
+                cidr: "0.0.0.0/0".to_owned(),
+                description: None,
+            });
+        let findings = evaluate_all(&snapshot);
+        let errors: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.status == Status::Error)
+            .collect();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].rule_id, "ec2-security-group-ssh-open-to-internet");
+        assert!(
+            errors[0]
+                .message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("the condition failed on this resource:")),
+            "{:?}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        let with_threads = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+                .install(|| evaluate_all(&snapshot))
+        };
+        assert_eq!(with_threads(1), with_threads(4));
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_distinct() {
+        let snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        let findings = evaluate_all(&snapshot);
+        let fingerprints: BTreeSet<&str> =
+            findings.iter().map(|f| f.fingerprint.as_str()).collect();
+        assert_eq!(fingerprints.len(), findings.len());
+        assert_eq!(evaluate_all(&snapshot), findings);
+    }
+}

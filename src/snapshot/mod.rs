@@ -109,8 +109,8 @@ pub struct CollectionError {
     /// `None` for global services such as STS or IAM.
     pub region: Option<String>,
     pub operation: String,
-    /// The resource the call was about (user name, permission set ARN,
-    /// budget name, detector id) when the call reads one resource's detail;
+    /// The ARN of the resource the call was about, when the call reads one
+    /// resource's detail (a user's MFA devices, a detector's settings);
     /// `None` for calls that list a whole service.
     pub resource: Option<String>,
     /// The AWS error code (`AccessDenied`, `UnauthorizedOperation`, ...), or
