@@ -266,12 +266,8 @@ fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
                     )?;
                 }
             }
-            writeln!(
-                stdout,
-                "rule tests: {} passed, {failed} failed ({} rules)",
-                ran - failed,
-                engine.rules().len()
-            )?;
+            writeln!(stdout, "{} rule(s) tested", engine.rules().len())?;
+            writeln!(stdout, "rules: {} passed, {failed} failed", ran - failed)?;
             if failed > 0 {
                 return Ok(ExitCode::from(EXIT_RULE_TESTS_FAILED));
             }

@@ -383,7 +383,8 @@ fn rules_test_fails_with_exit_1_when_a_rule_test_fails() {
         stdout,
         format!(
             "FAIL ec2-security-group-telnet-open ({}): test `closed`: expected Pass, got Fail\n\
-             rule tests: 1 passed, 1 failed (1 rules)\n",
+             1 rule(s) tested\n\
+             rules: 1 passed, 1 failed\n",
             rules.join("telnet.yaml").display()
         )
     );
