@@ -70,6 +70,10 @@ pub struct RuleSelection {
     /// Run only rules mapped to this compliance framework, e.g. cis-aws-foundations-3.0.
     #[arg(long, value_name = "FRAMEWORK")]
     pub compliance: Option<String>,
+
+    /// Rule parameters from a YAML file: `rules: {RULE_ID: {vars: {NAME: VALUE}}}`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 fn parse_severity(text: &str) -> Result<Severity, String> {
@@ -79,7 +83,10 @@ fn parse_severity(text: &str) -> Result<Severity, String> {
 
 impl RuleSelection {
     fn engine(&self) -> anyhow::Result<Engine> {
-        Ok(Engine::load(self.rules_dir.as_deref())?)
+        Ok(match &self.config {
+            Some(config) => Engine::load_configured(self.rules_dir.as_deref(), config)?,
+            None => Engine::load(self.rules_dir.as_deref())?,
+        })
     }
 
     fn selection(&self) -> Selection {

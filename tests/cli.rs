@@ -426,3 +426,47 @@ fn selection_flags_pick_rules() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_config_file_changes_a_rule_parameter_and_names_its_mistakes() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let config = home.path().join("rampart.yaml");
+    // SSH moved to 2222: the web group's port 22 no longer counts.
+    fs::write(
+        &config,
+        "rules:\n  ec2-security-group-ssh-open-to-internet:\n    vars:\n      port: 2222\n",
+    )
+    .expect("write config");
+    let config_arg = config.to_str().expect("utf-8");
+    let (code, stdout, stderr) = run(
+        home.path(),
+        &[
+            "evaluate",
+            DEMO,
+            "--rule",
+            "ec2-security-group-ssh-open-to-internet",
+            "--config",
+            config_arg,
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.ends_with("8 check(s): 0 failed, 8 passed, 0 not evaluated, 0 error(s)\n"),
+        "{stdout}"
+    );
+
+    fs::write(
+        &config,
+        "rules:\n  ec2-security-group-ssh-open-to-internet:\n    vars:\n      prot: 2222\n",
+    )
+    .expect("write config");
+    let (code, _, stderr) = run(home.path(), &["evaluate", DEMO, "--config", config_arg]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: {}:3:5: rule `ec2-security-group-ssh-open-to-internet` has no parameter `prot` (it has: port)\n",
+            config.display()
+        )
+    );
+}

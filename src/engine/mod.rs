@@ -67,6 +67,21 @@ impl Engine {
         })
     }
 
+    /// Like [`Engine::load`], then the parameters a configuration file sets.
+    pub fn load_configured(extra: Option<&Path>, config: &Path) -> Result<Engine, RuleError> {
+        let env = ExprEnv::new();
+        let mut rules = rule::load(&env, true, extra)?;
+        let file = config.display().to_string();
+        let text = std::fs::read_to_string(config).map_err(|err| RuleError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the configuration file: {err}"),
+        })?;
+        rule::configure(&env, &mut rules, &file, &text)?;
+        Ok(Engine { rules })
+    }
+
     /// Only the rule files under `dir`, as `rampart rules test DIR` checks them.
     pub fn load_dir(dir: &Path) -> Result<Engine, RuleError> {
         Ok(Engine {

@@ -278,6 +278,83 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
+/// A configuration file's rule settings: new values for rules' `vars`,
+/// without editing the rules.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    rules: BTreeMap<String, Spanned<RuleSettings>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSettings {
+    #[serde(default)]
+    vars: BTreeMap<String, VarValue>,
+}
+
+/// Applies a configuration file (`rules: {ID: {vars: {NAME: VALUE}}}`) to
+/// loaded rules. A rule or parameter the file names must exist.
+pub fn configure(
+    env: &ExprEnv,
+    rules: &mut [Rule],
+    file: &str,
+    text: &str,
+) -> Result<(), RuleError> {
+    let error = |line: usize, column: usize, message: String| RuleError {
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+    };
+    let config: ConfigFile = serde_saphyr::from_str(text).map_err(|err| {
+        let (line, column) = err
+            .location()
+            .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+        error(line, column, yaml_message(&err.to_string()))
+    })?;
+    for (name, settings) in config.rules {
+        let at = (
+            settings.referenced.line() as usize,
+            settings.referenced.column() as usize,
+        );
+        let Some(rule) = rules
+            .iter_mut()
+            .find(|r| r.id == name || r.aliases.contains(&name))
+        else {
+            return Err(error(
+                at.0,
+                at.1,
+                format!("no rule has the id or alias `{name}`"),
+            ));
+        };
+        for (var, value) in settings.value.vars {
+            if !rule.vars.contains_key(&var) {
+                let known: Vec<&str> = rule.vars.keys().map(String::as_str).collect();
+                return Err(error(
+                    at.0,
+                    at.1,
+                    format!(
+                        "rule `{}` has no parameter `{var}` (it has: {})",
+                        rule.id,
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            }
+            rule.vars.insert(var, value);
+        }
+        rule.context = env
+            .rule_context(&rule.vars)
+            .map_err(|message| error(at.0, at.1, message))?;
+    }
+    Ok(())
+}
+
 /// The YAML library renders `error: line L column C: MESSAGE` and then a
 /// source snippet; the position is already in the prefix rampart writes,
 /// so keep only the message.

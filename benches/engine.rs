@@ -1,0 +1,188 @@
+//! Rule evaluation speed: the built-in rules through the engine (CEL) over
+//! a generated snapshot of 100,000 security groups plus the account, next
+//! to hand-written Rust predicates for the same three rules over the same
+//! snapshot, measured in the same run.
+//!
+//! `cargo bench --bench engine`; throughput is in rule-resource evaluations.
+
+use std::hint::black_box;
+use std::net::IpAddr;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rampart::engine::{Engine, Selection, Status};
+use rampart::snapshot::Snapshot;
+use rampart::snapshot::ec2::{CidrSource, Permission, PortRange, Protocol, SecurityGroup};
+
+const DEMO: &str = include_str!("../fixtures/demo/snapshot.json");
+const GROUPS: usize = 100_000;
+
+fn cidr(text: &str) -> CidrSource {
+    CidrSource {
+        cidr: text.to_owned(),
+        description: None,
+    }
+}
+
+fn permission(
+    protocol: Protocol,
+    ports: Option<(i32, i32)>,
+    v4: &[&str],
+    v6: &[&str],
+) -> Permission {
+    Permission {
+        protocol,
+        port_range: ports.map(|(from, to)| PortRange { from, to }),
+        icmp: None,
+        ipv4_ranges: v4.iter().map(|c| cidr(c)).collect(),
+        ipv6_ranges: v6.iter().map(|c| cidr(c)).collect(),
+        prefix_list_ids: vec![],
+        referenced_groups: vec![],
+    }
+}
+
+/// The demo account with its security groups replaced by `GROUPS` groups
+/// in a realistic mix: web tiers, SSH from the internet or from an office,
+/// default groups, all-traffic rules split across the two halves of IPv4.
+fn generated_snapshot() -> Snapshot {
+    let mut snapshot = Snapshot::parse(DEMO).expect("demo parses");
+    let template = snapshot.regions["us-east-1"].ec2.security_groups[0].clone();
+    let regions: Vec<String> = snapshot.regions.keys().cloned().collect();
+    for region in snapshot.regions.values_mut() {
+        region.ec2.security_groups.clear();
+    }
+    for n in 0..GROUPS {
+        let region = &regions[n % regions.len()];
+        let id = format!("sg-{n:017x}");
+        let mut group: SecurityGroup = template.clone();
+        group.meta.arn = format!("arn:aws:ec2:{region}:123456789012:security-group/{id}");
+        group.meta.id = id;
+        group.meta.region = region.clone();
+        group.name = if n % 10 == 0 {
+            "default".to_owned()
+        } else {
+            format!("app-{n}")
+        };
+        group.ingress = match n % 5 {
+            0 => vec![],
+            1 => vec![
+                permission(Protocol::Tcp, Some((443, 443)), &["0.0.0.0/0"], &["::/0"]),
+                permission(Protocol::Tcp, Some((22, 22)), &["0.0.0.0/0"], &[]),
+            ],
+            2 => vec![
+                permission(Protocol::Tcp, Some((80, 80)), &["0.0.0.0/0"], &[]),
+                permission(Protocol::Tcp, Some((22, 22)), &["203.0.113.0/24"], &[]),
+                permission(Protocol::Udp, Some((53, 53)), &["10.0.0.0/8"], &[]),
+            ],
+            3 => vec![permission(
+                Protocol::All,
+                None,
+                &["0.0.0.0/1", "128.0.0.0/1"],
+                &[],
+            )],
+            _ => vec![
+                permission(Protocol::Tcp, Some((5432, 5432)), &["10.0.0.0/16"], &[]),
+                permission(Protocol::Tcp, Some((8000, 9000)), &["172.16.0.0/12"], &[]),
+                permission(Protocol::Icmp, None, &["0.0.0.0/0"], &[]),
+            ],
+        };
+        group.egress = vec![permission(Protocol::All, None, &["0.0.0.0/0"], &[])];
+        let target = snapshot.regions.get_mut(region).expect("region");
+        target.ec2.security_groups.push(group);
+    }
+    snapshot
+}
+
+/// (first, last) address of a CIDR, IPv4 and IPv6 kept apart by `v6`.
+fn range(text: &str) -> Option<(bool, u128, u128)> {
+    let (address, prefix) = text.split_once('/')?;
+    let prefix: u32 = prefix.parse().ok()?;
+    let (v6, bits, value) = match address.parse::<IpAddr>().ok()? {
+        IpAddr::V4(ip) => (false, 32, u128::from(u32::from(ip))),
+        IpAddr::V6(ip) => (true, 128, u128::from(ip)),
+    };
+    let host = bits - prefix;
+    let mask = if host == 128 {
+        u128::MAX
+    } else {
+        (1u128 << host) - 1
+    };
+    Some((v6, value & !mask, (value & !mask) | mask))
+}
+
+fn covers_internet(cidrs: &[&str]) -> bool {
+    [false, true].into_iter().any(|v6| {
+        let max = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+        let mut ranges: Vec<(u128, u128)> = cidrs
+            .iter()
+            .filter_map(|c| range(c))
+            .filter(|r| r.0 == v6)
+            .map(|r| (r.1, r.2))
+            .collect();
+        ranges.sort_unstable();
+        let mut next = 0u128;
+        for (first, last) in ranges {
+            if first > next {
+                return false;
+            }
+            if last >= next {
+                if last == max {
+                    return true;
+                }
+                next = last + 1;
+            }
+        }
+        false
+    })
+}
+
+/// The three rules written directly in Rust over the typed snapshot.
+fn hand_written(snapshot: &Snapshot) -> usize {
+    let mut failures = usize::from(snapshot.global.iam.root.mfa_enabled == Some(false));
+    for region in snapshot.regions.values() {
+        for group in &region.ec2.security_groups {
+            let ssh = group.ingress.iter().any(|p| {
+                let port = p.protocol == Protocol::All
+                    || (p.protocol == Protocol::Tcp
+                        && p.port_range.is_some_and(|r| r.from <= 22 && 22 <= r.to));
+                let sources: Vec<&str> = p
+                    .ipv4_ranges
+                    .iter()
+                    .chain(&p.ipv6_ranges)
+                    .map(|r| r.cidr.as_str())
+                    .collect();
+                port && covers_internet(&sources)
+            });
+            let default_open =
+                group.name == "default" && (!group.ingress.is_empty() || !group.egress.is_empty());
+            failures += usize::from(ssh) + usize::from(default_open);
+        }
+    }
+    failures
+}
+
+fn bench(c: &mut Criterion) {
+    let snapshot = generated_snapshot();
+    let engine = Engine::load(None).expect("built-in rules load");
+    let rules = engine.select(&Selection::default()).expect("all rules");
+    let evaluations = engine.evaluate(&snapshot, &rules).len() as u64;
+    let failing = engine
+        .evaluate(&snapshot, &rules)
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .count();
+    assert_eq!(failing, hand_written(&snapshot), "both must agree");
+
+    let mut group = c.benchmark_group("three rules over 100k security groups");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(evaluations));
+    group.bench_function("engine (CEL)", |b| {
+        b.iter(|| black_box(engine.evaluate(black_box(&snapshot), &rules)))
+    });
+    group.bench_function("hand-written Rust", |b| {
+        b.iter(|| black_box(hand_written(black_box(&snapshot))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
