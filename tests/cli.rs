@@ -332,6 +332,10 @@ fn a_malformed_rule_is_named_by_file_line_and_column_before_any_aws_call() {
         file.display()
     );
     assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(
+        stderr.ends_with(" in `resource.ingress.exists(p, p.port_range.from <= 23 &&)`\n"),
+        "the offending text is quoted: {stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 

@@ -464,7 +464,14 @@ fn compile_at(
 ) -> Result<Expr, (usize, usize, String)> {
     env.compile(&scalar.value).map_err(|err| {
         let (line, column) = file_position(scalar, text, err.line, err.column);
-        (line, column, err.message)
+        // The offending line of the expression, so the message stands alone.
+        let offending = scalar
+            .value
+            .lines()
+            .nth(err.line.saturating_sub(1))
+            .unwrap_or("")
+            .trim();
+        (line, column, format!("{} in `{offending}`", err.message))
     })
 }
 
