@@ -264,7 +264,9 @@ fn unlisted(rule: &Rule, snapshot: &Snapshot) -> Vec<Finding> {
     snapshot
         .collection_errors
         .iter()
-        .filter(|e| e.service == service && e.operation == operation && e.resource.is_none())
+        // ListFindings is made per detector, so its errors name one; any
+        // failed listing leaves resources unseen.
+        .filter(|e| e.service == service && e.operation == operation)
         .filter(|e| rule.resource.is_global() == e.region.is_none())
         .map(|error| {
             let region = error
