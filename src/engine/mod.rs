@@ -234,7 +234,7 @@ fn evaluate_one(
             return finding(rule, resource, Status::Error, Some(err.clone()));
         }
     };
-    match rule.when.test(&rule.context, subject) {
+    match rule.check(subject) {
         Ok(false) => finding(rule, resource, Status::Pass, None),
         Ok(true) => match rule.render_message(subject) {
             Ok(message) => finding(rule, resource, Status::Fail, Some(message)),

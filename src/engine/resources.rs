@@ -2,6 +2,7 @@
 //! which listing call it comes from (when that call failed in a region,
 //! rules on the type are "not evaluated" there, never passed).
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::expr::Subject;
@@ -117,11 +118,15 @@ pub fn extract(snapshot: &Snapshot, resource_type: ResourceType) -> Vec<Extracte
         account: account.to_owned(),
     };
     let mut out = Vec::new();
+    // Converting a resource costs more than evaluating a rule on it, so
+    // conversions run in parallel too.
     macro_rules! each {
         ($items:expr) => {
-            for item in $items {
-                out.push((reference(&item.meta), Subject::new(item)));
-            }
+            out.par_extend(
+                $items
+                    .par_iter()
+                    .map(|item| (reference(&item.meta), Subject::new(item))),
+            )
         };
     }
     match resource_type {
@@ -157,7 +162,9 @@ pub fn extract(snapshot: &Snapshot, resource_type: ResourceType) -> Vec<Extracte
                     ResourceType::VpcPeeringConnection => each!(&ec2.vpc_peering_connections),
                     ResourceType::GuarddutyDetector => each!(&region.guardduty.detectors),
                     ResourceType::GuarddutyFinding => {
-                        each!(region.guardduty.detectors.iter().flat_map(|d| &d.findings))
+                        for detector in &region.guardduty.detectors {
+                            each!(detector.findings)
+                        }
                     }
                     ResourceType::Account | ResourceType::IamUser => {}
                 }

@@ -168,7 +168,7 @@ impl Rule {
                     continue;
                 }
             };
-            let got = match self.when.test(&self.context, &subject) {
+            let got = match self.check(&subject) {
                 Ok(true) => Expect::Fail,
                 Ok(false) => Expect::Pass,
                 Err(err) => {
@@ -188,6 +188,11 @@ impl Rule {
             }
         }
         (self.tests.len(), failures)
+    }
+
+    /// Whether the resource fails the rule.
+    pub fn check(&self, subject: &super::expr::Subject) -> Result<bool, String> {
+        self.when.test(&self.context, subject)
     }
 
     pub(crate) fn render_message(&self, subject: &super::expr::Subject) -> Result<String, String> {
