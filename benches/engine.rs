@@ -6,9 +6,9 @@
 //! `cargo bench --bench engine`; throughput is in rule-resource evaluations.
 
 use std::hint::black_box;
-use std::net::IpAddr;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rampart::analyze::cidr::{self, Network};
 use rampart::engine::resources::{self, Extracted, ResourceType};
 use rampart::engine::{Engine, Selection, Status};
 use rampart::snapshot::Snapshot;
@@ -93,47 +93,9 @@ fn generated_snapshot() -> Snapshot {
     snapshot
 }
 
-/// (first, last) address of a CIDR, IPv4 and IPv6 kept apart by `v6`.
-fn range(text: &str) -> Option<(bool, u128, u128)> {
-    let (address, prefix) = text.split_once('/')?;
-    let prefix: u32 = prefix.parse().ok()?;
-    let (v6, bits, value) = match address.parse::<IpAddr>().ok()? {
-        IpAddr::V4(ip) => (false, 32, u128::from(u32::from(ip))),
-        IpAddr::V6(ip) => (true, 128, u128::from(ip)),
-    };
-    let host = bits - prefix;
-    let mask = if host == 128 {
-        u128::MAX
-    } else {
-        (1u128 << host) - 1
-    };
-    Some((v6, value & !mask, (value & !mask) | mask))
-}
-
 fn covers_internet(cidrs: &[&str]) -> bool {
-    [false, true].into_iter().any(|v6| {
-        let max = if v6 { u128::MAX } else { u128::from(u32::MAX) };
-        let mut ranges: Vec<(u128, u128)> = cidrs
-            .iter()
-            .filter_map(|c| range(c))
-            .filter(|r| r.0 == v6)
-            .map(|r| (r.1, r.2))
-            .collect();
-        ranges.sort_unstable();
-        let mut next = 0u128;
-        for (first, last) in ranges {
-            if first > next {
-                return false;
-            }
-            if last >= next {
-                if last == max {
-                    return true;
-                }
-                next = last + 1;
-            }
-        }
-        false
-    })
+    let networks: Vec<Network> = cidrs.iter().filter_map(|c| Network::parse(c)).collect();
+    cidr::covers_internet(&networks)
 }
 
 /// The three rules written directly in Rust over the typed snapshot.

@@ -7,7 +7,6 @@
 //! helpers rules need: `cidr_contains`, `cidr_overlaps`, `covers_internet`,
 //! `is_rfc1918`, `ports_overlap`, `port_in_range`, `days_since`.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use cel::common::value::{CowVal, Val};
@@ -15,6 +14,8 @@ use cel::context::VariableResolver;
 use cel::objects::Value;
 use cel::{Context, Env, ExecutionError, Program};
 use serde::Serialize;
+
+use crate::analyze::cidr::{Network, covers_internet};
 
 /// A compiled expression.
 #[derive(Debug)]
@@ -172,7 +173,7 @@ fn register_helpers(context: &mut Context<'static, 'static>) -> Result<(), cel::
     })?;
     context.add_function("cidr_overlaps", |a: Arc<String>, b: Arc<String>| {
         let (a, b) = (network(&a)?, network(&b)?);
-        Ok::<bool, ExecutionError>(a.contains(&b) || b.contains(&a))
+        Ok::<bool, ExecutionError>(a.overlaps(&b))
     })?;
     context.add_function("is_rfc1918", |cidr: Arc<String>| {
         let net = network(&cidr)?;
@@ -200,7 +201,7 @@ fn register_helpers(context: &mut Context<'static, 'static>) -> Result<(), cel::
             };
             networks.push(network(text)?);
         }
-        Ok(covers_all(&networks, false) || covers_all(&networks, true))
+        Ok(covers_internet(&networks))
     })?;
     context.add_function(
         "ports_overlap",
@@ -240,72 +241,6 @@ fn network(text: &str) -> Result<Network, ExecutionError> {
     Network::parse(text).ok_or_else(|| {
         ExecutionError::function_error("cidr", format!("`{text}` is not an IP address or CIDR"))
     })
-}
-
-/// An IPv4 or IPv6 network as an inclusive range of addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Network {
-    v6: bool,
-    first: u128,
-    last: u128,
-}
-
-impl Network {
-    /// `10.0.0.0/8`, `::/0`, or a bare address (a /32 or /128).
-    fn parse(text: &str) -> Option<Network> {
-        let (address, prefix) = match text.split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix.parse::<u32>().ok()?)),
-            None => (text, None),
-        };
-        let (v6, bits, value) = match address.parse::<IpAddr>().ok()? {
-            IpAddr::V4(ip) => (false, 32, u128::from(u32::from(ip))),
-            IpAddr::V6(ip) => (true, 128, u128::from(ip)),
-        };
-        let prefix = prefix.unwrap_or(bits);
-        if prefix > bits {
-            return None;
-        }
-        let host_bits = bits - prefix;
-        let host_mask = if host_bits == 128 {
-            u128::MAX
-        } else {
-            (1u128 << host_bits) - 1
-        };
-        Some(Network {
-            v6,
-            first: value & !host_mask,
-            last: (value & !host_mask) | host_mask,
-        })
-    }
-
-    fn contains(&self, other: &Network) -> bool {
-        self.v6 == other.v6 && self.first <= other.first && other.last <= self.last
-    }
-}
-
-/// Whether the networks of one family together cover every address of it,
-/// as 0.0.0.0/1 and 128.0.0.0/1 do.
-fn covers_all(networks: &[Network], v6: bool) -> bool {
-    let max = if v6 { u128::MAX } else { u128::from(u32::MAX) };
-    let mut ranges: Vec<(u128, u128)> = networks
-        .iter()
-        .filter(|n| n.v6 == v6)
-        .map(|n| (n.first, n.last))
-        .collect();
-    ranges.sort_unstable();
-    let mut next = 0u128;
-    for (first, last) in ranges {
-        if first > next {
-            return false;
-        }
-        if last >= next {
-            if last == max {
-                return true;
-            }
-            next = last + 1;
-        }
-    }
-    false
 }
 
 #[cfg(test)]
