@@ -156,21 +156,16 @@ impl Engine {
         for rule in rules {
             findings.extend(unlisted(rule, snapshot));
         }
+        // Most severe first, then by rule and resource.
         findings.sort_by(|a, b| {
-            (
-                b.severity,
-                &a.rule_id,
-                &a.resource.region,
-                &a.resource.id,
-                a.status,
-            )
-                .cmp(&(
-                    a.severity,
+            b.severity.cmp(&a.severity).then_with(|| {
+                (&a.rule_id, &a.resource.region, &a.resource.id, a.status).cmp(&(
                     &b.rule_id,
                     &b.resource.region,
                     &b.resource.id,
                     b.status,
                 ))
+            })
         });
         findings
     }
