@@ -81,17 +81,19 @@ async fn scan_reports_the_built_in_rules_exactly() {
         })
         .collect();
     expected.insert(("ec2-security-group-ssh-open-to-internet", &seeded.web_group));
+    // 3389 from 0.0.0.0/1 + 128.0.0.0/1: the whole internet in two halves.
+    expected.insert(("ec2-security-group-rdp-open-to-internet", &seeded.rdp_group));
     expected.insert(("iam-root-mfa-not-enabled", "123456789012"));
     assert_eq!(failing, expected);
 
-    // Every other security group passes both group rules; nothing else.
+    // Every other security group passes the four group rules; nothing else.
     let groups: usize = snapshot
         .regions
         .values()
         .map(|r| r.ec2.security_groups.len())
         .sum();
     assert_eq!(groups, 8);
-    assert_eq!(findings.len(), 2 * groups + 1);
+    assert_eq!(findings.len(), 4 * groups + 1);
     assert!(
         findings
             .iter()
@@ -143,11 +145,11 @@ async fn scan_reports_the_built_in_rules_exactly() {
     let stdout = support::stdout(&scanned);
     assert_eq!(
         stdout.lines().filter(|l| l.contains("┆ FAIL ")).count(),
-        7,
+        8,
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("17 check(s): 7 failed, 10 passed, 0 not evaluated, 0 error(s)\n"),
+        stdout.ends_with("33 check(s): 8 failed, 25 passed, 0 not evaluated, 0 error(s)\n"),
         "{stdout}"
     );
 }

@@ -300,9 +300,20 @@ mod tests {
 
     const DEMO: &str = include_str!("../../fixtures/demo/snapshot.json");
 
+    /// These three rules: the tests must not change as the catalogue grows.
+    const RULES: [&str; 3] = [
+        "ec2-security-group-ssh-open-to-internet",
+        "ec2-security-group-default-restricts-all-traffic",
+        "iam-root-mfa-not-enabled",
+    ];
+
     fn evaluate_all(snapshot: &Snapshot) -> Vec<Finding> {
         let engine = Engine::load(None).expect("built-in rules load");
-        let rules = engine.select(&Selection::default()).expect("all rules");
+        let selection = Selection {
+            rules: RULES.iter().map(|id| (*id).to_owned()).collect(),
+            ..Selection::default()
+        };
+        let rules = engine.select(&selection).expect("the rules exist");
         engine.evaluate(snapshot, &rules)
     }
 
