@@ -6,26 +6,10 @@ use chrono::{DateTime, Utc};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
+use crate::snapshot::ec2::Ec2Region;
 use crate::snapshot::guardduty::{GuardDutyRegion, SeverityLabel};
 use crate::snapshot::iam::{ConsoleAccess, IamAccount, MfaType, PasswordPolicyState};
 use crate::snapshot::{RegionSnapshot, Snapshot};
-
-/// Column headings for the per-region EC2 counts, in the order
-/// `Ec2Region::resource_counts` yields them.
-const COUNT_HEADINGS: [&str; 12] = [
-    "VPCs",
-    "Subnets",
-    "Route tables",
-    "IGWs",
-    "NAT GWs",
-    "NACLs",
-    "SGs",
-    "ENIs",
-    "Instances",
-    "Flow logs",
-    "TGWs",
-    "Peerings",
-];
 
 const NOT_COLLECTED: &str = "not collected";
 
@@ -218,7 +202,11 @@ fn identity_center(snapshot: &Snapshot) -> String {
 fn regions_table(snapshot: &Snapshot, width: Option<u16>) -> Table {
     let mut table = new_table(width);
     let mut header = vec!["Region"];
-    header.extend(COUNT_HEADINGS);
+    header.extend(
+        Ec2Region::default()
+            .resource_counts()
+            .map(|(label, _)| label),
+    );
     header.extend([
         "EBS default encryption",
         "GuardDuty",

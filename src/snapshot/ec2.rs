@@ -30,24 +30,22 @@ pub struct Ec2Region {
 }
 
 impl Ec2Region {
-    /// How many of each resource kind the region holds, in model order.
-    pub fn resource_counts(&self) -> Vec<(&'static str, usize)> {
-        vec![
-            ("vpcs", self.vpcs.len()),
-            ("subnets", self.subnets.len()),
-            ("route_tables", self.route_tables.len()),
-            ("internet_gateways", self.internet_gateways.len()),
-            ("nat_gateways", self.nat_gateways.len()),
-            ("network_acls", self.network_acls.len()),
-            ("security_groups", self.security_groups.len()),
-            ("network_interfaces", self.network_interfaces.len()),
-            ("instances", self.instances.len()),
-            ("flow_logs", self.flow_logs.len()),
-            ("transit_gateways", self.transit_gateways.len()),
-            (
-                "vpc_peering_connections",
-                self.vpc_peering_connections.len(),
-            ),
+    /// How many of each resource kind the region holds, in model order,
+    /// each with the short label summaries show it under.
+    pub fn resource_counts(&self) -> [(&'static str, usize); 12] {
+        [
+            ("VPCs", self.vpcs.len()),
+            ("Subnets", self.subnets.len()),
+            ("Route tables", self.route_tables.len()),
+            ("IGWs", self.internet_gateways.len()),
+            ("NAT GWs", self.nat_gateways.len()),
+            ("NACLs", self.network_acls.len()),
+            ("SGs", self.security_groups.len()),
+            ("ENIs", self.network_interfaces.len()),
+            ("Instances", self.instances.len()),
+            ("Flow logs", self.flow_logs.len()),
+            ("TGWs", self.transit_gateways.len()),
+            ("Peerings", self.vpc_peering_connections.len()),
         ]
     }
 }
