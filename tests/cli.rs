@@ -355,7 +355,7 @@ fn an_unknown_key_in_a_rule_is_rejected() {
         stderr,
         format!(
             "rampart: error: {}:6:1: unknown field `rational`, expected one of id, aliases, title, \
-             severity, resource, description, rationale, remediation, references, compliance, \
+             severity, severity_from, resource, description, rationale, remediation, references, compliance, \
              equivalents, vars, requires, when, message, tests\n",
             file.display()
         )

@@ -476,10 +476,23 @@ async fn collect_writes_every_seeded_network_resource_intact() {
     assert_eq!(peering.accepter, Some(side(&s.staging_vpc, "10.2.0.0/16")));
 
     assert_eq!(ec2.ebs_encryption_by_default, Some(true));
+    assert_eq!(
+        ec2.instance_metadata_defaults,
+        Some(InstanceMetadataDefaults {
+            http_tokens: Some("required".to_owned()),
+            http_endpoint: None,
+            http_put_response_hop_limit: Some(2),
+        })
+    );
 
     // The second region holds its own resources, and only those.
     let eu = &snapshot.regions[SECOND_REGION].ec2;
     assert_eq!(eu.ebs_encryption_by_default, Some(false));
+    assert_eq!(
+        eu.instance_metadata_defaults,
+        Some(InstanceMetadataDefaults::default()),
+        "no account-level default set"
+    );
     let analytics = find(&eu.vpcs, &s.analytics_vpc, |v| &v.meta);
     assert_eq!(
         analytics.meta,
@@ -529,6 +542,7 @@ async fn collect_counts_every_call_and_calls_only_read_operations() {
         "DescribeVpcPeeringConnections",
         "DescribeVpcs",
         "GetEbsEncryptionByDefault",
+        "GetInstanceMetadataDefaults",
     ]
     .into_iter()
     .map(|op| (format!("ec2:{op}"), 2)) // one page in each of two regions

@@ -222,7 +222,7 @@ async fn an_unreachable_service_is_recorded_per_operation() {
         .iter()
         .map(|e| (e.operation.as_str(), e.code.as_str()))
         .collect();
-    assert_eq!(failed.len(), 13, "{failed:?}");
+    assert_eq!(failed.len(), 14, "{failed:?}");
     assert!(
         failed.iter().all(|(_, code)| *code == "DispatchFailure"),
         "{failed:?}"
@@ -230,6 +230,10 @@ async fn an_unreachable_service_is_recorded_per_operation() {
     assert!(failed.contains(&("DescribeVpcs", "DispatchFailure")));
     assert_eq!(snapshot.account.account_id, "123456789012");
     assert_eq!(snapshot.regions[REGION].ec2.ebs_encryption_by_default, None);
+    assert_eq!(
+        snapshot.regions[REGION].ec2.instance_metadata_defaults,
+        None
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

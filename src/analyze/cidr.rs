@@ -40,6 +40,11 @@ impl Network {
         })
     }
 
+    /// How many addresses the network holds.
+    pub fn size(&self) -> u128 {
+        (self.last - self.first).saturating_add(1)
+    }
+
     pub fn contains(&self, other: &Network) -> bool {
         self.v6 == other.v6 && self.first <= other.first && other.last <= self.last
     }

@@ -30,6 +30,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
         transit_gateways,
         vpc_peering_connections,
         ebs_encryption_by_default,
+        instance_metadata_defaults,
     ) = tokio::join!(
         scope.call(
             SERVICE,
@@ -156,6 +157,11 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
             "GetEbsEncryptionByDefault",
             client.get_ebs_encryption_by_default().send()
         ),
+        scope.call(
+            SERVICE,
+            "GetInstanceMetadataDefaults",
+            client.get_instance_metadata_defaults().send()
+        ),
     );
 
     Ec2Region {
@@ -182,6 +188,22 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
         vpc_peering_connections: convert_all(vpc_peering_connections, scope, peering_connection),
         ebs_encryption_by_default: ebs_encryption_by_default
             .and_then(|output| output.ebs_encryption_by_default),
+        instance_metadata_defaults: instance_metadata_defaults.map(|output| {
+            let defaults = output.account_level;
+            InstanceMetadataDefaults {
+                http_tokens: defaults
+                    .as_ref()
+                    .and_then(|d| d.http_tokens.as_ref())
+                    .map(|t| t.as_str().to_owned()),
+                http_endpoint: defaults
+                    .as_ref()
+                    .and_then(|d| d.http_endpoint.as_ref())
+                    .map(|e| e.as_str().to_owned()),
+                http_put_response_hop_limit: defaults
+                    .as_ref()
+                    .and_then(|d| d.http_put_response_hop_limit),
+            }
+        }),
     }
 }
 

@@ -119,12 +119,15 @@ impl Expr {
         self.program.execute(&scope).map_err(|e| e.to_string())
     }
 
-    /// Evaluates a condition; anything but a boolean is an error.
-    pub fn test(&self, context: &RuleContext, subject: &Subject) -> Result<bool, String> {
+    /// Evaluates a condition. `null` means the data the condition reads is
+    /// missing (a call failed), so there is no verdict; anything else but a
+    /// boolean is an error.
+    pub fn test(&self, context: &RuleContext, subject: &Subject) -> Result<Option<bool>, String> {
         match self.evaluate(context, subject)? {
-            Value::Bool(result) => Ok(result),
+            Value::Bool(result) => Ok(Some(result)),
+            Value::Null => Ok(None),
             other => Err(format!(
-                "the condition gave {}, not true or false",
+                "the condition gave {}, not true, false or null",
                 describe(&other)
             )),
         }
@@ -249,10 +252,32 @@ mod tests {
     use serde_json::json;
 
     fn eval(source: &str, resource: serde_json::Value) -> Result<bool, String> {
+        verdict(source, resource)?.ok_or_else(|| "no verdict".to_owned())
+    }
+
+    fn verdict(source: &str, resource: serde_json::Value) -> Result<Option<bool>, String> {
         let env = ExprEnv::new();
         let expr = env.compile(source).map_err(|e| e.message)?;
         let context = env.rule_context(&json!({"port": 22}))?;
         expr.test(&context, &Subject::new(&resource)?)
+    }
+
+    #[test]
+    fn a_null_condition_gives_no_verdict() {
+        assert_eq!(
+            verdict(
+                "resource.mfa == null ? null : !resource.mfa",
+                json!({"mfa": null})
+            ),
+            Ok(None)
+        );
+        assert_eq!(
+            verdict(
+                "resource.mfa == null ? null : !resource.mfa",
+                json!({"mfa": false})
+            ),
+            Ok(Some(true))
+        );
     }
 
     #[test]
@@ -331,7 +356,7 @@ mod tests {
         );
         assert_eq!(
             eval("resource.ingress.size()", group.clone()),
-            Err("the condition gave 2, not true or false".to_owned())
+            Err("the condition gave 2, not true, false or null".to_owned())
         );
         assert!(eval("resource.egress.size() > 0", group).is_err());
     }

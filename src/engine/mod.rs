@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::analyze::Analysis;
 use crate::snapshot::{CollectionError, Snapshot};
 use expr::{ExprEnv, Subject};
 use resources::{Extracted, ResourceRef, ResourceType};
@@ -135,9 +136,10 @@ impl Engine {
     /// on the rules and the snapshot, never on the thread count.
     pub fn evaluate(&self, snapshot: &Snapshot, rules: &[&Rule]) -> Vec<Finding> {
         let types: BTreeSet<ResourceType> = rules.iter().map(|r| r.resource).collect();
+        let analysis = Analysis::of(snapshot);
         let resources: BTreeMap<ResourceType, Vec<Extracted>> = types
             .into_par_iter()
-            .map(|t| (t, resources::extract(snapshot, t)))
+            .map(|t| (t, resources::extract(snapshot, &analysis, t)))
             .collect();
         let pairs: Vec<(&Rule, &ResourceRef, &Result<Subject, String>)> = rules
             .iter()
@@ -172,6 +174,16 @@ impl Engine {
 }
 
 fn finding(rule: &Rule, resource: ResourceRef, status: Status, message: Option<String>) -> Finding {
+    finding_with_severity(rule, rule.severity, resource, status, message)
+}
+
+fn finding_with_severity(
+    rule: &Rule,
+    severity: Severity,
+    resource: ResourceRef,
+    status: Status,
+    message: Option<String>,
+) -> Finding {
     let fingerprint = Sha256::digest(format!("{}\n{}", rule.id, resource.arn).as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))
@@ -179,7 +191,7 @@ fn finding(rule: &Rule, resource: ResourceRef, status: Status, message: Option<S
     Finding {
         rule_id: rule.id.clone(),
         title: rule.title.clone(),
-        severity: rule.severity,
+        severity,
         status,
         resource,
         message,
@@ -203,10 +215,11 @@ fn evaluate_one(
         rule.requires
             .iter()
             .any(|(service, operation)| error.service == *service && error.operation == *operation)
-            && error
-                .region
-                .as_deref()
-                .is_none_or(|region| region == reference.region)
+            // An account-wide resource gathers facts from every region,
+            // so a failure in any region leaves it incomplete.
+            && error.region.as_deref().is_none_or(|region| {
+                region == reference.region || rule.resource.is_global()
+            })
             && error
                 .resource
                 .as_deref()
@@ -230,16 +243,24 @@ fn evaluate_one(
         }
     };
     match rule.check(subject) {
-        Ok(false) => finding(rule, resource, Status::Pass, None),
-        Ok(true) => match rule.render_message(subject) {
-            Ok(message) => finding(rule, resource, Status::Fail, Some(message)),
-            Err(err) => finding(
-                rule,
-                resource,
-                Status::Fail,
-                Some(format!("{} (message failed: {err})", rule.title)),
-            ),
-        },
+        Ok(Some(false)) => finding(rule, resource, Status::Pass, None),
+        Ok(Some(true)) => {
+            let severity = match rule.severity_of(subject) {
+                Ok(severity) => severity,
+                Err(err) => return finding(rule, resource, Status::Error, Some(err)),
+            };
+            let message = match rule.render_message(subject) {
+                Ok(message) => message,
+                Err(err) => format!("{} (message failed: {err})", rule.title),
+            };
+            finding_with_severity(rule, severity, resource, Status::Fail, Some(message))
+        }
+        Ok(None) => finding(
+            rule,
+            resource,
+            Status::NotEvaluated,
+            Some("the data this rule reads is missing from the snapshot".to_owned()),
+        ),
         Err(err) => finding(
             rule,
             resource,

@@ -6,13 +6,21 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::expr::Subject;
+use crate::analyze::Analysis;
+use crate::analyze::exposure::Exposure;
+use crate::snapshot::ec2::{
+    Instance, InstanceMetadataDefaults, NatGateway, NetworkAcl, NetworkInterface, RouteTable,
+    SecurityGroup, Subnet, Vpc,
+};
 use crate::snapshot::iam::{GLOBAL_REGION, IamAccount};
-use crate::snapshot::{ResourceMeta, Snapshot, budgets, cloudwatch};
+use crate::snapshot::ssoadmin::SsoInstance;
+use crate::snapshot::{RegionSnapshot, ResourceMeta, Snapshot, budgets, cloudwatch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceType {
     Account,
+    Region,
     Vpc,
     Subnet,
     RouteTable,
@@ -34,6 +42,7 @@ impl ResourceType {
     pub fn name(self) -> &'static str {
         match self {
             ResourceType::Account => "account",
+            ResourceType::Region => "region",
             ResourceType::Vpc => "vpc",
             ResourceType::Subnet => "subnet",
             ResourceType::RouteTable => "route_table",
@@ -52,11 +61,12 @@ impl ResourceType {
         }
     }
 
-    /// The call that lists this type; `None` for the account, which always
-    /// exists. Global listings are made once, regional ones per region.
+    /// The call that lists this type; `None` for the account and regions,
+    /// which always exist. Global listings are made once, regional ones per
+    /// region.
     pub fn listing(self) -> Option<(&'static str, &'static str)> {
         Some(match self {
-            ResourceType::Account => return None,
+            ResourceType::Account | ResourceType::Region => return None,
             ResourceType::Vpc => ("ec2", "DescribeVpcs"),
             ResourceType::Subnet => ("ec2", "DescribeSubnets"),
             ResourceType::RouteTable => ("ec2", "DescribeRouteTables"),
@@ -100,16 +110,73 @@ struct AccountResource<'a> {
     iam: &'a IamAccount,
     billing_alarms: &'a [cloudwatch::BillingAlarm],
     budgets: &'a [budgets::Budget],
+    /// IAM Identity Center instances found in any region.
+    identity_center_instances: Vec<&'a SsoInstance>,
+}
+
+/// A region as a resource: the settings that apply to the whole region.
+#[derive(Serialize)]
+struct RegionResource<'a> {
+    id: &'a str,
+    arn: &'a str,
+    region: &'a str,
+    ebs_encryption_by_default: Option<bool>,
+    instance_metadata_defaults: Option<&'a InstanceMetadataDefaults>,
+    guardduty: GuardDutyState<'a>,
+}
+
+#[derive(Serialize)]
+struct GuardDutyState<'a> {
+    /// `enabled`, `suspended`, `not_enabled` (no detector), or `null` when
+    /// the detector's state could not be read.
+    status: Option<&'static str>,
+    detector_id: Option<&'a str>,
+}
+
+impl<'a> GuardDutyState<'a> {
+    fn of(region: &'a RegionSnapshot) -> GuardDutyState<'a> {
+        let detector = region.guardduty.detectors.first();
+        GuardDutyState {
+            status: match detector.map(|d| d.status.as_deref()) {
+                None => Some("not_enabled"),
+                Some(Some("ENABLED")) => Some("enabled"),
+                Some(Some(_)) => Some("suspended"),
+                Some(None) => None,
+            },
+            detector_id: detector.map(|d| d.meta.id.as_str()),
+        }
+    }
+}
+
+/// A resource as rules see it: its snapshot fields plus the facts the
+/// analysis derived for it.
+#[derive(Serialize)]
+struct WithFacts<'a, R, F> {
+    #[serde(flatten)]
+    resource: &'a R,
+    #[serde(flatten)]
+    facts: F,
+}
+
+#[derive(Serialize)]
+struct ExposureFacts<'a> {
+    exposure: &'a Exposure,
 }
 
 /// A resource and its value for the interpreter, or why it has none.
 pub type Extracted = (ResourceRef, Result<Subject, String>);
 
 /// Every resource of a type in the snapshot, converted for the
-/// interpreter. A resource that cannot be converted is returned as an
-/// error so the engine reports it rather than dropping it.
-pub fn extract(snapshot: &Snapshot, resource_type: ResourceType) -> Vec<Extracted> {
+/// interpreter with its derived facts. A resource that cannot be converted
+/// is returned as an error so the engine reports it rather than dropping
+/// it.
+pub fn extract(
+    snapshot: &Snapshot,
+    analysis: &Analysis,
+    resource_type: ResourceType,
+) -> Vec<Extracted> {
     let account = snapshot.account.account_id.as_str();
+    let partition = snapshot.account.partition.as_str();
     let reference = |meta: &ResourceMeta| ResourceRef {
         resource_type,
         id: meta.id.clone(),
@@ -119,7 +186,9 @@ pub fn extract(snapshot: &Snapshot, resource_type: ResourceType) -> Vec<Extracte
     };
     let mut out = Vec::new();
     // Converting a resource costs more than evaluating a rule on it, so
-    // conversions run in parallel too.
+    // conversions run in parallel too. `facts` finds a resource's derived
+    // facts; a resource the analysis has none for is a bug, reported as
+    // an error on that resource.
     macro_rules! each {
         ($items:expr) => {
             out.par_extend(
@@ -128,35 +197,86 @@ pub fn extract(snapshot: &Snapshot, resource_type: ResourceType) -> Vec<Extracte
                     .map(|item| (reference(&item.meta), Subject::new(item))),
             )
         };
+        ($items:expr, $facts:expr) => {
+            out.par_extend($items.par_iter().map(|item| {
+                let subject = match $facts(item) {
+                    Some(facts) => Subject::new(&WithFacts {
+                        resource: item,
+                        facts,
+                    }),
+                    None => Err(format!("no derived facts for {}", item.meta.id)),
+                };
+                (reference(&item.meta), subject)
+            }))
+        };
     }
     match resource_type {
         ResourceType::Account => {
-            let arn = format!("arn:{}:iam::{account}:root", snapshot.account.partition);
+            let arn = format!("arn:{partition}:iam::{account}:root");
             let resource = AccountResource {
                 id: account,
                 arn: &arn,
-                partition: &snapshot.account.partition,
+                partition,
                 iam: &snapshot.global.iam,
                 billing_alarms: &snapshot.global.billing_alarms,
                 budgets: &snapshot.global.budgets,
+                identity_center_instances: snapshot
+                    .regions
+                    .values()
+                    .flat_map(|region| &region.identity_center.instances)
+                    .collect(),
             };
             let meta = ResourceMeta::new(account.to_owned(), arn.clone(), GLOBAL_REGION);
             out.push((reference(&meta), Subject::new(&resource)));
         }
+        ResourceType::Region => {
+            for (name, region) in &snapshot.regions {
+                let arn = format!("arn:{partition}:ec2:{name}:{account}:region/{name}");
+                let resource = RegionResource {
+                    id: name,
+                    arn: &arn,
+                    region: name,
+                    ebs_encryption_by_default: region.ec2.ebs_encryption_by_default,
+                    instance_metadata_defaults: region.ec2.instance_metadata_defaults.as_ref(),
+                    guardduty: GuardDutyState::of(region),
+                };
+                let meta = ResourceMeta::new(name.clone(), arn.clone(), name);
+                out.push((reference(&meta), Subject::new(&resource)));
+            }
+        }
         ResourceType::IamUser => each!(&snapshot.global.iam.users),
         regional => {
-            for region in snapshot.regions.values() {
+            for (name, region) in &snapshot.regions {
                 let ec2 = &region.ec2;
+                let facts = analysis.region(name);
+                let network = facts.map(|f| &f.network);
                 match regional {
-                    ResourceType::Vpc => each!(&ec2.vpcs),
-                    ResourceType::Subnet => each!(&ec2.subnets),
-                    ResourceType::RouteTable => each!(&ec2.route_tables),
+                    ResourceType::Vpc => each!(&ec2.vpcs, |item: &Vpc| network
+                        .and_then(|n| n.vpcs.get(&item.meta.id))),
+                    ResourceType::Subnet => each!(&ec2.subnets, |item: &Subnet| network
+                        .and_then(|n| n.subnets.get(&item.meta.id))),
+                    ResourceType::RouteTable => each!(&ec2.route_tables, |item: &RouteTable| {
+                        network.and_then(|n| n.route_tables.get(&item.meta.id))
+                    }),
                     ResourceType::InternetGateway => each!(&ec2.internet_gateways),
-                    ResourceType::NatGateway => each!(&ec2.nat_gateways),
-                    ResourceType::NetworkAcl => each!(&ec2.network_acls),
-                    ResourceType::SecurityGroup => each!(&ec2.security_groups),
-                    ResourceType::NetworkInterface => each!(&ec2.network_interfaces),
-                    ResourceType::Instance => each!(&ec2.instances),
+                    ResourceType::NatGateway => each!(&ec2.nat_gateways, |item: &NatGateway| {
+                        network.and_then(|n| n.nat_gateways.get(&item.meta.id))
+                    }),
+                    ResourceType::NetworkAcl => each!(&ec2.network_acls, |item: &NetworkAcl| {
+                        facts.and_then(|f| f.network_acls.get(&item.meta.id))
+                    }),
+                    ResourceType::SecurityGroup => {
+                        each!(&ec2.security_groups, |item: &SecurityGroup| network
+                            .and_then(|n| n.security_groups.get(&item.meta.id)))
+                    }
+                    ResourceType::NetworkInterface => {
+                        each!(&ec2.network_interfaces, |item: &NetworkInterface| facts
+                            .and_then(|f| f.network_interfaces.get(&item.meta.id))
+                            .map(|exposure| ExposureFacts { exposure }))
+                    }
+                    ResourceType::Instance => each!(&ec2.instances, |item: &Instance| facts
+                        .and_then(|f| f.instances.get(&item.meta.id))
+                        .map(|exposure| ExposureFacts { exposure })),
                     ResourceType::FlowLog => each!(&ec2.flow_logs),
                     ResourceType::TransitGateway => each!(&ec2.transit_gateways),
                     ResourceType::VpcPeeringConnection => each!(&ec2.vpc_peering_connections),
@@ -166,7 +286,7 @@ pub fn extract(snapshot: &Snapshot, resource_type: ResourceType) -> Vec<Extracte
                             each!(detector.findings)
                         }
                     }
-                    ResourceType::Account | ResourceType::IamUser => {}
+                    ResourceType::Account | ResourceType::Region | ResourceType::IamUser => {}
                 }
             }
         }

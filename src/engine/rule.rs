@@ -82,6 +82,10 @@ struct RuleFile {
     aliases: Vec<String>,
     title: String,
     severity: Severity,
+    /// An expression giving the severity per resource, for rules whose
+    /// resources carry their own (GuardDuty findings).
+    #[serde(default)]
+    severity_from: Option<Spanned<String>>,
     resource: ResourceType,
     description: String,
     rationale: String,
@@ -121,6 +125,7 @@ pub struct Rule {
     /// Where the rule came from: `embedded:ec2/x.yaml` or a file path.
     pub source: String,
     pub(crate) when: Expr,
+    pub(crate) severity_from: Option<Expr>,
     pub(crate) message: Vec<MessagePart>,
     pub(crate) context: RuleContext,
     tests: Vec<TestFile>,
@@ -169,8 +174,14 @@ impl Rule {
                 }
             };
             let got = match self.check(&subject) {
-                Ok(true) => Expect::Fail,
-                Ok(false) => Expect::Pass,
+                Ok(Some(true)) => Expect::Fail,
+                Ok(Some(false)) => Expect::Pass,
+                Ok(None) => {
+                    failures.push(failure(
+                        "the condition gave null (no verdict): the test resource lacks data the rule reads".to_owned(),
+                    ));
+                    continue;
+                }
                 Err(err) => {
                     failures.push(failure(format!("the condition failed: {err}")));
                     continue;
@@ -181,18 +192,35 @@ impl Rule {
                     "expected {:?}, got {:?}",
                     test.expect, got
                 )));
-            } else if got == Expect::Fail
-                && let Err(err) = self.render_message(&subject)
-            {
-                failures.push(failure(format!("the message failed: {err}")));
+            } else if got == Expect::Fail {
+                if let Err(err) = self.render_message(&subject) {
+                    failures.push(failure(format!("the message failed: {err}")));
+                }
+                if let Err(err) = self.severity_of(&subject) {
+                    failures.push(failure(err));
+                }
             }
         }
         (self.tests.len(), failures)
     }
 
-    /// Whether the resource fails the rule.
-    pub fn check(&self, subject: &super::expr::Subject) -> Result<bool, String> {
+    /// Whether the resource fails the rule; `None` when the data the rule
+    /// reads is missing.
+    pub fn check(&self, subject: &super::expr::Subject) -> Result<Option<bool>, String> {
         self.when.test(&self.context, subject)
+    }
+
+    /// The severity of a failure on this resource: the rule's own, or the
+    /// one `severity_from` reads from the resource (a GuardDuty finding
+    /// keeps GuardDuty's band).
+    pub(crate) fn severity_of(&self, subject: &super::expr::Subject) -> Result<Severity, String> {
+        let Some(expr) = &self.severity_from else {
+            return Ok(self.severity);
+        };
+        let text = expr.text(&self.context, subject)?;
+        serde_json::from_value(serde_json::Value::String(text.clone())).map_err(|_| {
+            format!("`severity_from` gave `{text}`, not info, low, medium, high or critical")
+        })
     }
 
     pub(crate) fn render_message(&self, subject: &super::expr::Subject) -> Result<String, String> {
@@ -412,6 +440,15 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, RuleError> {
     }
     let when = compile_at(env, &file.when, text)
         .map_err(|(line, column, message)| error(line, column, format!("in `when`: {message}")))?;
+    let severity_from = file
+        .severity_from
+        .as_ref()
+        .map(|source| {
+            compile_at(env, source, text).map_err(|(line, column, message)| {
+                error(line, column, format!("in `severity_from`: {message}"))
+            })
+        })
+        .transpose()?;
     let message = template(env, &file.message, text).map_err(|(line, column, message)| {
         error(line, column, format!("in `message`: {message}"))
     })?;
@@ -453,6 +490,7 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, RuleError> {
         requires,
         source: source.to_owned(),
         when,
+        severity_from,
         message,
         context,
         tests: file.tests,

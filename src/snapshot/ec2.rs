@@ -27,6 +27,21 @@ pub struct Ec2Region {
     pub vpc_peering_connections: Vec<VpcPeeringConnection>,
     /// `None` when GetEbsEncryptionByDefault could not be called.
     pub ebs_encryption_by_default: Option<bool>,
+    /// The account's instance metadata defaults in this region; `None`
+    /// when GetInstanceMetadataDefaults could not be called (or the
+    /// snapshot predates it).
+    #[serde(default)]
+    pub instance_metadata_defaults: Option<InstanceMetadataDefaults>,
+}
+
+/// Metadata options new instances get when their launch does not say;
+/// each field is `None` when the account sets no default for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceMetadataDefaults {
+    /// `required` makes IMDSv2 the default.
+    pub http_tokens: Option<String>,
+    pub http_endpoint: Option<String>,
+    pub http_put_response_hop_limit: Option<i32>,
 }
 
 impl Ec2Region {

@@ -12,6 +12,7 @@
 //! - CloudWatch DescribeAlarms (the SDK speaks Smithy RPC v2 CBOR, which
 //!   moto does not);
 //! - Budgets DescribeSubscribersForNotification (moto has none);
+//! - EC2 GetInstanceMetadataDefaults (moto has none);
 //! - the IAM Identity Center portal's GetRoleCredentials, for SSO profiles.
 
 use std::collections::BTreeMap;
@@ -49,6 +50,9 @@ pub struct Replay {
     pub cloudwatch_alarms: Option<Value>,
     /// A DescribeSubscribersForNotification response.
     pub budget_subscribers: Option<Value>,
+    /// Regions whose account-level metadata default requires IMDSv2;
+    /// elsewhere the account sets no default.
+    pub imdsv2_default_regions: Vec<String>,
 }
 
 impl Replay {
@@ -68,6 +72,7 @@ impl Replay {
             budget_subscribers: Some(fixture_json(
                 "budgets/describe-subscribers-for-notification.json",
             )),
+            imdsv2_default_regions: vec!["us-east-1".to_owned()],
         }
     }
 }
@@ -270,6 +275,17 @@ fn answer(request: &Request, replay: &Replay) -> Option<(String, Response)> {
                 )
             })
         }
+        "ec2" => {
+            let body = String::from_utf8_lossy(&request.body);
+            body.contains("Action=GetInstanceMetadataDefaults")
+                .then(|| {
+                    let required = replay.imdsv2_default_regions.contains(&region);
+                    (
+                        "ec2:GetInstanceMetadataDefaults".to_owned(),
+                        instance_metadata_defaults(required),
+                    )
+                })
+        }
         "monitoring" => {
             let alarms = replay.cloudwatch_alarms.as_ref()?;
             request
@@ -421,6 +437,25 @@ fn role_credentials(request: &Request) -> Response {
             "expiration": 4102444800000u64
         }}),
     )
+}
+
+fn instance_metadata_defaults(imdsv2_required: bool) -> Response {
+    let account_level = if imdsv2_required {
+        "<accountLevel><httpTokens>required</httpTokens>\
+         <httpPutResponseHopLimit>2</httpPutResponseHopLimit></accountLevel>"
+    } else {
+        "<accountLevel/>"
+    };
+    let body = format!(
+        "<GetInstanceMetadataDefaultsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+         <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>{account_level}\
+         </GetInstanceMetadataDefaultsResponse>"
+    );
+    Response {
+        status: 200,
+        headers: vec![("Content-Type", "text/xml".to_owned())],
+        body: body.into_bytes(),
+    }
 }
 
 fn credential_report(csv: &str) -> Response {

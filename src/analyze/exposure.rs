@@ -1,0 +1,230 @@
+//! What is really reachable from the internet. A port of a network
+//! interface is reachable when every hop admits it: the interface has a
+//! public IPv4 address, its subnet's route table sends the default route
+//! to an internet gateway, the subnet's network ACL admits the port inbound
+//! and the return traffic to ephemeral ports outbound (ACLs are
+//! stateless), and an attached security group admits the port from any
+//! address. Each reachable port carries the path that admits it.
+//!
+//! Only IPv4 is analysed: the snapshot does not yet record interfaces'
+//! IPv6 addresses.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::cidr::{Network, covers_internet};
+use super::nacl::{Family, admission};
+use super::network::SubnetFacts;
+use super::ports::{EPHEMERAL, MAX_PORT, PortSpan};
+use crate::snapshot::ec2::{Ec2Region, Protocol, SecurityGroup};
+
+/// The internet exposure of an interface or of an instance (all of its
+/// interfaces).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Exposure {
+    pub public_ips: Vec<String>,
+    /// Ports the attached security groups open to any IPv4 address.
+    pub open_in_security_groups: Vec<PortPath>,
+    /// Of those, the ports every hop admits.
+    pub reachable: Vec<PortPath>,
+    /// Why ports the security groups open are not reachable, one sentence
+    /// per blocking hop; empty when nothing is open or all of it is
+    /// reachable.
+    pub blocked_by: Vec<String>,
+}
+
+/// A port range and the hops that admit it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortPath {
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    pub from: i32,
+    pub to: i32,
+    pub network_interface_id: String,
+    pub security_group_id: String,
+    /// The group rule's sources, e.g. `0.0.0.0/0`.
+    pub sources: Vec<String>,
+    pub public_ip: Option<String>,
+    pub internet_gateway_id: Option<String>,
+    pub route_table_id: Option<String>,
+    pub network_acl_id: Option<String>,
+    /// The ACL entry admitting the port inbound.
+    pub network_acl_rule: Option<i32>,
+}
+
+/// Where an interface sits and what guards it.
+pub struct Endpoint<'a> {
+    pub network_interface_id: &'a str,
+    pub public_ip: Option<&'a str>,
+    pub subnet_id: Option<&'a str>,
+    pub security_group_ids: &'a [String],
+}
+
+/// The ports a group opens to every IPv4 address, per permission, as
+/// (protocol, span, sources); `all` opens every TCP and UDP port.
+fn opened_to_internet(group: &SecurityGroup) -> Vec<(Protocol, PortSpan, Vec<String>)> {
+    let mut out = Vec::new();
+    for permission in &group.ingress {
+        let networks: Vec<Network> = permission
+            .ipv4_ranges
+            .iter()
+            .filter_map(|r| Network::parse(&r.cidr))
+            .collect();
+        if !covers_internet(&networks) {
+            continue;
+        }
+        let sources: Vec<String> = permission
+            .ipv4_ranges
+            .iter()
+            .map(|r| r.cidr.clone())
+            .collect();
+        let span = permission.port_range.map_or(PortSpan::all(), |r| {
+            PortSpan::new(r.from.max(0), r.to.min(MAX_PORT))
+        });
+        match permission.protocol {
+            Protocol::All => {
+                out.push((Protocol::Tcp, PortSpan::all(), sources.clone()));
+                out.push((Protocol::Udp, PortSpan::all(), sources));
+            }
+            Protocol::Tcp | Protocol::Udp => out.push((permission.protocol, span, sources)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The exposure of one interface.
+pub fn exposure(
+    ec2: &Ec2Region,
+    groups: &HashMap<&str, &SecurityGroup>,
+    subnets: &HashMap<String, SubnetFacts>,
+    endpoint: &Endpoint,
+) -> Exposure {
+    let mut exposure = Exposure {
+        public_ips: endpoint.public_ip.map(str::to_owned).into_iter().collect(),
+        ..Exposure::default()
+    };
+    let subnet = endpoint.subnet_id.and_then(|id| subnets.get(id));
+    let acl = subnet
+        .and_then(|facts| facts.network_acl_id.as_deref())
+        .and_then(|id| ec2.network_acls.iter().find(|acl| acl.meta.id == id));
+    let path = |protocol: Protocol, span: PortSpan, group: &str, sources: &[String]| PortPath {
+        protocol: protocol.to_string(),
+        from: span.from,
+        to: span.to,
+        network_interface_id: endpoint.network_interface_id.to_owned(),
+        security_group_id: group.to_owned(),
+        sources: sources.to_vec(),
+        public_ip: endpoint.public_ip.map(str::to_owned),
+        internet_gateway_id: subnet.and_then(|s| s.internet_gateway_id.clone()),
+        route_table_id: subnet.and_then(|s| s.route_table_id.clone()),
+        network_acl_id: subnet.and_then(|s| s.network_acl_id.clone()),
+        network_acl_rule: span.rule_number,
+    };
+    for group_id in endpoint.security_group_ids {
+        if let Some(group) = groups.get(group_id.as_str()) {
+            for (protocol, span, sources) in opened_to_internet(group) {
+                exposure
+                    .open_in_security_groups
+                    .push(path(protocol, span, group_id, &sources));
+            }
+        }
+    }
+    if exposure.open_in_security_groups.is_empty() {
+        return exposure;
+    }
+    if endpoint.public_ip.is_none() {
+        exposure.blocked_by.push(format!(
+            "{} has no public IPv4 address",
+            endpoint.network_interface_id
+        ));
+    }
+    match subnet {
+        None => exposure.blocked_by.push(format!(
+            "the subnet of {} is not in the snapshot",
+            endpoint.network_interface_id
+        )),
+        Some(facts) if !facts.public => exposure.blocked_by.push(format!(
+            "subnet {} has no default route to an internet gateway (route table {})",
+            endpoint.subnet_id.unwrap_or("?"),
+            facts.route_table_id.as_deref().unwrap_or("none")
+        )),
+        Some(_) => {}
+    }
+    let Some(acl) = acl else {
+        if subnet.is_some() {
+            exposure.blocked_by.push(format!(
+                "the network ACL of subnet {} is not in the snapshot",
+                endpoint.subnet_id.unwrap_or("?")
+            ));
+        }
+        return exposure;
+    };
+    if !exposure.blocked_by.is_empty() {
+        return exposure;
+    }
+    let inbound = admission(acl, false, Family::Ipv4);
+    let outbound = admission(acl, true, Family::Ipv4);
+    let mut reachable = Vec::new();
+    let mut returns_blocked = Vec::new();
+    let mut inbound_blocked = false;
+    for open in &exposure.open_in_security_groups {
+        let (admitted_in, admitted_out) = if open.protocol == "tcp" {
+            (&inbound.tcp, &outbound.tcp)
+        } else {
+            (&inbound.udp, &outbound.udp)
+        };
+        if !admitted_out
+            .iter()
+            .any(|span| span.intersect(EPHEMERAL).is_some())
+        {
+            returns_blocked.push(open.protocol.clone());
+            continue;
+        }
+        let mut any = false;
+        for span in admitted_in {
+            if let Some(span) = span.intersect((open.from, open.to)) {
+                any = true;
+                reachable.push(PortPath {
+                    from: span.from,
+                    to: span.to,
+                    network_acl_rule: span.rule_number,
+                    ..open.clone()
+                });
+            }
+        }
+        inbound_blocked |= !any;
+    }
+    returns_blocked.dedup();
+    for protocol in returns_blocked {
+        exposure.blocked_by.push(format!(
+            "network ACL {} admits no outbound {} to the internet on ephemeral ports 1024-65535, so replies cannot leave",
+            acl.meta.id,
+            protocol.to_uppercase()
+        ));
+    }
+    if inbound_blocked {
+        exposure.blocked_by.push(format!(
+            "network ACL {} denies inbound traffic from the internet to some ports the security groups open",
+            acl.meta.id
+        ));
+    }
+    exposure.reachable = reachable;
+    exposure
+}
+
+impl Exposure {
+    /// An instance's exposure: the union of its interfaces'.
+    pub fn merge(parts: impl IntoIterator<Item = Exposure>) -> Exposure {
+        let mut out = Exposure::default();
+        for part in parts {
+            out.public_ips.extend(part.public_ips);
+            out.open_in_security_groups
+                .extend(part.open_in_security_groups);
+            out.reachable.extend(part.reachable);
+            out.blocked_by.extend(part.blocked_by);
+        }
+        out
+    }
+}
