@@ -1,6 +1,8 @@
 //! Findings in the terminal: what failed, what could not be checked, and a
 //! count of every status; and the rule catalogue (`rampart rules`).
 
+use std::collections::BTreeSet;
+
 use comfy_table::Table;
 
 use super::summary::new_table;
@@ -53,25 +55,38 @@ pub fn status_name(status: Status) -> &'static str {
     }
 }
 
-fn compliance(rule: &Rule) -> String {
-    rule.compliance
-        .iter()
-        .map(|(framework, controls)| format!("{framework} {}", controls.join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// `rampart rules list`.
+/// `rampart rules list`: one column per compliance framework any listed
+/// rule maps to, holding that rule's control ids, then its Prowler
+/// equivalents.
 pub fn rule_list(rules: &[&Rule], width: Option<u16>) -> String {
+    let frameworks: BTreeSet<&str> = rules
+        .iter()
+        .flat_map(|rule| rule.compliance.keys().map(String::as_str))
+        .collect();
     let mut table: Table = new_table(width);
-    table.set_header(["Id", "Severity", "Resource", "Compliance"]);
+    let mut header = vec!["Id", "Severity", "Resource"];
+    header.extend(frameworks.iter().copied());
+    header.push("Prowler");
+    table.set_header(header);
     for rule in rules {
-        table.add_row([
+        let mut row = vec![
             rule.id.clone(),
             rule.severity.to_string(),
             rule.resource.name().to_owned(),
-            compliance(rule),
-        ]);
+        ];
+        row.extend(frameworks.iter().map(|framework| {
+            rule.compliance
+                .get(*framework)
+                .map(|controls| controls.join(", "))
+                .unwrap_or_default()
+        }));
+        row.push(
+            rule.equivalents
+                .get("prowler")
+                .map(|checks| checks.join("\n"))
+                .unwrap_or_default(),
+        );
+        table.add_row(row);
     }
     format!("{table}\n{} rule(s)\n", rules.len())
 }
