@@ -217,19 +217,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => {
             // Rules are loaded and checked before any AWS call is made.
             let engine = args.rules.engine()?;
-            let selected = engine
-                .select(&args.rules.selection())
-                .map_err(anyhow::Error::msg)?;
+            let selection = args.rules.selection();
+            let selected = engine.select(&selection).map_err(anyhow::Error::msg)?;
             let snapshot = collect_snapshot(&args.aws)?;
-            print_report(&snapshot, &engine.evaluate(&snapshot, &selected))?;
+            let mut findings = engine.evaluate(&snapshot, &selected);
+            selection.retain(&mut findings);
+            print_report(&snapshot, &findings)?;
         }
         Command::Evaluate(args) => {
             let engine = args.rules.engine()?;
-            let selected = engine
-                .select(&args.rules.selection())
-                .map_err(anyhow::Error::msg)?;
+            let selection = args.rules.selection();
+            let selected = engine.select(&selection).map_err(anyhow::Error::msg)?;
             let snapshot = Snapshot::read(&args.snapshot)?;
-            print_report(&snapshot, &engine.evaluate(&snapshot, &selected))?;
+            let mut findings = engine.evaluate(&snapshot, &selected);
+            selection.retain(&mut findings);
+            print_report(&snapshot, &findings)?;
         }
         Command::Rules(args) => return rules(args.command),
     }

@@ -163,17 +163,18 @@ fn evaluate_reports_the_demo_snapshot_offline() {
     assert!(
         stdout.starts_with("Account 123456789012 (aws) as arn:aws:sts::123456789012:user/moto\n")
     );
-    let cells = |first: &str| -> Vec<String> {
+    let row = |matches: &dyn Fn(&str) -> bool| -> Vec<String> {
         stdout
             .lines()
-            .find(|line| line.starts_with(&format!("│ {first} ")))
-            .unwrap_or_else(|| panic!("no row for {first} in:\n{stdout}"))
+            .find(|line| matches(line))
+            .unwrap_or_else(|| panic!("no such row in:\n{stdout}"))
             .split(['│', '┆'])
             .map(str::trim)
             .filter(|cell| !cell.is_empty())
             .map(str::to_owned)
             .collect()
     };
+    let cells = |first: &str| row(&|line| line.starts_with(&format!("│ {first} ")));
     assert_eq!(
         cells("us-east-1"),
         [
@@ -217,10 +218,12 @@ fn evaluate_reports_the_demo_snapshot_offline() {
     );
     assert!(stdout.contains("\nEverything requested was collected.\n"));
     assert!(
-        stdout.ends_with("33 check(s): 8 failed, 25 passed, 0 not evaluated, 0 error(s)\n"),
+        stdout.ends_with("450 check(s): 135 failed, 315 passed, 0 not evaluated, 0 error(s)\n"),
         "{stdout}"
     );
-    let root = cells("critical");
+    // Most severe first: GuardDuty's critical findings, then the root user.
+    assert_eq!(cells("critical")[2], "guardduty-finding-active");
+    let root = row(&|line| line.contains("iam-root-mfa-not-enabled"));
     assert_eq!(
         root,
         [
@@ -411,7 +414,9 @@ fn selection_flags_pick_rules() {
     let (code, stdout, _) = run(home.path(), &["evaluate", DEMO, "--severity", "critical"]);
     assert_eq!(code, 0);
     assert!(
-        stdout.ends_with("9 check(s): 1 failed, 8 passed, 0 not evaluated, 0 error(s)\n"),
+        // The root user's MFA and GuardDuty's six critical findings (a rule
+        // of nominal severity high whose findings keep GuardDuty's band).
+        stdout.ends_with("48 check(s): 7 failed, 41 passed, 0 not evaluated, 0 error(s)\n"),
         "{stdout}"
     );
     let (_, stdout, _) = run(
@@ -426,7 +431,7 @@ fn selection_flags_pick_rules() {
         ],
     );
     assert!(
-        stdout.ends_with("25 check(s): 3 failed, 22 passed, 0 not evaluated, 0 error(s)\n"),
+        stdout.ends_with("77 check(s): 32 failed, 45 passed, 0 not evaluated, 0 error(s)\n"),
         "{stdout}"
     );
 }

@@ -6,8 +6,8 @@
 //! stateless), and an attached security group admits the port from any
 //! address. Each reachable port carries the path that admits it.
 //!
-//! Only IPv4 is analysed: the snapshot does not yet record interfaces'
-//! IPv6 addresses.
+//! Only IPv4 is analysed so far; reachability over IPv6 (an interface's
+//! IPv6 addresses, ::/0 routes and sources) is not yet.
 
 use std::collections::HashMap;
 

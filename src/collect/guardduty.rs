@@ -283,9 +283,10 @@ fn convert(finding: aws::Finding, scope: &Scope<'_>) -> Finding {
         resource: finding.resource.map(resource).unwrap_or_default(),
         first_seen: service.as_ref().and_then(|s| s.event_first_seen.clone()),
         last_seen: service.as_ref().and_then(|s| s.event_last_seen.clone()),
-        count: service.and_then(|s| s.count),
+        count: service.as_ref().and_then(|s| s.count),
         created_at: finding.created_at,
         updated_at: finding.updated_at,
+        archived: service.and_then(|s| s.archived).unwrap_or(false),
     }
 }
 

@@ -56,6 +56,17 @@ pub struct Selection {
     pub compliance: Option<String>,
 }
 
+impl Selection {
+    /// Drops findings below the minimum severity: rules whose severity
+    /// depends on the resource (`severity_from`) are selected whatever
+    /// their nominal level, and only their findings are filtered.
+    pub fn retain(&self, findings: &mut Vec<Finding>) {
+        if let Some(min) = self.min_severity {
+            findings.retain(|finding| finding.severity >= min);
+        }
+    }
+}
+
 pub struct Engine {
     rules: Vec<Rule>,
 }
@@ -121,7 +132,7 @@ impl Engine {
             .filter(|rule| {
                 selection
                     .min_severity
-                    .is_none_or(|min| rule.severity >= min)
+                    .is_none_or(|min| rule.severity >= min || rule.severity_from.is_some())
             })
             .filter(|rule| {
                 selection

@@ -95,6 +95,10 @@ pub struct Finding {
     pub count: Option<i32>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// Findings are listed active, but one archived between ListFindings
+    /// and GetFindings comes back archived.
+    #[serde(default)]
+    pub archived: bool,
 }
 
 /// The resource a finding is about; which fields are set depends on
