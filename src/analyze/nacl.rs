@@ -34,7 +34,8 @@ pub struct AclFacts {
     pub internet_ingress: Admission,
     pub internet_egress: Admission,
     /// Ephemeral ports (1024-65535) the ACL does not admit outbound to the
-    /// internet over IPv4: replies to clients using them cannot leave.
+    /// internet, for each protocol and address family it admits inbound:
+    /// replies to clients using them cannot leave.
     pub ephemeral_return_blocked: ReturnBlocked,
 }
 
@@ -63,20 +64,31 @@ impl AclFacts {
                 },
             }
         };
-        let egress = admission(acl, true, Family::Ipv4);
-        let blocked = |admitted: &[PortSpan]| {
-            admitted.iter().fold(
-                vec![PortSpan::new(EPHEMERAL.0, EPHEMERAL.1)],
-                |remaining, span| subtract(&remaining, (span.from, span.to)),
-            )
-        };
+        // Replies leave in the family the request came in.
+        let mut ephemeral_return_blocked = ReturnBlocked::default();
+        for family in [Family::Ipv4, Family::Ipv6] {
+            let ingress = admission(acl, false, family);
+            let egress = admission(acl, true, family);
+            let blocked = |admitted_in: &[PortSpan], admitted_out: &[PortSpan]| {
+                if admitted_in.is_empty() {
+                    return Vec::new();
+                }
+                admitted_out.iter().fold(
+                    vec![PortSpan::new(EPHEMERAL.0, EPHEMERAL.1)],
+                    |remaining, span| subtract(&remaining, (span.from, span.to)),
+                )
+            };
+            ephemeral_return_blocked
+                .tcp
+                .extend(blocked(&ingress.tcp, &egress.tcp));
+            ephemeral_return_blocked
+                .udp
+                .extend(blocked(&ingress.udp, &egress.udp));
+        }
         AclFacts {
             internet_ingress: both(false),
             internet_egress: both(true),
-            ephemeral_return_blocked: ReturnBlocked {
-                tcp: blocked(&egress.tcp),
-                udp: blocked(&egress.udp),
-            },
+            ephemeral_return_blocked,
         }
     }
 }
@@ -214,6 +226,28 @@ mod tests {
             entry(100, Protocol::All, None, true),
         ]);
         assert_eq!(admission(&acl, false, Family::Ipv4), Admission::default());
+    }
+
+    #[test]
+    fn replies_must_leave_in_the_family_the_request_came_in() {
+        let mut inbound_v6 = entry(100, Protocol::Tcp, Some((443, 443)), true);
+        inbound_v6.cidr_ipv4 = None;
+        inbound_v6.cidr_ipv6 = Some("::/0".to_owned());
+        let mut outbound_v6 = entry(100, Protocol::Tcp, Some((1024, 65_535)), true);
+        outbound_v6.egress = true;
+        outbound_v6.cidr_ipv4 = None;
+        outbound_v6.cidr_ipv6 = Some("::/0".to_owned());
+        let mut outbound_v4 = outbound_v6.clone();
+        outbound_v4.cidr_ipv6 = None;
+        outbound_v4.cidr_ipv4 = Some("0.0.0.0/0".to_owned());
+        let answered = AclFacts::of(&acl(vec![inbound_v6.clone(), outbound_v6]));
+        assert_eq!(answered.ephemeral_return_blocked, ReturnBlocked::default());
+        let unanswered = AclFacts::of(&acl(vec![inbound_v6, outbound_v4]));
+        assert_eq!(
+            unanswered.ephemeral_return_blocked.tcp,
+            [PortSpan::new(1024, 65_535)]
+        );
+        assert_eq!(unanswered.ephemeral_return_blocked.udp, []);
     }
 
     #[test]

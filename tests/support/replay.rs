@@ -13,7 +13,10 @@
 //!   moto does not);
 //! - Budgets DescribeSubscribersForNotification (moto has none);
 //! - EC2 GetInstanceMetadataDefaults (moto has none);
-//! - the IAM Identity Center portal's GetRoleCredentials, for SSO profiles.
+//! - the IAM Identity Center portal's GetRoleCredentials, for SSO profiles;
+//! - any operation a test gives a canned answer for (`Replay::canned`):
+//!   the root user's MFA and access keys, which no API can set, or an
+//!   account without IAM Identity Center, which moto cannot be.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -53,6 +56,41 @@ pub struct Replay {
     /// Regions whose account-level metadata default requires IMDSv2;
     /// elsewhere the account sets no default.
     pub imdsv2_default_regions: Vec<String>,
+    /// Operations answered with a fixed body instead of moto's.
+    pub canned: Vec<Canned>,
+}
+
+/// A fixed answer to one operation of one service (its SigV4 signing
+/// name), in the service's own wire format, e.g. IAM GetAccountSummary
+/// from `fixtures/iam/`.
+#[derive(Clone, Debug)]
+pub struct Canned {
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Canned {
+    /// An IAM (query protocol, XML) answer read from `fixtures/`.
+    pub fn iam(operation: &'static str, fixture_path: &str) -> Canned {
+        Canned {
+            service: "iam",
+            operation,
+            content_type: "text/xml",
+            body: fixture(fixture_path),
+        }
+    }
+
+    /// An IAM Identity Center (`sso`, JSON 1.1) answer read from `fixtures/`.
+    pub fn sso(operation: &'static str, fixture_path: &str) -> Canned {
+        Canned {
+            service: "sso",
+            operation,
+            content_type: "application/x-amz-json-1.1",
+            body: fixture(fixture_path),
+        }
+    }
 }
 
 impl Replay {
@@ -73,6 +111,7 @@ impl Replay {
                 "budgets/describe-subscribers-for-notification.json",
             )),
             imdsv2_default_regions: vec!["us-east-1".to_owned()],
+            canned: vec![],
         }
     }
 }
@@ -189,6 +228,18 @@ impl Request {
         )
     }
 
+    /// The operation: the `X-Amz-Target` suffix of JSON protocols, else
+    /// the `Action` of a query-protocol form body.
+    fn operation(&self) -> Option<String> {
+        if let Some(target) = self.headers.get("x-amz-target") {
+            return target.rsplit('.').next().map(str::to_owned);
+        }
+        String::from_utf8_lossy(&self.body)
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("Action="))
+            .map(str::to_owned)
+    }
+
     fn json_body(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
@@ -263,6 +314,18 @@ fn answer(request: &Request, replay: &Replay) -> Option<(String, Response)> {
         ));
     }
     let (region, service) = request.scope();
+    if let Some(canned) = replay.canned.iter().find(|canned| {
+        canned.service == service && request.operation().as_deref() == Some(canned.operation)
+    }) {
+        return Some((
+            format!("{}:{}", canned.service, canned.operation),
+            Response {
+                status: 200,
+                headers: vec![("Content-Type", canned.content_type.to_owned())],
+                body: canned.body.clone().into_bytes(),
+            },
+        ));
+    }
     match service.as_str() {
         "guardduty" => guardduty(request, replay, &region),
         "iam" => {

@@ -827,3 +827,923 @@ pub async fn seed_account_services(endpoint: &str) -> SeededServices {
         second_detector,
     }
 }
+
+/// A security group permission: protocol (`tcp`, `udp`, `-1`), an optional
+/// port range and IPv4 and IPv6 sources.
+fn permission(protocol: &str, ports: Option<(i32, i32)>, v4: &[&str], v6: &[&str]) -> IpPermission {
+    let mut builder = IpPermission::builder()
+        .ip_protocol(protocol)
+        .set_from_port(ports.map(|(from, _)| from))
+        .set_to_port(ports.map(|(_, to)| to));
+    for source in v4 {
+        builder = builder.ip_ranges(IpRange::builder().cidr_ip(*source).build());
+    }
+    for source in v6 {
+        builder = builder.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(*source).build());
+    }
+    builder.build()
+}
+
+fn tcp(port: i32, v4: &[&str], v6: &[&str]) -> IpPermission {
+    permission("tcp", Some((port, port)), v4, v6)
+}
+
+/// `count` single addresses from 203.0.113.0/24, as /32 sources of TCP 443.
+fn many_sources(count: u8) -> IpPermission {
+    let addresses: Vec<String> = (1..=count).map(|i| format!("203.0.113.{i}/32")).collect();
+    let addresses: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    tcp(443, &addresses, &[])
+}
+
+const ANYWHERE: &[&str] = &["0.0.0.0/0"];
+const ANYWHERE_V6: &[&str] = &["::/0"];
+const PRIVATE: &[&str] = &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/// The security groups of the rules VPC (10.20.0.0/16), by name: each opens
+/// one thing, so a rule's failing groups are exactly the ones that open
+/// what it looks for. `orphan` stays unattached; the rest are attached to
+/// network interfaces.
+fn rule_groups() -> Vec<(&'static str, Vec<IpPermission>)> {
+    vec![
+        ("open-all", vec![permission("-1", None, ANYWHERE, &[])]),
+        (
+            "tcp-all-v6",
+            vec![permission("tcp", Some((0, 65535)), &[], ANYWHERE_V6)],
+        ),
+        ("ssh-v6", vec![tcp(22, &[], ANYWHERE_V6)]),
+        (
+            "ftp",
+            vec![permission("tcp", Some((20, 21)), ANYWHERE, &[])],
+        ),
+        (
+            "telnet-halves",
+            vec![tcp(23, &["0.0.0.0/1", "128.0.0.0/1"], &[])],
+        ),
+        ("smb", vec![tcp(445, ANYWHERE, &[])]),
+        (
+            "kerberos-udp",
+            vec![permission("udp", Some((88, 88)), ANYWHERE, &[])],
+        ),
+        ("ldaps-v6", vec![tcp(636, &[], ANYWHERE_V6)]),
+        ("mysql", vec![tcp(3306, ANYWHERE, &[])]),
+        ("postgresql", vec![tcp(5432, ANYWHERE, &[])]),
+        ("oracle", vec![tcp(1521, ANYWHERE, &[])]),
+        (
+            "sqlserver",
+            vec![permission("tcp", Some((1433, 1434)), ANYWHERE, &[])],
+        ),
+        ("mongodb-v6", vec![tcp(27017, &[], ANYWHERE_V6)]),
+        ("redis", vec![tcp(6379, ANYWHERE, &[])]),
+        ("memcached", vec![tcp(11211, ANYWHERE, &[])]),
+        ("kibana", vec![tcp(5601, ANYWHERE, &[])]),
+        ("kafka", vec![tcp(9092, ANYWHERE, &[])]),
+        ("cassandra", vec![tcp(9160, ANYWHERE, &[])]),
+        (
+            "https-public",
+            vec![
+                tcp(443, ANYWHERE, ANYWHERE_V6),
+                tcp(80, ANYWHERE, ANYWHERE_V6),
+            ],
+        ),
+        (
+            "udp-lookalikes",
+            [22, 3389, 3306, 5432, 6379, 27017]
+                .into_iter()
+                .map(|port| permission("udp", Some((port, port)), ANYWHERE, &[]))
+                .collect(),
+        ),
+        (
+            "private-sources",
+            vec![
+                tcp(22, PRIVATE, &[]),
+                tcp(3389, PRIVATE, &[]),
+                tcp(3306, PRIVATE, &[]),
+                permission("-1", None, &["10.20.0.0/16"], &[]),
+            ],
+        ),
+        (
+            "neighbours",
+            vec![
+                tcp(3305, ANYWHERE, &[]),
+                tcp(3307, ANYWHERE, &[]),
+                tcp(2222, ANYWHERE, &[]),
+            ],
+        ),
+        ("half-internet", vec![tcp(22, &["0.0.0.0/1"], &[])]),
+        ("wide-public-23", vec![tcp(443, &["52.0.0.0/23"], &[])]),
+        (
+            "narrow-public",
+            vec![
+                tcp(8443, &["203.0.113.0/24"], &[]),
+                permission("tcp", Some((8000, 8009)), &["198.51.100.0/24"], &[]),
+            ],
+        ),
+        (
+            "wide-range-partner",
+            vec![permission(
+                "tcp",
+                Some((1000, 2000)),
+                &["203.0.113.0/24"],
+                &[],
+            )],
+        ),
+        ("too-many", vec![many_sources(50)]),
+        ("at-limit", vec![many_sources(49)]),
+        ("launch-wizard-1", vec![tcp(22, &["203.0.113.10/32"], &[])]),
+        ("orphan", vec![]),
+    ]
+}
+
+/// Ids of what [`seed_rule_cases`] adds, so the rule test can say of every
+/// rule exactly which resources fail.
+#[derive(Debug, Clone)]
+pub struct RuleCases {
+    /// 10.20.0.0/16 in the home region: security groups, ACLs, a tiny subnet.
+    pub rules_vpc: String,
+    /// Its default group, emptied of every rule.
+    pub rules_default_group: String,
+    pub rules_subnet: String,
+    /// 10.20.3.0/28 with one interface in it: 10 of 11 addresses free.
+    pub tiny_subnet: String,
+    /// Admits TCP 443 from the internet; egress allows only TCP 443.
+    pub return_blocked_acl: String,
+    /// Associated with no subnet; allows SSH at 100 before denying 0-1023.
+    pub spare_acl: String,
+    /// 10.30.0.0/16 in the home region: its main table routes to an IGW.
+    pub edge_vpc: String,
+    pub edge_main_route_table: String,
+    /// Public, maps public IPs on launch, default network ACL.
+    pub edge_open_subnet: String,
+    /// Public, with `edge_guarded_acl`.
+    pub edge_guarded_subnet: String,
+    /// Admits TCP 443 (IPv4) and 3389 (IPv6) only; returns on 1024-65535.
+    pub edge_guarded_acl: String,
+    /// Security groups by name: those of [`rule_groups`] and the edge VPC's
+    /// `bastion` (SSH from anywhere) and `services` (a port of each
+    /// service family from anywhere).
+    pub groups: std::collections::BTreeMap<&'static str, String>,
+    /// A 198.51.100.0/24 VPC in the second region.
+    pub partner_vpc: String,
+    pub staging_subnet: String,
+    pub staging_main_route_table: String,
+    /// A public NAT gateway in the staging subnet, which has no IGW route.
+    pub staging_nat: String,
+    /// A private NAT gateway in the same subnet.
+    pub staging_private_nat: String,
+    pub isolated_transit_gateway: String,
+    /// An interface in the home region's default VPC.
+    pub legacy_interface: String,
+    /// SSH from anywhere, public IP, public subnet, open ACL.
+    pub bastion_instance: String,
+    /// Every service family's port from anywhere, public IP and subnet.
+    pub services_instance: String,
+    /// SSH open in its group, public IP, but the ACL admits only 443.
+    pub guarded_instance: String,
+    /// MySQL open in its group, no public IP, private subnet.
+    pub internal_instance: String,
+}
+
+/// Adds to an account seeded with [`seed_account`] and
+/// [`seed_account_services`] a failing and a passing case for each rule
+/// the emulator can express: security groups for each port family and
+/// source shape, network ACLs, route tables, NAT and transit gateways,
+/// instances reachable or not from the internet, two more IAM users and
+/// GuardDuty protection plans in the second region.
+pub async fn seed_rule_cases(
+    endpoint: &str,
+    account: &SeededAccount,
+    services: &SeededServices,
+) -> RuleCases {
+    let ec2 = super::ec2_client(endpoint, HOME_REGION).await;
+    let image = ec2
+        .describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .expect("list images")
+        .images
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|image| image.image_id)
+        .expect("moto ships at least one AMI");
+
+    // The rules VPC: one group per exposure shape.
+    let rules_vpc = create_vpc(&ec2, "10.20.0.0/16", "rules", false).await;
+    let rules_subnet = create_subnet(&ec2, &rules_vpc, "10.20.1.0/24", "rules-a").await;
+    let tiny_subnet = create_subnet(&ec2, &rules_vpc, "10.20.3.0/28", "rules-tiny").await;
+    let mut groups = std::collections::BTreeMap::new();
+    for (name, permissions) in rule_groups() {
+        let id = create_group(&ec2, &rules_vpc, name, name).await;
+        if !permissions.is_empty() {
+            ec2.authorize_security_group_ingress()
+                .group_id(&id)
+                .set_ip_permissions(Some(permissions))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{name} ingress: {e:?}"));
+        }
+        groups.insert(name, id);
+    }
+    // At most five groups per interface, as in AWS.
+    let attached: Vec<&String> = groups
+        .iter()
+        .filter(|(name, _)| **name != "orphan")
+        .map(|(_, id)| id)
+        .collect();
+    for chunk in attached.chunks(5) {
+        create_interface(&ec2, &rules_subnet, chunk, "rules").await;
+    }
+    create_interface(&ec2, &tiny_subnet, &[], "fills the tiny subnet").await;
+    let rules_default_group = default_group(&ec2, &rules_vpc).await;
+    empty_group(&ec2, &rules_default_group).await;
+
+    let return_blocked_acl = create_acl(
+        &ec2,
+        &rules_vpc,
+        "return-blocked",
+        &[
+            (
+                100,
+                "6",
+                RuleAction::Allow,
+                false,
+                "0.0.0.0/0",
+                Some((443, 443)),
+            ),
+            (
+                100,
+                "6",
+                RuleAction::Allow,
+                true,
+                "0.0.0.0/0",
+                Some((443, 443)),
+            ),
+        ],
+    )
+    .await;
+    associate_acl(&ec2, &return_blocked_acl, &rules_subnet).await;
+    let spare_acl = create_acl(
+        &ec2,
+        &rules_vpc,
+        "spare",
+        &[
+            (
+                100,
+                "6",
+                RuleAction::Allow,
+                false,
+                "0.0.0.0/0",
+                Some((22, 22)),
+            ),
+            (
+                200,
+                "6",
+                RuleAction::Deny,
+                false,
+                "0.0.0.0/0",
+                Some((0, 1023)),
+            ),
+        ],
+    )
+    .await;
+
+    // The edge VPC: its main route table sends everything to an IGW.
+    let edge_vpc = create_vpc(&ec2, "10.30.0.0/16", "edge", false).await;
+    let edge_igw = ec2
+        .create_internet_gateway()
+        .tag_specifications(tags(ResourceType::InternetGateway, "edge-igw"))
+        .send()
+        .await
+        .expect("create edge IGW")
+        .internet_gateway
+        .and_then(|igw| igw.internet_gateway_id)
+        .expect("IGW id");
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&edge_igw)
+        .vpc_id(&edge_vpc)
+        .send()
+        .await
+        .expect("attach edge IGW");
+    let edge_main_route_table = main_route_table(&ec2, &edge_vpc).await;
+    ec2.create_route()
+        .route_table_id(&edge_main_route_table)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&edge_igw)
+        .send()
+        .await
+        .expect("main table default route");
+    let edge_open_subnet = create_subnet(&ec2, &edge_vpc, "10.30.1.0/24", "edge-open").await;
+    ec2.modify_subnet_attribute()
+        .subnet_id(&edge_open_subnet)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await
+        .expect("map public IPs");
+    let edge_guarded_subnet = create_subnet(&ec2, &edge_vpc, "10.30.2.0/24", "edge-guarded").await;
+    let edge_guarded_acl = create_acl(
+        &ec2,
+        &edge_vpc,
+        "edge-guarded",
+        &[
+            (
+                100,
+                "6",
+                RuleAction::Allow,
+                false,
+                "0.0.0.0/0",
+                Some((443, 443)),
+            ),
+            (
+                110,
+                "6",
+                RuleAction::Allow,
+                false,
+                "::/0",
+                Some((3389, 3389)),
+            ),
+            (
+                100,
+                "6",
+                RuleAction::Allow,
+                true,
+                "0.0.0.0/0",
+                Some((1024, 65535)),
+            ),
+        ],
+    )
+    .await;
+    associate_acl(&ec2, &edge_guarded_acl, &edge_guarded_subnet).await;
+    let bastion = create_group(&ec2, &edge_vpc, "bastion", "ssh jump host").await;
+    ec2.authorize_security_group_ingress()
+        .group_id(&bastion)
+        .ip_permissions(tcp(22, ANYWHERE, &[]))
+        .send()
+        .await
+        .expect("bastion ingress");
+    let service_ports = [
+        (20, 21),
+        (23, 23),
+        (88, 88),
+        (389, 389),
+        (445, 445),
+        (1433, 1433),
+        (1521, 1521),
+        (3306, 3306),
+        (5432, 5432),
+        (6379, 6379),
+        (9092, 9092),
+        (9160, 9160),
+        (9200, 9200),
+        (11211, 11211),
+        (27017, 27017),
+    ];
+    let services_group = create_group(&ec2, &edge_vpc, "services", "every service").await;
+    ec2.authorize_security_group_ingress()
+        .group_id(&services_group)
+        .set_ip_permissions(Some(
+            service_ports
+                .iter()
+                .map(|ports| permission("tcp", Some(*ports), ANYWHERE, &[]))
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("services ingress");
+    let bastion_instance = run_instance(
+        &ec2,
+        &image,
+        &edge_open_subnet,
+        &bastion,
+        HttpTokensState::Required,
+        "bastion-1",
+    )
+    .await;
+    let services_instance = run_instance(
+        &ec2,
+        &image,
+        &edge_open_subnet,
+        &services_group,
+        HttpTokensState::Required,
+        "exposed-1",
+    )
+    .await;
+    let guarded_instance = ec2
+        .run_instances()
+        .image_id(&image)
+        .instance_type(InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .network_interfaces(
+            InstanceNetworkInterfaceSpecification::builder()
+                .device_index(0)
+                .subnet_id(&edge_guarded_subnet)
+                .groups(&bastion)
+                .associate_public_ip_address(true)
+                .build(),
+        )
+        .metadata_options(
+            InstanceMetadataOptionsRequest::builder()
+                .http_tokens(HttpTokensState::Required)
+                .build(),
+        )
+        .tag_specifications(tags(ResourceType::Instance, "guarded-1"))
+        .send()
+        .await
+        .expect("run guarded instance")
+        .instances
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|instance| instance.instance_id)
+        .expect("instance id");
+    let internal_instance = run_instance(
+        &ec2,
+        &image,
+        &rules_subnet,
+        &groups["mysql"],
+        HttpTokensState::Required,
+        "internal-1",
+    )
+    .await;
+    groups.insert("bastion", bastion);
+    groups.insert("services", services_group);
+
+    // Staging: a private subnet with a public and a private NAT gateway,
+    // and a main table routing all of 10/8 over the peering to prod.
+    let staging_subnet =
+        create_subnet(&ec2, &account.staging_vpc, "10.2.1.0/24", "staging-app").await;
+    let staging_main_route_table = main_route_table(&ec2, &account.staging_vpc).await;
+    ec2.create_route()
+        .route_table_id(&staging_main_route_table)
+        .destination_cidr_block("10.0.0.0/8")
+        .vpc_peering_connection_id(&account.peering)
+        .send()
+        .await
+        .expect("wide route to peer");
+    let allocation = ec2
+        .allocate_address()
+        .domain(DomainType::Vpc)
+        .send()
+        .await
+        .expect("allocate EIP")
+        .allocation_id
+        .expect("allocation id");
+    let nat = |connectivity: ConnectivityType, allocation: Option<String>, name: &'static str| {
+        let (ec2, subnet) = (ec2.clone(), staging_subnet.clone());
+        async move {
+            ec2.create_nat_gateway()
+                .subnet_id(subnet)
+                .connectivity_type(connectivity)
+                .set_allocation_id(allocation)
+                .tag_specifications(tags(ResourceType::Natgateway, name))
+                .send()
+                .await
+                .expect("create NAT gateway")
+                .nat_gateway
+                .and_then(|nat| nat.nat_gateway_id)
+                .expect("NAT id")
+        }
+    };
+    let staging_nat = nat(ConnectivityType::Public, Some(allocation), "staging-nat").await;
+    let staging_private_nat = nat(ConnectivityType::Private, None, "staging-private-nat").await;
+
+    let isolated_transit_gateway = ec2
+        .create_transit_gateway()
+        .description("isolated hub")
+        .options(
+            TransitGatewayRequestOptions::builder()
+                .auto_accept_shared_attachments(AutoAcceptSharedAttachmentsValue::Disable)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create TGW")
+        .transit_gateway
+        .and_then(|tgw| tgw.transit_gateway_id)
+        .expect("TGW id");
+
+    // Something still runs in the home region's default VPC.
+    let default_subnet = ec2
+        .describe_subnets()
+        .filters(
+            Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
+        .filters(
+            Filter::builder()
+                .name("availability-zone")
+                .values(format!("{HOME_REGION}a"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("find default subnet")
+        .subnets
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|subnet| subnet.subnet_id)
+        .expect("default subnet in the first zone");
+    let legacy_interface = create_interface(&ec2, &default_subnet, &[], "legacy").await;
+
+    // The second region: a VPC outside the private ranges.
+    let ec2_second = super::ec2_client(endpoint, SECOND_REGION).await;
+    let partner_vpc = create_vpc(&ec2_second, "198.51.100.0/24", "partner", false).await;
+
+    seed_rule_users(endpoint).await;
+    // GuardDuty in the second region: every protection plan but S3.
+    use aws_sdk_guardduty::types as guardduty;
+    let guardduty =
+        aws_sdk_guardduty::Client::new(&super::seeding_config(endpoint, SECOND_REGION).await);
+    let mut update = guardduty
+        .update_detector()
+        .detector_id(&services.second_detector);
+    for feature in [
+        guardduty::DetectorFeature::EbsMalwareProtection,
+        guardduty::DetectorFeature::EksAuditLogs,
+        guardduty::DetectorFeature::LambdaNetworkLogs,
+        guardduty::DetectorFeature::RdsLoginEvents,
+        guardduty::DetectorFeature::RuntimeMonitoring,
+    ] {
+        update = update.features(
+            guardduty::DetectorFeatureConfiguration::builder()
+                .name(feature)
+                .status(guardduty::FeatureStatus::Enabled)
+                .build(),
+        );
+    }
+    update.send().await.expect("enable protection plans");
+
+    RuleCases {
+        rules_vpc,
+        rules_default_group,
+        rules_subnet,
+        tiny_subnet,
+        return_blocked_acl,
+        spare_acl,
+        edge_vpc,
+        edge_main_route_table,
+        edge_open_subnet,
+        edge_guarded_subnet,
+        edge_guarded_acl,
+        groups,
+        partner_vpc,
+        staging_subnet,
+        staging_main_route_table,
+        staging_nat,
+        staging_private_nat,
+        isolated_transit_gateway,
+        legacy_interface,
+        bastion_instance,
+        services_instance,
+        guarded_instance,
+        internal_instance,
+    }
+}
+
+/// `carol`: console with MFA and one access key, used right away. `dave`:
+/// no console, two access keys of which one is deactivated.
+async fn seed_rule_users(endpoint: &str) {
+    let config = super::seeding_config(endpoint, HOME_REGION).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    for user in ["carol", "dave"] {
+        iam.create_user()
+            .user_name(user)
+            .send()
+            .await
+            .expect("create user");
+    }
+    iam.create_login_profile()
+        .user_name("carol")
+        .password("Correct-Horse-Battery-9")
+        .send()
+        .await
+        .expect("create login profile");
+    let serial = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("carol")
+        .send()
+        .await
+        .expect("create virtual MFA")
+        .virtual_mfa_device
+        .expect("device")
+        .serial_number;
+    iam.enable_mfa_device()
+        .user_name("carol")
+        .serial_number(&serial)
+        .authentication_code1("123456")
+        .authentication_code2("654321")
+        .send()
+        .await
+        .expect("enable MFA");
+    let key = |user: &'static str| {
+        let iam = iam.clone();
+        async move {
+            iam.create_access_key()
+                .user_name(user)
+                .send()
+                .await
+                .expect("create access key")
+                .access_key
+                .expect("key")
+        }
+    };
+    let carol_key = key("carol").await;
+    // A call signed with the key: the emulator records its last use.
+    let as_carol = super::seeding_config_as(
+        endpoint,
+        HOME_REGION,
+        &carol_key.access_key_id,
+        &carol_key.secret_access_key,
+    )
+    .await;
+    aws_sdk_iam::Client::new(&as_carol)
+        .get_user()
+        .user_name("carol")
+        .send()
+        .await
+        .expect("use carol's key");
+    key("dave").await;
+    let retired = key("dave").await;
+    iam.update_access_key()
+        .user_name("dave")
+        .access_key_id(retired.access_key_id)
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .expect("deactivate dave's second key");
+}
+
+async fn create_interface(ec2: &Client, subnet: &str, groups: &[&String], name: &str) -> String {
+    ec2.create_network_interface()
+        .subnet_id(subnet)
+        .set_groups(Some(groups.iter().map(|g| (*g).clone()).collect()))
+        .description(name)
+        .send()
+        .await
+        .expect("create network interface")
+        .network_interface
+        .and_then(|eni| eni.network_interface_id)
+        .expect("interface id")
+}
+
+async fn default_group(ec2: &Client, vpc: &str) -> String {
+    ec2.describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(vpc).build())
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("find default group")
+        .security_groups
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|group| group.group_id)
+        .expect("default group")
+}
+
+/// Revokes every inbound and outbound rule of a group.
+async fn empty_group(ec2: &Client, group: &str) {
+    let current = ec2
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .expect("describe group")
+        .security_groups
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .expect("group");
+    if let Some(ingress) = current.ip_permissions.filter(|p| !p.is_empty()) {
+        ec2.revoke_security_group_ingress()
+            .group_id(group)
+            .set_ip_permissions(Some(ingress))
+            .send()
+            .await
+            .expect("revoke ingress");
+    }
+    if let Some(egress) = current.ip_permissions_egress.filter(|p| !p.is_empty()) {
+        ec2.revoke_security_group_egress()
+            .group_id(group)
+            .set_ip_permissions(Some(egress))
+            .send()
+            .await
+            .expect("revoke egress");
+    }
+}
+
+async fn main_route_table(ec2: &Client, vpc: &str) -> String {
+    ec2.describe_route_tables()
+        .filters(Filter::builder().name("vpc-id").values(vpc).build())
+        .filters(
+            Filter::builder()
+                .name("association.main")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("find main route table")
+        .route_tables
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|table| table.route_table_id)
+        .expect("main route table")
+}
+
+/// A network ACL entry: rule number, protocol, action, egress, CIDR (IPv6
+/// when it has a colon), port range.
+type AclEntry<'a> = (i32, &'a str, RuleAction, bool, &'a str, Option<(i32, i32)>);
+
+/// A network ACL with these entries.
+async fn create_acl(ec2: &Client, vpc: &str, name: &str, entries: &[AclEntry<'_>]) -> String {
+    let acl = ec2
+        .create_network_acl()
+        .vpc_id(vpc)
+        .tag_specifications(tags(ResourceType::NetworkAcl, name))
+        .send()
+        .await
+        .expect("create NACL")
+        .network_acl
+        .and_then(|acl| acl.network_acl_id)
+        .expect("NACL id");
+    for (rule_number, protocol, action, egress, cidr, ports) in entries {
+        let (v4, v6) = if cidr.contains(':') {
+            (None, Some((*cidr).to_owned()))
+        } else {
+            (Some((*cidr).to_owned()), None)
+        };
+        ec2.create_network_acl_entry()
+            .network_acl_id(&acl)
+            .rule_number(*rule_number)
+            .protocol(*protocol)
+            .rule_action(action.clone())
+            .egress(*egress)
+            .set_cidr_block(v4)
+            .set_ipv6_cidr_block(v6)
+            .set_port_range(ports.map(|(from, to)| PortRange::builder().from(from).to(to).build()))
+            .send()
+            .await
+            .expect("create NACL entry");
+    }
+    acl
+}
+
+/// Moves a subnet from whatever ACL it has to `acl`.
+async fn associate_acl(ec2: &Client, acl: &str, subnet: &str) {
+    let association = ec2
+        .describe_network_acls()
+        .filters(
+            Filter::builder()
+                .name("association.subnet-id")
+                .values(subnet)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("find subnet's NACL")
+        .network_acls
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|acl| acl.associations.unwrap_or_default())
+        .find(|a| a.subnet_id.as_deref() == Some(subnet))
+        .and_then(|a| a.network_acl_association_id)
+        .expect("subnet's NACL association");
+    ec2.replace_network_acl_association()
+        .association_id(association)
+        .network_acl_id(acl)
+        .send()
+        .await
+        .expect("associate NACL");
+}
+
+/// A bare account whose password policy is the complement of
+/// [`seed_account_services`]'s: 14 characters, lower case, no reuse for 24
+/// generations, but no symbols, numbers or upper case, and no expiry.
+/// Nothing else: no IAM users, budgets, GuardDuty or default encryption.
+pub async fn seed_complementary_password_policy(endpoint: &str) {
+    let config = super::seeding_config(endpoint, HOME_REGION).await;
+    aws_sdk_iam::Client::new(&config)
+        .update_account_password_policy()
+        .minimum_password_length(14)
+        .require_lowercase_characters(true)
+        .require_uppercase_characters(false)
+        .require_symbols(false)
+        .require_numbers(false)
+        .password_reuse_prevention(24)
+        .send()
+        .await
+        .expect("password policy");
+}
+
+/// A bare account with IAM Identity Center but no administrator: only a
+/// read-only permission set is assigned. A budget notifies a subscriber,
+/// EBS encrypts by default, and the GuardDuty detector is suspended. No
+/// IAM users and no password policy.
+pub async fn seed_identity_center_without_admin(endpoint: &str) {
+    use aws_sdk_budgets::types as budgets;
+    use aws_sdk_ssoadmin::types as sso;
+
+    let config = super::seeding_config(endpoint, HOME_REGION).await;
+    let sso = aws_sdk_ssoadmin::Client::new(&config);
+    let instance = sso
+        .list_instances()
+        .send()
+        .await
+        .expect("list SSO instances")
+        .instances
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|i| i.instance_arn)
+        .expect("moto has an Identity Center instance per region");
+    let readonly = sso
+        .create_permission_set()
+        .instance_arn(&instance)
+        .name("ReadOnly")
+        .description("read-only for auditors")
+        .session_duration("PT1H")
+        .send()
+        .await
+        .expect("create permission set")
+        .permission_set
+        .and_then(|p| p.permission_set_arn)
+        .expect("permission set ARN");
+    sso.attach_managed_policy_to_permission_set()
+        .instance_arn(&instance)
+        .permission_set_arn(&readonly)
+        .managed_policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .expect("attach ReadOnlyAccess");
+    sso.create_account_assignment()
+        .instance_arn(&instance)
+        .target_id("123456789012")
+        .target_type(sso::TargetType::AwsAccount)
+        .permission_set_arn(&readonly)
+        .principal_type(sso::PrincipalType::Group)
+        .principal_id("a4e8f4d8-7071-70b5-4b45-1a2b3c4d5e6f")
+        .send()
+        .await
+        .expect("assign read-only");
+
+    aws_sdk_budgets::Client::new(&config)
+        .create_budget()
+        .account_id("123456789012")
+        .budget(
+            budgets::Budget::builder()
+                .budget_name("monthly-cost")
+                .budget_type(budgets::BudgetType::Cost)
+                .time_unit(budgets::TimeUnit::Monthly)
+                .budget_limit(
+                    budgets::Spend::builder()
+                        .amount("50")
+                        .unit("USD")
+                        .build()
+                        .expect("spend"),
+                )
+                .build()
+                .expect("budget"),
+        )
+        .notifications_with_subscribers(
+            budgets::NotificationWithSubscribers::builder()
+                .notification(
+                    budgets::Notification::builder()
+                        .notification_type(budgets::NotificationType::Forecasted)
+                        .comparison_operator(budgets::ComparisonOperator::GreaterThan)
+                        .threshold(100.0)
+                        .threshold_type(budgets::ThresholdType::Percentage)
+                        .build()
+                        .expect("notification"),
+                )
+                .subscribers(
+                    budgets::Subscriber::builder()
+                        .subscription_type(budgets::SubscriptionType::Email)
+                        .address("finance@example.com")
+                        .build()
+                        .expect("subscriber"),
+                )
+                .build()
+                .expect("notification with subscribers"),
+        )
+        .send()
+        .await
+        .expect("create budget");
+
+    super::ec2_client(endpoint, HOME_REGION)
+        .await
+        .enable_ebs_encryption_by_default()
+        .send()
+        .await
+        .expect("enable EBS default encryption");
+    aws_sdk_guardduty::Client::new(&config)
+        .create_detector()
+        .enable(false)
+        .send()
+        .await
+        .expect("create suspended detector");
+}
