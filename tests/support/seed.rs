@@ -673,41 +673,21 @@ pub async fn seed_account_services(endpoint: &str) -> SeededServices {
         .expect("password policy");
 
     let sso = aws_sdk_ssoadmin::Client::new(&config);
-    let instance = sso
-        .list_instances()
-        .send()
-        .await
-        .expect("list SSO instances")
-        .instances
-        .unwrap_or_default()
-        .into_iter()
-        .find_map(|i| i.instance_arn)
-        .expect("moto has an Identity Center instance per region");
+    let instance = sso_instance(&sso).await;
     let permission_set = |name: &'static str| {
-        let (sso, instance) = (sso.clone(), instance.clone());
-        async move {
-            sso.create_permission_set()
-                .instance_arn(&instance)
-                .name(name)
-                .description(format!("{name} for the platform team"))
-                .session_duration("PT4H")
-                .send()
-                .await
-                .expect("create permission set")
-                .permission_set
-                .and_then(|p| p.permission_set_arn)
-                .expect("permission set ARN")
-        }
+        let description = format!("{name} for the platform team");
+        let (sso, instance) = (&sso, &instance);
+        async move { create_permission_set(sso, instance, name, &description, "PT4H").await }
     };
     let admin_permission_set = permission_set("AdministratorAccess").await;
     let readonly_permission_set = permission_set("ReadOnly").await;
-    sso.attach_managed_policy_to_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&admin_permission_set)
-        .managed_policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
-        .send()
-        .await
-        .expect("attach AdministratorAccess");
+    attach_managed_policy(
+        &sso,
+        &instance,
+        &admin_permission_set,
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+    )
+    .await;
     sso.put_inline_policy_to_permission_set()
         .instance_arn(&instance)
         .permission_set_arn(&readonly_permission_set)
@@ -718,60 +698,16 @@ pub async fn seed_account_services(endpoint: &str) -> SeededServices {
         .await
         .expect("inline policy");
     let admin_principal = "94482488-3041-7026-18f3-be45837cd0e4".to_owned();
-    sso.create_account_assignment()
-        .instance_arn(&instance)
-        .target_id("123456789012")
-        .target_type(sso::TargetType::AwsAccount)
-        .permission_set_arn(&admin_permission_set)
-        .principal_type(sso::PrincipalType::User)
-        .principal_id(&admin_principal)
-        .send()
-        .await
-        .expect("assign administrator");
+    assign_to_account(
+        &sso,
+        &instance,
+        &admin_permission_set,
+        sso::PrincipalType::User,
+        &admin_principal,
+    )
+    .await;
 
-    let budgets_client = aws_sdk_budgets::Client::new(&config);
-    budgets_client
-        .create_budget()
-        .account_id("123456789012")
-        .budget(
-            budgets::Budget::builder()
-                .budget_name("monthly-cost")
-                .budget_type(budgets::BudgetType::Cost)
-                .time_unit(budgets::TimeUnit::Monthly)
-                .budget_limit(
-                    budgets::Spend::builder()
-                        .amount("200")
-                        .unit("USD")
-                        .build()
-                        .expect("spend"),
-                )
-                .build()
-                .expect("budget"),
-        )
-        .notifications_with_subscribers(
-            budgets::NotificationWithSubscribers::builder()
-                .notification(
-                    budgets::Notification::builder()
-                        .notification_type(budgets::NotificationType::Actual)
-                        .comparison_operator(budgets::ComparisonOperator::GreaterThan)
-                        .threshold(80.0)
-                        .threshold_type(budgets::ThresholdType::Percentage)
-                        .build()
-                        .expect("notification"),
-                )
-                .subscribers(
-                    budgets::Subscriber::builder()
-                        .subscription_type(budgets::SubscriptionType::Email)
-                        .address("finance@example.com")
-                        .build()
-                        .expect("subscriber"),
-                )
-                .build()
-                .expect("notification with subscribers"),
-        )
-        .send()
-        .await
-        .expect("create budget");
+    create_notifying_budget(&config, "200", budgets::NotificationType::Actual, 80.0).await;
 
     let detector =
         |region: &'static str,
@@ -1651,8 +1587,50 @@ pub async fn seed_identity_center_without_admin(endpoint: &str) {
 
     let config = super::seeding_config(endpoint, HOME_REGION).await;
     let sso = aws_sdk_ssoadmin::Client::new(&config);
-    let instance = sso
-        .list_instances()
+    let instance = sso_instance(&sso).await;
+    let readonly = create_permission_set(
+        &sso,
+        &instance,
+        "ReadOnly",
+        "read-only for auditors",
+        "PT1H",
+    )
+    .await;
+    attach_managed_policy(
+        &sso,
+        &instance,
+        &readonly,
+        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    )
+    .await;
+    assign_to_account(
+        &sso,
+        &instance,
+        &readonly,
+        sso::PrincipalType::Group,
+        "a4e8f4d8-7071-70b5-4b45-1a2b3c4d5e6f",
+    )
+    .await;
+
+    create_notifying_budget(&config, "50", budgets::NotificationType::Forecasted, 100.0).await;
+
+    super::ec2_client(endpoint, HOME_REGION)
+        .await
+        .enable_ebs_encryption_by_default()
+        .send()
+        .await
+        .expect("enable EBS default encryption");
+    aws_sdk_guardduty::Client::new(&config)
+        .create_detector()
+        .enable(false)
+        .send()
+        .await
+        .expect("create suspended detector");
+}
+
+/// The emulator's IAM Identity Center instance (moto has one per region).
+async fn sso_instance(sso: &aws_sdk_ssoadmin::Client) -> String {
+    sso.list_instances()
         .send()
         .await
         .expect("list SSO instances")
@@ -1660,38 +1638,74 @@ pub async fn seed_identity_center_without_admin(endpoint: &str) {
         .unwrap_or_default()
         .into_iter()
         .find_map(|i| i.instance_arn)
-        .expect("moto has an Identity Center instance per region");
-    let readonly = sso
-        .create_permission_set()
-        .instance_arn(&instance)
-        .name("ReadOnly")
-        .description("read-only for auditors")
-        .session_duration("PT1H")
+        .expect("moto has an Identity Center instance per region")
+}
+
+async fn create_permission_set(
+    sso: &aws_sdk_ssoadmin::Client,
+    instance: &str,
+    name: &str,
+    description: &str,
+    session_duration: &str,
+) -> String {
+    sso.create_permission_set()
+        .instance_arn(instance)
+        .name(name)
+        .description(description)
+        .session_duration(session_duration)
         .send()
         .await
         .expect("create permission set")
         .permission_set
         .and_then(|p| p.permission_set_arn)
-        .expect("permission set ARN");
-    sso.attach_managed_policy_to_permission_set()
-        .instance_arn(&instance)
-        .permission_set_arn(&readonly)
-        .managed_policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
-        .send()
-        .await
-        .expect("attach ReadOnlyAccess");
-    sso.create_account_assignment()
-        .instance_arn(&instance)
-        .target_id("123456789012")
-        .target_type(sso::TargetType::AwsAccount)
-        .permission_set_arn(&readonly)
-        .principal_type(sso::PrincipalType::Group)
-        .principal_id("a4e8f4d8-7071-70b5-4b45-1a2b3c4d5e6f")
-        .send()
-        .await
-        .expect("assign read-only");
+        .expect("permission set ARN")
+}
 
-    aws_sdk_budgets::Client::new(&config)
+async fn attach_managed_policy(
+    sso: &aws_sdk_ssoadmin::Client,
+    instance: &str,
+    permission_set: &str,
+    policy_arn: &str,
+) {
+    sso.attach_managed_policy_to_permission_set()
+        .instance_arn(instance)
+        .permission_set_arn(permission_set)
+        .managed_policy_arn(policy_arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("attach {policy_arn}: {e}"));
+}
+
+/// Assigns a permission set to a principal in the seeded account.
+async fn assign_to_account(
+    sso: &aws_sdk_ssoadmin::Client,
+    instance: &str,
+    permission_set: &str,
+    principal_type: aws_sdk_ssoadmin::types::PrincipalType,
+    principal_id: &str,
+) {
+    sso.create_account_assignment()
+        .instance_arn(instance)
+        .target_id("123456789012")
+        .target_type(aws_sdk_ssoadmin::types::TargetType::AwsAccount)
+        .permission_set_arn(permission_set)
+        .principal_type(principal_type)
+        .principal_id(principal_id)
+        .send()
+        .await
+        .expect("assign permission set");
+}
+
+/// A monthly cost budget of `amount` USD that emails finance when the
+/// `kind` spend passes `threshold` percent.
+async fn create_notifying_budget(
+    config: &aws_config::SdkConfig,
+    amount: &str,
+    kind: aws_sdk_budgets::types::NotificationType,
+    threshold: f64,
+) {
+    use aws_sdk_budgets::types as budgets;
+    aws_sdk_budgets::Client::new(config)
         .create_budget()
         .account_id("123456789012")
         .budget(
@@ -1701,7 +1715,7 @@ pub async fn seed_identity_center_without_admin(endpoint: &str) {
                 .time_unit(budgets::TimeUnit::Monthly)
                 .budget_limit(
                     budgets::Spend::builder()
-                        .amount("50")
+                        .amount(amount)
                         .unit("USD")
                         .build()
                         .expect("spend"),
@@ -1713,9 +1727,9 @@ pub async fn seed_identity_center_without_admin(endpoint: &str) {
             budgets::NotificationWithSubscribers::builder()
                 .notification(
                     budgets::Notification::builder()
-                        .notification_type(budgets::NotificationType::Forecasted)
+                        .notification_type(kind)
                         .comparison_operator(budgets::ComparisonOperator::GreaterThan)
-                        .threshold(100.0)
+                        .threshold(threshold)
                         .threshold_type(budgets::ThresholdType::Percentage)
                         .build()
                         .expect("notification"),
@@ -1733,17 +1747,4 @@ pub async fn seed_identity_center_without_admin(endpoint: &str) {
         .send()
         .await
         .expect("create budget");
-
-    super::ec2_client(endpoint, HOME_REGION)
-        .await
-        .enable_ebs_encryption_by_default()
-        .send()
-        .await
-        .expect("enable EBS default encryption");
-    aws_sdk_guardduty::Client::new(&config)
-        .create_detector()
-        .enable(false)
-        .send()
-        .await
-        .expect("create suspended detector");
 }
