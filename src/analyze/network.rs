@@ -392,24 +392,21 @@ pub fn overlaps<'a>(vpcs: &[(&'a str, &'a Vpc)]) -> HashMap<(&'a str, &'a str), 
                     if !network.overlaps(other_network) {
                         continue;
                     }
-                    out.entry((region, &vpc.meta.id))
-                        .or_default()
-                        .push(VpcOverlap {
-                            vpc_id: other.meta.id.clone(),
-                            region: (*other_region).to_owned(),
-                            is_default: other.is_default,
-                            cidr: cidr.clone(),
-                            other_cidr: other_cidr.clone(),
-                        });
-                    out.entry((other_region, &other.meta.id))
-                        .or_default()
-                        .push(VpcOverlap {
-                            vpc_id: vpc.meta.id.clone(),
-                            region: (*region).to_owned(),
-                            is_default: vpc.is_default,
-                            cidr: other_cidr.clone(),
-                            other_cidr: cidr.clone(),
-                        });
+                    // Each side learns of the other.
+                    for ((this_region, this, this_cidr), (that_region, that, that_cidr)) in [
+                        ((region, vpc, cidr), (other_region, other, other_cidr)),
+                        ((other_region, other, other_cidr), (region, vpc, cidr)),
+                    ] {
+                        out.entry((this_region, &this.meta.id))
+                            .or_default()
+                            .push(VpcOverlap {
+                                vpc_id: that.meta.id.clone(),
+                                region: (*that_region).to_owned(),
+                                is_default: that.is_default,
+                                cidr: this_cidr.clone(),
+                                other_cidr: that_cidr.clone(),
+                            });
+                    }
                 }
             }
         }
