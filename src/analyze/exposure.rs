@@ -14,10 +14,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::cidr::{Network, covers_internet};
-use super::nacl::{Family, admission};
+use super::nacl::{Admission, Family, admission};
 use super::network::SubnetFacts;
 use super::ports::{EPHEMERAL, MAX_PORT, PortSpan};
-use crate::snapshot::ec2::{Ec2Region, Protocol, SecurityGroup};
+use crate::snapshot::ec2::{NetworkAcl, Protocol, SecurityGroup};
 
 /// The internet exposure of an interface or of an instance (all of its
 /// interfaces).
@@ -51,6 +51,24 @@ pub struct PortPath {
     pub network_acl_id: Option<String>,
     /// The ACL entry admitting the port inbound.
     pub network_acl_rule: Option<i32>,
+}
+
+/// What an ACL admits from (`inbound`) and to (`outbound`) any IPv4
+/// address: computed once per ACL, read for every interface behind it.
+pub struct AclIpv4 {
+    id: String,
+    inbound: Admission,
+    outbound: Admission,
+}
+
+impl AclIpv4 {
+    pub fn of(acl: &NetworkAcl) -> AclIpv4 {
+        AclIpv4 {
+            id: acl.meta.id.clone(),
+            inbound: admission(acl, false, Family::Ipv4),
+            outbound: admission(acl, true, Family::Ipv4),
+        }
+    }
 }
 
 /// Where an interface sits and what guards it.
@@ -96,7 +114,7 @@ fn opened_to_internet(group: &SecurityGroup) -> Vec<(Protocol, PortSpan, Vec<Str
 
 /// The exposure of one interface.
 pub fn exposure(
-    ec2: &Ec2Region,
+    acls: &HashMap<&str, AclIpv4>,
     groups: &HashMap<&str, &SecurityGroup>,
     subnets: &HashMap<String, SubnetFacts>,
     endpoint: &Endpoint,
@@ -108,7 +126,7 @@ pub fn exposure(
     let subnet = endpoint.subnet_id.and_then(|id| subnets.get(id));
     let acl = subnet
         .and_then(|facts| facts.network_acl_id.as_deref())
-        .and_then(|id| ec2.network_acls.iter().find(|acl| acl.meta.id == id));
+        .and_then(|id| acls.get(id));
     let path = |protocol: Protocol, span: PortSpan, group: &str, sources: &[String]| PortPath {
         protocol: protocol.to_string(),
         from: span.from,
@@ -164,8 +182,7 @@ pub fn exposure(
     if !exposure.blocked_by.is_empty() {
         return exposure;
     }
-    let inbound = admission(acl, false, Family::Ipv4);
-    let outbound = admission(acl, true, Family::Ipv4);
+    let (inbound, outbound) = (&acl.inbound, &acl.outbound);
     let mut reachable = Vec::new();
     let mut returns_blocked = Vec::new();
     let mut inbound_blocked = false;
@@ -200,14 +217,14 @@ pub fn exposure(
     for protocol in returns_blocked {
         exposure.blocked_by.push(format!(
             "network ACL {} admits no outbound {} to the internet on ephemeral ports 1024-65535, so replies cannot leave",
-            acl.meta.id,
+            acl.id,
             protocol.to_uppercase()
         ));
     }
     if inbound_blocked {
         exposure.blocked_by.push(format!(
             "network ACL {} denies inbound traffic from the internet to some ports the security groups open",
-            acl.meta.id
+            acl.id
         ));
     }
     exposure.reachable = reachable;

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::snapshot::Snapshot;
 use crate::snapshot::ec2::{Ec2Region, SecurityGroup};
-use exposure::{Endpoint, Exposure};
+use exposure::{AclIpv4, Endpoint, Exposure};
 use nacl::AclFacts;
 use network::RegionNetwork;
 
@@ -69,6 +69,11 @@ fn analyze_region(ec2: &Ec2Region) -> RegionAnalysis {
         .iter()
         .map(|group| (group.meta.id.as_str(), group))
         .collect();
+    let acls: HashMap<&str, AclIpv4> = ec2
+        .network_acls
+        .iter()
+        .map(|acl| (acl.meta.id.as_str(), AclIpv4::of(acl)))
+        .collect();
     let network_interfaces: HashMap<String, Exposure> = ec2
         .network_interfaces
         .iter()
@@ -79,7 +84,7 @@ fn analyze_region(ec2: &Ec2Region) -> RegionAnalysis {
                 subnet_id: eni.subnet_id.as_deref(),
                 security_group_ids: &eni.security_group_ids,
             };
-            let facts = exposure::exposure(ec2, &groups, &network.subnets, &endpoint);
+            let facts = exposure::exposure(&acls, &groups, &network.subnets, &endpoint);
             (eni.meta.id.clone(), facts)
         })
         .collect();
@@ -101,7 +106,7 @@ fn analyze_region(ec2: &Ec2Region) -> RegionAnalysis {
                     subnet_id: instance.subnet_id.as_deref(),
                     security_group_ids: &instance.security_group_ids,
                 };
-                exposure::exposure(ec2, &groups, &network.subnets, &endpoint)
+                exposure::exposure(&acls, &groups, &network.subnets, &endpoint)
             } else {
                 Exposure::merge(interfaces)
             };
