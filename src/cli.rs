@@ -63,7 +63,7 @@ pub struct RuleSelection {
     #[arg(long = "exclude-rule", value_name = "ID")]
     pub exclude_rule: Vec<String>,
 
-    /// Run only rules of this severity or higher: info, low, medium, high, critical.
+    /// Report only findings of this severity or higher: info, low, medium, high, critical.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub severity: Option<Severity>,
 
@@ -107,7 +107,7 @@ pub struct RulesArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// A table of the rules: id, severity, resource type, compliance ids.
+    /// A table of the rules: id, severity, resource type, a column per compliance framework, the Prowler check.
     List {
         /// Also load every rule file (*.yaml) under DIR.
         #[arg(long = "rules", value_name = "DIR")]
