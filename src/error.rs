@@ -6,10 +6,24 @@
 
 use std::path::{Path, PathBuf};
 
+/// An input file a person wrote (a rule, a configuration or suppression
+/// file) that cannot be used, and exactly where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct SourceError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// A snapshot or report that cannot be read, or an output that cannot be
+/// written.
 #[derive(Debug, thiserror::Error)]
-pub enum SnapshotError {
-    #[error("cannot read snapshot {}", path.display())]
+pub enum FileError {
+    #[error("cannot read {kind} {}", path.display())]
     Read {
+        kind: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
@@ -21,21 +35,24 @@ pub enum SnapshotError {
         message: String,
     },
     #[error(
-        "{}snapshot schema version {found} is not supported; this rampart reads version {supported}",
+        "{}{kind} schema version {found} is not supported; this rampart reads version {supported}",
         location(path)
     )]
     Version {
         path: Option<PathBuf>,
+        kind: &'static str,
         found: u32,
         supported: u32,
     },
-    #[error(
-        "{}not a rampart snapshot: it has no `schema_version` field",
-        location(path)
-    )]
-    NotASnapshot { path: Option<PathBuf> },
-    #[error("cannot write snapshot {}", path.display())]
+    #[error("{}not a rampart {kind}: {hint}", location(path))]
+    WrongKind {
+        path: Option<PathBuf>,
+        kind: &'static str,
+        hint: &'static str,
+    },
+    #[error("cannot write {what} {}", path.display())]
     Write {
+        what: String,
         path: PathBuf,
         source: std::io::Error,
     },
@@ -47,7 +64,7 @@ fn location(path: &Option<PathBuf>) -> String {
         .unwrap_or_default()
 }
 
-impl SnapshotError {
+impl FileError {
     pub(crate) fn json(err: serde_json::Error) -> Self {
         // serde_json appends " at line L column C" to its message; the
         // position is rendered separately, so strip the duplicate.
@@ -56,7 +73,7 @@ impl SnapshotError {
             Some(cut) => message[..cut].to_owned(),
             None => message,
         };
-        SnapshotError::Json {
+        FileError::Json {
             path: None,
             line: err.line(),
             column: err.column(),
@@ -67,10 +84,10 @@ impl SnapshotError {
     /// Attaches the file the parsed text came from.
     pub(crate) fn at(mut self, file: &Path) -> Self {
         match &mut self {
-            SnapshotError::Json { path, .. }
-            | SnapshotError::Version { path, .. }
-            | SnapshotError::NotASnapshot { path } => *path = Some(file.to_owned()),
-            SnapshotError::Read { .. } | SnapshotError::Write { .. } => {}
+            FileError::Json { path, .. }
+            | FileError::Version { path, .. }
+            | FileError::WrongKind { path, .. } => *path = Some(file.to_owned()),
+            FileError::Read { .. } | FileError::Write { .. } => {}
         }
         self
     }

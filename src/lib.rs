@@ -10,5 +10,7 @@ pub mod cli;
 pub mod collect;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod report;
 pub mod snapshot;
+pub mod triage;

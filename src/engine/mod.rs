@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::analyze::Analysis;
+use crate::error::SourceError;
 use crate::snapshot::{CollectionError, Snapshot};
 use expr::{ExprEnv, Subject};
 use resources::{Extracted, ResourceRef, ResourceType};
-use rule::{Remediation, Rule, RuleError, Severity};
+use rule::{Remediation, Rule, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -73,18 +74,18 @@ pub struct Engine {
 
 impl Engine {
     /// The embedded rules, plus every rule file under `extra`.
-    pub fn load(extra: Option<&Path>) -> Result<Engine, RuleError> {
+    pub fn load(extra: Option<&Path>) -> Result<Engine, SourceError> {
         Ok(Engine {
             rules: rule::load(&ExprEnv::new(), true, extra)?,
         })
     }
 
     /// Like [`Engine::load`], then the parameters a configuration file sets.
-    pub fn load_configured(extra: Option<&Path>, config: &Path) -> Result<Engine, RuleError> {
+    pub fn load_configured(extra: Option<&Path>, config: &Path) -> Result<Engine, SourceError> {
         let env = ExprEnv::new();
         let mut rules = rule::load(&env, true, extra)?;
         let file = config.display().to_string();
-        let text = std::fs::read_to_string(config).map_err(|err| RuleError {
+        let text = std::fs::read_to_string(config).map_err(|err| SourceError {
             file: file.clone(),
             line: 0,
             column: 0,
@@ -95,7 +96,7 @@ impl Engine {
     }
 
     /// Only the rule files under `dir`, as `rampart rules test DIR` checks them.
-    pub fn load_dir(dir: &Path) -> Result<Engine, RuleError> {
+    pub fn load_dir(dir: &Path) -> Result<Engine, SourceError> {
         Ok(Engine {
             rules: rule::load(&ExprEnv::new(), false, Some(dir))?,
         })

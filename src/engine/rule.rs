@@ -11,6 +11,8 @@ use serde_saphyr::Spanned;
 
 use super::expr::{Expr, ExprEnv, RuleContext};
 use super::resources::ResourceType;
+use crate::error::SourceError;
+use crate::files;
 
 /// The rules shipped inside the binary.
 static EMBEDDED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
@@ -136,16 +138,6 @@ pub(crate) enum MessagePart {
     Expr(Expr),
 }
 
-/// A rule file that cannot be used, and exactly where.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
-pub struct RuleError {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
 /// One inline test that did not give what it expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestFailure {
@@ -237,14 +229,14 @@ impl Rule {
 
 /// Loads the embedded rules (when `embedded`) and every `*.yaml` under
 /// `extra`. Ids and aliases must be unique across all of them.
-pub fn load(env: &ExprEnv, embedded: bool, extra: Option<&Path>) -> Result<Vec<Rule>, RuleError> {
+pub fn load(env: &ExprEnv, embedded: bool, extra: Option<&Path>) -> Result<Vec<Rule>, SourceError> {
     let mut sources: Vec<(String, String)> = Vec::new();
     if embedded {
         collect_embedded(&EMBEDDED, &mut sources);
     }
     if let Some(dir) = extra {
         let mut files = Vec::new();
-        walk(dir, &mut files).map_err(|message| RuleError {
+        walk(dir, &mut files).map_err(|message| SourceError {
             file: dir.display().to_string(),
             line: 0,
             column: 0,
@@ -252,7 +244,7 @@ pub fn load(env: &ExprEnv, embedded: bool, extra: Option<&Path>) -> Result<Vec<R
         })?;
         files.sort();
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|err| RuleError {
+            let text = std::fs::read_to_string(&file).map_err(|err| SourceError {
                 file: file.display().to_string(),
                 line: 0,
                 column: 0,
@@ -267,7 +259,7 @@ pub fn load(env: &ExprEnv, embedded: bool, extra: Option<&Path>) -> Result<Vec<R
         let rule = parse(env, source, text)?;
         for name in std::iter::once(&rule.id).chain(&rule.aliases) {
             if let Some(first) = names.insert(name.clone(), source.clone()) {
-                return Err(RuleError {
+                return Err(SourceError {
                     file: source.clone(),
                     line: 1,
                     column: 1,
@@ -334,19 +326,14 @@ pub fn configure(
     rules: &mut [Rule],
     file: &str,
     text: &str,
-) -> Result<(), RuleError> {
-    let error = |line: usize, column: usize, message: String| RuleError {
+) -> Result<(), SourceError> {
+    let error = |line: usize, column: usize, message: String| SourceError {
         file: file.to_owned(),
         line,
         column,
         message,
     };
-    let config: ConfigFile = serde_saphyr::from_str(text).map_err(|err| {
-        let (line, column) = err
-            .location()
-            .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
-        error(line, column, yaml_message(&err.to_string()))
-    })?;
+    let config: ConfigFile = files::parse_yaml(file, text)?;
     for (name, settings) in config.rules {
         let at = (
             settings.referenced.line() as usize,
@@ -388,21 +375,6 @@ pub fn configure(
     Ok(())
 }
 
-/// The YAML library renders `error: line L column C: MESSAGE` and then a
-/// source snippet; the position is already in the prefix rampart writes,
-/// so keep only the message.
-fn yaml_message(rendered: &str) -> String {
-    let first = rendered.lines().next().unwrap_or(rendered);
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    match first
-        .strip_prefix("line ")
-        .and_then(|rest| rest.split_once(": "))
-    {
-        Some((_, message)) => message.to_owned(),
-        None => first.to_owned(),
-    }
-}
-
 /// The id scheme: `<service>-<subject>-<condition>`, lowercase words
 /// joined by hyphens, e.g. `ec2-security-group-ssh-open-to-internet`.
 fn valid_id(id: &str) -> bool {
@@ -415,19 +387,14 @@ fn valid_id(id: &str) -> bool {
         })
 }
 
-fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, RuleError> {
-    let error = |line: usize, column: usize, message: String| RuleError {
+fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
+    let error = |line: usize, column: usize, message: String| SourceError {
         file: source.to_owned(),
         line,
         column,
         message,
     };
-    let file: RuleFile = serde_saphyr::from_str(text).map_err(|err| {
-        let (line, column) = err
-            .location()
-            .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
-        error(line, column, yaml_message(&err.to_string()))
-    })?;
+    let file: RuleFile = files::parse_yaml(source, text)?;
     if !valid_id(&file.id) {
         return Err(error(
             1,
@@ -606,7 +573,7 @@ tests:
     resource: {id: sg-2, ingress: [{port: 80}]}
 "#;
 
-    fn load_one(text: &str) -> Result<Rule, RuleError> {
+    fn load_one(text: &str) -> Result<Rule, SourceError> {
         parse(&ExprEnv::new(), "rules/test.yaml", text)
     }
 

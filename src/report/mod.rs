@@ -3,4 +3,5 @@
 //! where it goes.
 
 pub mod findings;
+pub mod model;
 pub mod summary;

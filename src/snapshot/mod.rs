@@ -13,14 +13,13 @@ pub mod ssoadmin;
 pub mod sts;
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::SnapshotError;
+use crate::error::FileError;
+use crate::files::{self, Document};
 
 /// Bumped whenever a change to the model would make an older reader
 /// misunderstand a newer file (or the reverse).
@@ -121,54 +120,23 @@ pub struct CollectionError {
 
 impl Snapshot {
     /// Reads and validates a snapshot file written by `rampart collect`.
-    pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
-        let text = fs::read_to_string(path).map_err(|source| SnapshotError::Read {
+    pub fn read(path: &Path) -> Result<Snapshot, FileError> {
+        files::read_versioned(path, Document::Snapshot, SCHEMA_VERSION)
+    }
+
+    pub fn parse(text: &str) -> Result<Snapshot, FileError> {
+        files::parse_versioned(text, Document::Snapshot, SCHEMA_VERSION)
+    }
+
+    /// Writes the snapshot as pretty JSON, atomically.
+    pub fn write(&self, path: &Path) -> Result<(), FileError> {
+        let mut text = serde_json::to_vec_pretty(self).map_err(|err| FileError::Write {
+            what: "snapshot".to_owned(),
             path: path.to_owned(),
-            source,
+            source: err.into(),
         })?;
-        Self::parse(&text).map_err(|err| err.at(path))
-    }
-
-    /// Parses snapshot JSON, checking the schema version before the body so a
-    /// file from another version gets a version error, not a field error.
-    pub fn parse(text: &str) -> Result<Snapshot, SnapshotError> {
-        #[derive(Deserialize)]
-        struct VersionOnly {
-            schema_version: Option<u32>,
-        }
-        let version = serde_json::from_str::<VersionOnly>(text)
-            .map_err(SnapshotError::json)?
-            .schema_version;
-        match version {
-            Some(SCHEMA_VERSION) => serde_json::from_str(text).map_err(SnapshotError::json),
-            Some(found) => Err(SnapshotError::Version {
-                path: None,
-                found,
-                supported: SCHEMA_VERSION,
-            }),
-            None => Err(SnapshotError::NotASnapshot { path: None }),
-        }
-    }
-
-    /// Writes the snapshot as pretty JSON, atomically: a crash or a full disk
-    /// leaves either the old file or the complete new one, never half of it.
-    pub fn write(&self, path: &Path) -> Result<(), SnapshotError> {
-        let write_err = |source| SnapshotError::Write {
-            path: path.to_owned(),
-            source,
-        };
-        let dir = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
-        serde_json::to_writer_pretty(&mut tmp, self)
-            .map_err(std::io::Error::from)
-            .map_err(write_err)?;
-        tmp.write_all(b"\n").map_err(write_err)?;
-        tmp.as_file().sync_all().map_err(write_err)?;
-        tmp.persist(path).map_err(|err| write_err(err.error))?;
-        Ok(())
+        text.push(b'\n');
+        files::write_atomically(path, "snapshot", &text)
     }
 
     /// How many resources the snapshot holds, everything counted once:
@@ -206,6 +174,8 @@ impl Snapshot {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     const DEMO: &str = include_str!("../../fixtures/demo/snapshot.json");

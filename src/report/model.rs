@@ -1,0 +1,319 @@
+//! The report: everything one run found, in the versioned JSON format of
+//! record. Every other format (terminal, SARIF, OCSF, JUnit, Markdown) is
+//! rendered from this model alone, so `rampart report` can re-render a saved
+//! report without AWS access and get exactly what the scan would have shown.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::rule::{Remediation, Rule, Severity};
+use crate::engine::{Finding, Status};
+use crate::error::FileError;
+use crate::files::{self, Document};
+use crate::snapshot::{CollectionError, Snapshot, ToolInfo};
+
+/// Bumped on any change that would make an older reader misunderstand a
+/// newer report (or the reverse); `schemas/report-v{N}.schema.json`
+/// describes version N.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub scan: ScanInfo,
+    pub summary: Summary,
+    /// Calls that failed during collection: what they would have returned
+    /// could not be evaluated.
+    pub collection_errors: Vec<CollectionError>,
+    /// Every rule that ran, with its documentation.
+    pub rules: Vec<RuleInfo>,
+    /// Every result: one per rule and resource, most severe first.
+    pub findings: Vec<ReportFinding>,
+    /// Suppressions whose expiry date has passed: they no longer apply.
+    pub expired_suppressions: Vec<SuppressionSource>,
+    /// With a baseline: findings failing there that no longer fail here.
+    pub resolved: Option<Vec<ResolvedFinding>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanInfo {
+    pub account_id: String,
+    pub partition: String,
+    pub caller_arn: String,
+    pub regions: Vec<String>,
+    /// When this run started and finished (collection, evaluation, triage).
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// When the evaluated snapshot was collected.
+    pub collected_at: DateTime<Utc>,
+    /// The tool version and a digest of the rules that ran and their
+    /// parameters: two reports with the same value ran the same checks.
+    pub rules_version: String,
+    /// AWS calls made per operation (`service:Operation`).
+    pub api_calls: BTreeMap<String, u64>,
+    /// The baseline report this one was compared with, as given.
+    pub baseline: Option<String>,
+}
+
+/// Counts over the findings. Failing means status FAIL and not suppressed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub checks: usize,
+    pub failed: usize,
+    pub passed: usize,
+    pub not_evaluated: usize,
+    pub errors: usize,
+    pub suppressed: usize,
+    pub failed_by_severity: BTreeMap<Severity, usize>,
+    pub failed_by_service: BTreeMap<String, usize>,
+    pub failed_by_region: BTreeMap<String, usize>,
+    /// With a baseline: failing findings that were not failing there.
+    pub new: Option<usize>,
+    pub resolved: Option<usize>,
+}
+
+/// A rule's documentation, as SARIF and the terminal need it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleInfo {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub resource_type: String,
+    pub description: String,
+    pub rationale: String,
+    pub remediation: Remediation,
+    pub compliance: BTreeMap<String, Vec<String>>,
+    pub equivalents: BTreeMap<String, Vec<String>>,
+    pub references: Vec<String>,
+}
+
+impl RuleInfo {
+    pub fn of(rule: &Rule) -> Self {
+        RuleInfo {
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            severity: rule.severity,
+            resource_type: rule.resource.name().to_owned(),
+            description: rule.description.trim().to_owned(),
+            rationale: rule.rationale.trim().to_owned(),
+            remediation: rule.remediation.clone(),
+            compliance: rule.compliance.clone(),
+            equivalents: rule.equivalents.clone(),
+            references: rule.references.clone(),
+        }
+    }
+}
+
+/// An engine result, with what triage decided about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportFinding {
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// The service the rule checks: the first segment of its id
+    /// (`ec2-...`, `iam-...`).
+    pub service: String,
+    /// The suppression that applies to this FAIL, if any: it still counts
+    /// as a result, never as failing.
+    pub suppression: Option<AppliedSuppression>,
+    /// With a baseline: whether this FAIL was already failing there.
+    pub baseline: Option<BaselineState>,
+}
+
+impl ReportFinding {
+    pub fn new(finding: Finding) -> Self {
+        let service = service_of(&finding.rule_id).to_owned();
+        ReportFinding {
+            finding,
+            service,
+            suppression: None,
+            baseline: None,
+        }
+    }
+
+    /// FAIL and not suppressed: what the summary counts and `--fail-on`
+    /// looks at.
+    pub fn is_failing(&self) -> bool {
+        self.finding.status == Status::Fail && self.suppression.is_none()
+    }
+}
+
+/// Rule ids are named service-resource-problem.
+pub fn service_of(rule_id: &str) -> &str {
+    rule_id.split('-').next().unwrap_or(rule_id)
+}
+
+/// Where a suppression is written: the file and line of its entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressionSource {
+    pub file: String,
+    pub line: usize,
+    pub reason: String,
+    pub expires: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppliedSuppression {
+    pub reason: String,
+    pub expires: Option<NaiveDate>,
+    /// `FILE:LINE` of the entry.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineState {
+    New,
+    Existing,
+}
+
+/// A finding that failed in the baseline and no longer does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolvedFinding {
+    pub fingerprint: String,
+    pub rule_id: String,
+    pub severity: Severity,
+    pub resource_arn: String,
+    pub region: String,
+    /// PASS when the check now passes; `null` when the resource is gone.
+    pub now: Option<Status>,
+}
+
+/// What the CLI knows about a run beyond the snapshot and the findings.
+pub struct RunInfo<'a> {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub rules: &'a [&'a Rule],
+    pub rules_version: String,
+    pub baseline: Option<String>,
+}
+
+impl Report {
+    pub fn new(snapshot: &Snapshot, run: RunInfo<'_>, findings: Vec<ReportFinding>) -> Report {
+        let mut report = Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool: ToolInfo::current(),
+            scan: ScanInfo {
+                account_id: snapshot.account.account_id.clone(),
+                partition: snapshot.account.partition.clone(),
+                caller_arn: snapshot.account.caller_arn.clone(),
+                regions: snapshot.regions.keys().cloned().collect(),
+                started_at: run.started_at,
+                finished_at: run.finished_at,
+                collected_at: snapshot.collected_at,
+                rules_version: run.rules_version,
+                api_calls: snapshot.api_calls.clone(),
+                baseline: run.baseline,
+            },
+            summary: Summary::default(),
+            collection_errors: snapshot.collection_errors.clone(),
+            rules: run.rules.iter().map(|rule| RuleInfo::of(rule)).collect(),
+            findings,
+            expired_suppressions: Vec::new(),
+            resolved: None,
+        };
+        report.refresh_summary();
+        report
+    }
+
+    /// Recounts the summary after triage changed the findings.
+    pub fn refresh_summary(&mut self) {
+        self.summary = Summary::of(self);
+    }
+
+    pub fn read(path: &Path) -> Result<Report, FileError> {
+        files::read_versioned(path, Document::Report, REPORT_SCHEMA_VERSION)
+    }
+
+    pub fn parse(text: &str) -> Result<Report, FileError> {
+        files::parse_versioned(text, Document::Report, REPORT_SCHEMA_VERSION)
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
+        self.rules.iter().find(|rule| rule.id == id)
+    }
+
+    /// Failing findings at or above `threshold`; with `only_new`, only
+    /// those the baseline did not have.
+    pub fn failing_at(&self, threshold: Severity, only_new: bool) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.is_failing() && f.finding.severity >= threshold)
+            .filter(|f| !only_new || f.baseline == Some(BaselineState::New))
+            .count()
+    }
+
+    /// Whether some of the account could not be read or checked.
+    pub fn is_incomplete(&self) -> bool {
+        !self.collection_errors.is_empty()
+            || self
+                .findings
+                .iter()
+                .any(|f| matches!(f.finding.status, Status::Error | Status::NotEvaluated))
+    }
+
+    /// Regions this report covered, for telling a resolved finding from one
+    /// in a region that simply was not scanned.
+    pub fn covers(&self, rule_id: &str, region: &str) -> bool {
+        self.rule(rule_id).is_some()
+            && (region == crate::snapshot::iam::GLOBAL_REGION
+                || self.scan.regions.iter().any(|r| r == region))
+    }
+}
+
+impl Summary {
+    fn of(report: &Report) -> Summary {
+        let findings = &report.findings;
+        let count = |status: Status| {
+            findings
+                .iter()
+                .filter(|f| f.finding.status == status)
+                .count()
+        };
+        let mut summary = Summary {
+            checks: findings.len(),
+            failed: 0,
+            passed: count(Status::Pass),
+            not_evaluated: count(Status::NotEvaluated),
+            errors: count(Status::Error),
+            suppressed: findings
+                .iter()
+                .filter(|f| f.finding.status == Status::Fail && f.suppression.is_some())
+                .count(),
+            new: report.resolved.as_ref().map(|_| {
+                findings
+                    .iter()
+                    .filter(|f| f.is_failing() && f.baseline == Some(BaselineState::New))
+                    .count()
+            }),
+            resolved: report.resolved.as_ref().map(Vec::len),
+            ..Summary::default()
+        };
+        for finding in findings.iter().filter(|f| f.is_failing()) {
+            summary.failed += 1;
+            *summary
+                .failed_by_severity
+                .entry(finding.finding.severity)
+                .or_default() += 1;
+            *summary
+                .failed_by_service
+                .entry(finding.service.clone())
+                .or_default() += 1;
+            *summary
+                .failed_by_region
+                .entry(finding.finding.resource.region.clone())
+                .or_default() += 1;
+        }
+        summary
+    }
+}
