@@ -11,11 +11,18 @@ use anyhow::Context;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use chrono::{DateTime, Utc};
+
 use crate::collect::{self, CollectOptions, RegionSelection};
 use crate::engine::rule::{Rule, Severity};
-use crate::engine::{Engine, Finding, Selection};
-use crate::report;
+use crate::engine::{self, Engine, Selection};
+use crate::files;
+use crate::report::model::{Report, ReportFinding, RunInfo};
+use crate::report::terminal::TerminalOptions;
+use crate::report::{self, Format};
 use crate::snapshot::Snapshot;
+use crate::triage::baseline;
+use crate::triage::suppressions::Suppressions;
 
 /// Exit code for every error that stops a run: bad flags or input, missing
 /// profile or credentials, an unreadable snapshot, an unwritable output.
@@ -26,7 +33,7 @@ pub const EXIT_ERROR: u8 = 2;
     name = "rampart",
     version,
     about = "Read-only AWS security posture scanner",
-    after_help = "Exit codes: 0 success; 1 a rule's own test failed (rules test); 2 usage, configuration, rule, credential or input error."
+    after_help = "Exit codes:\n  0  nothing failing at or above --fail-on (rules test: every rule test passed)\n  1  failing findings at or above --fail-on (rules test: a rule test failed)\n  2  usage, configuration, rule, suppression, credential or input error\n  3  the scan ran but some data could not be collected or evaluated, and --strict was given"
 )]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
@@ -45,6 +52,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// Evaluate the rules on a saved snapshot and report, with no AWS access at all.
     Evaluate(EvaluateArgs),
+    /// Render a saved JSON report in another format, with no AWS access at all.
+    Report(ReportArgs),
+    /// Compare two JSON reports: new, resolved and unchanged failing findings.
+    Diff(DiffArgs),
     /// List, document and test the rules.
     Rules(RulesArgs),
 }
@@ -178,6 +189,15 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub rules: RuleSelection,
+
+    #[command(flatten)]
+    pub triage: TriageArgs,
+
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+
+    #[command(flatten)]
+    pub terminal: TerminalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +208,152 @@ pub struct EvaluateArgs {
 
     #[command(flatten)]
     pub rules: RuleSelection,
+
+    #[command(flatten)]
+    pub triage: TriageArgs,
+
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+
+    #[command(flatten)]
+    pub terminal: TerminalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A JSON report written by `scan` or `evaluate` (`--output json=FILE`).
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+
+    /// Render to stdout in this format (when no --output is given).
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+
+    #[command(flatten)]
+    pub terminal: TerminalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier JSON report.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The later JSON report.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    #[command(flatten)]
+    pub terminal: TerminalArgs,
+}
+
+/// What decides the exit code, and what a team has already accepted.
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// Exit 1 when a failing finding is at or above this severity: info, low,
+    /// medium, high, critical, or `never`.
+    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_threshold)]
+    pub fail_on: Threshold,
+
+    /// Compare with an earlier JSON report: each failing finding is marked
+    /// new or existing, and findings no longer failing are listed as resolved.
+    #[arg(long, value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
+
+    /// Count only new findings (against --baseline) for --fail-on.
+    #[arg(long, requires = "baseline")]
+    pub fail_on_new: bool,
+
+    /// Accepted findings: a YAML file of rule/account/region/resource
+    /// patterns, each with a reason and an optional expiry date.
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
+
+    /// Exit 3 when some data could not be collected or evaluated (and
+    /// nothing fails at or above --fail-on).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `--fail-on`: a severity, or never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold(pub Option<Severity>);
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    if text.eq_ignore_ascii_case("never") {
+        return Ok(Threshold(None));
+    }
+    parse_severity(text)
+        .map(|severity| Threshold(Some(severity)))
+        .map_err(|_| {
+            format!("`{text}` is not a severity: use info, low, medium, high, critical or never")
+        })
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write the report as FORMAT to PATH (`-` for stdout); repeat for
+    /// several. Formats: table, json, sarif, ocsf, junit, markdown.
+    /// Without one that goes to stdout, the table is printed there.
+    #[arg(short, long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
+    pub outputs: Vec<Output>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub format: Format,
+    /// `None` for stdout.
+    pub path: Option<PathBuf>,
+}
+
+fn parse_output(text: &str) -> Result<Output, String> {
+    let Some((format, path)) = text.split_once('=') else {
+        return Err(format!(
+            "`{text}` is not FORMAT=PATH, e.g. json=report.json or sarif=-"
+        ));
+    };
+    if path.is_empty() {
+        return Err(format!(
+            "`{text}` names no file: use {format}=PATH, or {format}=- for stdout"
+        ));
+    }
+    Ok(Output {
+        format: format.parse()?,
+        path: (path != "-").then(|| PathBuf::from(path)),
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct TerminalArgs {
+    /// Also list these in the table: `pass` (passing checks), `suppressed`;
+    /// repeat or separate with commas.
+    #[arg(long, value_name = "WHAT", value_delimiter = ',', value_parser = ["pass", "suppressed"])]
+    pub show: Vec<String>,
+
+    /// Print the summary alone, without the list of findings.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// No colour, even on a terminal (NO_COLOR is honoured too).
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+impl TerminalArgs {
+    fn options(&self) -> TerminalOptions {
+        let stdout = std::io::stdout().is_terminal();
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        TerminalOptions {
+            width: terminal_width(),
+            color: stdout && !self.no_color && !no_color_env,
+            show_pass: self.show.iter().any(|s| s == "pass"),
+            show_suppressed: self.show.iter().any(|s| s == "suppressed"),
+            quiet: self.quiet,
+        }
+    }
 }
 
 /// Sets up tracing on stderr. RUST_LOG, when set, wins over `-v`.
@@ -215,23 +381,41 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("{}", collection_note(&snapshot, &args.output));
         }
         Command::Scan(args) => {
-            // Rules are loaded and checked before any AWS call is made.
-            let engine = args.rules.engine()?;
-            let selection = args.rules.selection();
-            let selected = engine.select(&selection).map_err(anyhow::Error::msg)?;
+            // Rules, suppressions, baseline and outputs are all checked
+            // before any AWS call is made.
+            let plan = Plan::new(&args.rules, &args.triage, &args.outputs)?;
+            let started_at = Utc::now();
             let snapshot = collect_snapshot(&args.aws)?;
-            let mut findings = engine.evaluate(&snapshot, &selected);
-            selection.retain(&mut findings);
-            print_report(&snapshot, &findings)?;
+            let report = plan.report(&snapshot, started_at);
+            return plan.finish(&report, &args.triage, &args.outputs, &args.terminal);
         }
         Command::Evaluate(args) => {
-            let engine = args.rules.engine()?;
-            let selection = args.rules.selection();
-            let selected = engine.select(&selection).map_err(anyhow::Error::msg)?;
+            let plan = Plan::new(&args.rules, &args.triage, &args.outputs)?;
+            let started_at = Utc::now();
             let snapshot = Snapshot::read(&args.snapshot)?;
-            let mut findings = engine.evaluate(&snapshot, &selected);
-            selection.retain(&mut findings);
-            print_report(&snapshot, &findings)?;
+            let report = plan.report(&snapshot, started_at);
+            return plan.finish(&report, &args.triage, &args.outputs, &args.terminal);
+        }
+        Command::Report(args) => {
+            let report = Report::read(&args.report)?;
+            let mut outputs = args.outputs.outputs.clone();
+            if outputs.is_empty() {
+                outputs.push(Output {
+                    format: args.format,
+                    path: None,
+                });
+            }
+            check_outputs(&outputs)?;
+            write_outputs(&report, &outputs, &args.terminal.options())?;
+        }
+        Command::Diff(args) => {
+            let old = Report::read(&args.old)?;
+            let mut new = Report::read(&args.new)?;
+            baseline::apply(&mut new, &old, &args.old.display().to_string());
+            let options = args.terminal.options();
+            std::io::stdout()
+                .lock()
+                .write_all(report::diff::render(&new, &options).as_bytes())?;
         }
         Command::Rules(args) => return rules(args.command),
     }
@@ -247,14 +431,14 @@ fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
         RulesCommand::List { rules_dir } => {
             let engine = Engine::load(rules_dir.as_deref())?;
             let all: Vec<&Rule> = engine.rules().iter().collect();
-            stdout.write_all(report::findings::rule_list(&all, terminal_width()).as_bytes())?;
+            stdout.write_all(report::rules::rule_list(&all, terminal_width()).as_bytes())?;
         }
         RulesCommand::Show { id, rules_dir } => {
             let engine = Engine::load(rules_dir.as_deref())?;
             let rule = engine
                 .rule(&id)
                 .ok_or_else(|| anyhow::anyhow!("no rule has the id or alias `{id}`"))?;
-            stdout.write_all(report::findings::rule_doc(rule).as_bytes())?;
+            stdout.write_all(report::rules::rule_doc(rule).as_bytes())?;
         }
         RulesCommand::Test { dir } => {
             let engine = match &dir {
@@ -343,13 +527,171 @@ fn collection_note(snapshot: &Snapshot, output: &Path) -> String {
     note
 }
 
-/// The collection summary, then the findings.
-fn print_report(snapshot: &Snapshot, findings: &[Finding]) -> anyhow::Result<()> {
-    let width = terminal_width();
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(report::summary::render(snapshot, width).as_bytes())?;
-    stdout.write_all(b"\n")?;
-    stdout.write_all(report::findings::render(findings, width).as_bytes())?;
+/// Everything a `scan` or `evaluate` needs besides the snapshot, loaded
+/// and checked up front so that a mistake in any of it costs no AWS calls.
+struct Plan {
+    engine: Engine,
+    selection: Selection,
+    rule_ids: Vec<String>,
+    suppressions: Option<Suppressions>,
+    baseline: Option<(Report, String)>,
+}
+
+impl Plan {
+    fn new(
+        rules: &RuleSelection,
+        triage: &TriageArgs,
+        outputs: &OutputArgs,
+    ) -> anyhow::Result<Plan> {
+        let engine = rules.engine()?;
+        let selection = rules.selection();
+        let rule_ids = engine
+            .select(&selection)
+            .map_err(anyhow::Error::msg)?
+            .iter()
+            .map(|rule| rule.id.clone())
+            .collect();
+        check_outputs(&outputs.outputs)?;
+        let suppressions = triage
+            .suppressions
+            .as_deref()
+            .map(|path| Suppressions::read(path, &engine))
+            .transpose()?;
+        let baseline = triage
+            .baseline
+            .as_deref()
+            .map(|path| Report::read(path).map(|report| (report, path.display().to_string())))
+            .transpose()?;
+        Ok(Plan {
+            engine,
+            selection,
+            rule_ids,
+            suppressions,
+            baseline,
+        })
+    }
+
+    fn report(&self, snapshot: &Snapshot, started_at: DateTime<Utc>) -> Report {
+        let rules: Vec<&Rule> = self
+            .rule_ids
+            .iter()
+            .filter_map(|id| self.engine.rule(id))
+            .collect();
+        let mut findings = self.engine.evaluate(snapshot, &rules);
+        self.selection.retain(&mut findings);
+        let run = RunInfo {
+            started_at,
+            finished_at: started_at,
+            rules: &rules,
+            rules_version: engine::rules_version(&rules),
+            baseline: None,
+        };
+        let mut report = Report::new(
+            snapshot,
+            run,
+            findings.into_iter().map(ReportFinding::new).collect(),
+        );
+        if let Some(suppressions) = &self.suppressions {
+            suppressions.apply(&mut report, Utc::now().date_naive());
+        }
+        if let Some((old, name)) = &self.baseline {
+            baseline::apply(&mut report, old, name);
+        }
+        report.scan.finished_at = Utc::now();
+        report
+    }
+
+    /// Writes every output, then gives the exit code the report calls for.
+    fn finish(
+        &self,
+        report: &Report,
+        triage: &TriageArgs,
+        outputs: &OutputArgs,
+        terminal: &TerminalArgs,
+    ) -> anyhow::Result<ExitCode> {
+        let mut outputs = outputs.outputs.clone();
+        if !outputs.iter().any(|output| output.path.is_none()) {
+            outputs.push(Output {
+                format: Format::Table,
+                path: None,
+            });
+        }
+        write_outputs(report, &outputs, &terminal.options())?;
+        if let Threshold(Some(threshold)) = triage.fail_on {
+            let failing = report.failing_at(threshold, triage.fail_on_new);
+            if failing > 0 {
+                eprintln!(
+                    "rampart: {failing} {}failing finding(s) at or above {threshold}",
+                    if triage.fail_on_new { "new " } else { "" }
+                );
+                return Ok(ExitCode::from(EXIT_FINDINGS));
+            }
+        }
+        if triage.strict && report.is_incomplete() {
+            eprintln!(
+                "rampart: the scan is incomplete ({} failed call(s), {} check(s) not evaluated) and --strict was given",
+                report.collection_errors.len(),
+                report.summary.not_evaluated + report.summary.errors
+            );
+            return Ok(ExitCode::from(EXIT_INCOMPLETE));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Exit code when failing findings reach `--fail-on`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code when `--strict` is given and some data is missing.
+pub const EXIT_INCOMPLETE: u8 = 3;
+
+/// At most one output may go to stdout, and no two to the same file.
+fn check_outputs(outputs: &[Output]) -> anyhow::Result<()> {
+    let mut seen: Vec<Option<&Path>> = Vec::new();
+    for output in outputs {
+        let target = output.path.as_deref();
+        if seen.contains(&target) {
+            anyhow::bail!(
+                "two --output options write to {}",
+                target.map_or("stdout".to_owned(), |p| p.display().to_string())
+            );
+        }
+        seen.push(target);
+    }
+    Ok(())
+}
+
+/// Renders every output before writing any, then writes files atomically
+/// and stdout last: a failure leaves no half-written report behind.
+fn write_outputs(
+    report: &Report,
+    outputs: &[Output],
+    terminal: &TerminalOptions,
+) -> anyhow::Result<()> {
+    let rendered: Vec<(&Output, String)> = outputs
+        .iter()
+        .map(|output| {
+            // Files never get colour or the terminal's width.
+            let options = match output.path {
+                Some(_) => TerminalOptions {
+                    width: None,
+                    color: false,
+                    ..*terminal
+                },
+                None => *terminal,
+            };
+            (output, report::render(report, output.format, &options))
+        })
+        .collect();
+    for (output, text) in &rendered {
+        if let Some(path) = &output.path {
+            files::write_atomically(path, &format!("{} report", output.format), text.as_bytes())?;
+        }
+    }
+    for (output, text) in &rendered {
+        if output.path.is_none() {
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+        }
+    }
     Ok(())
 }
 

@@ -185,6 +185,29 @@ impl Engine {
     }
 }
 
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Names the exact checks a run made: the tool version and a digest of the
+/// selected rules' files and parameters.
+pub fn rules_version(rules: &[&Rule]) -> String {
+    let mut text = String::new();
+    for rule in rules {
+        text.push_str(&rule.id);
+        text.push('\n');
+        text.push_str(&rule.digest);
+        text.push('\n');
+        text.push_str(&serde_json::to_string(&rule.vars).unwrap_or_default());
+        text.push('\n');
+    }
+    let digest = sha256_hex(text.as_bytes());
+    format!("{}+{}", env!("CARGO_PKG_VERSION"), &digest[..12])
+}
+
 fn finding(rule: &Rule, resource: ResourceRef, status: Status, message: Option<String>) -> Finding {
     finding_with_severity(rule, rule.severity, resource, status, message)
 }
@@ -196,10 +219,7 @@ fn finding_with_severity(
     status: Status,
     message: Option<String>,
 ) -> Finding {
-    let fingerprint = Sha256::digest(format!("{}\n{}", rule.id, resource.arn).as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let fingerprint = sha256_hex(format!("{}\n{}", rule.id, resource.arn).as_bytes());
     Finding {
         rule_id: rule.id.clone(),
         title: rule.title.clone(),

@@ -126,6 +126,8 @@ pub struct Rule {
     pub requires: Vec<(String, String)>,
     /// Where the rule came from: `embedded:ec2/x.yaml` or a file path.
     pub source: String,
+    /// SHA-256 of the rule file's text.
+    pub digest: String,
     pub(crate) when: Expr,
     pub(crate) severity_from: Option<Expr>,
     pub(crate) message: Vec<MessagePart>,
@@ -442,6 +444,7 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
         .rule_context(&file.vars)
         .map_err(|message| error(1, 1, format!("in `vars`: {message}")))?;
     Ok(Rule {
+        digest: super::sha256_hex(text.as_bytes()),
         id: file.id,
         aliases: file.aliases,
         title: file.title,

@@ -1,7 +1,90 @@
-//! Reporters: render what a run found for people (terminal tables) and for
-//! machines (JSON and other formats). Reporters return text; the CLI decides
-//! where it goes.
+//! Reporters: render a [`model::Report`] for people (terminal tables,
+//! Markdown) and for machines (JSON, SARIF, OCSF, JUnit). Reporters return
+//! text; the CLI decides where it goes.
 
-pub mod findings;
+pub mod diff;
 pub mod model;
-pub mod summary;
+pub mod rules;
+pub mod terminal;
+
+use std::fmt;
+use std::str::FromStr;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+use model::Report;
+use terminal::TerminalOptions;
+
+/// The formats a report can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+impl Format {
+    pub const ALL: [Format; 2] = [Format::Table, Format::Json];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Format, String> {
+        Format::ALL
+            .into_iter()
+            .find(|format| format.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+                format!("`{text}` is not a report format: use {}", names.join(", "))
+            })
+    }
+}
+
+/// Renders `report` in `format`; `terminal` applies to the table only.
+pub fn render(report: &Report, format: Format, terminal: &TerminalOptions) -> String {
+    match format {
+        Format::Table => terminal::render(report, terminal),
+        Format::Json => json(report),
+    }
+}
+
+/// The JSON format of record, pretty-printed.
+pub fn json(report: &Report) -> String {
+    // A Report holds only strings, numbers, maps with string keys and
+    // dates: serialising it cannot fail.
+    let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A table that wraps to `width` when known, and never wraps otherwise
+/// (output to a file or a pipe keeps whole lines).
+pub(crate) fn new_table(width: Option<u16>) -> Table {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    match width {
+        Some(width) => {
+            table
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(width);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    table
+}

@@ -1,59 +1,12 @@
-//! Findings in the terminal: what failed, what could not be checked, and a
-//! count of every status; and the rule catalogue (`rampart rules`).
+//! The rule catalogue in the terminal: `rampart rules list` and
+//! `rampart rules show`.
 
 use std::collections::BTreeSet;
 
 use comfy_table::Table;
 
-use super::summary::new_table;
+use super::new_table;
 use crate::engine::rule::Rule;
-use crate::engine::{Finding, Status};
-
-/// Non-passing results, most severe first, then the counts.
-pub fn render(findings: &[Finding], width: Option<u16>) -> String {
-    let shown: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| f.status != Status::Pass)
-        .collect();
-    let mut out = String::new();
-    if !shown.is_empty() {
-        let mut table = new_table(width);
-        table.set_header([
-            "Severity", "Status", "Rule", "Resource", "Region", "Message",
-        ]);
-        for finding in &shown {
-            table.add_row([
-                finding.severity.to_string(),
-                status_name(finding.status).to_owned(),
-                finding.rule_id.clone(),
-                finding.resource.id.clone(),
-                finding.resource.region.clone(),
-                finding.message.clone().unwrap_or_default(),
-            ]);
-        }
-        out.push_str(&table.to_string());
-        out.push('\n');
-    }
-    let count = |status: Status| findings.iter().filter(|f| f.status == status).count();
-    out.push_str(&format!(
-        "{} check(s): {} failed, {} passed, {} not evaluated, {} error(s)\n",
-        findings.len(),
-        count(Status::Fail),
-        count(Status::Pass),
-        count(Status::NotEvaluated),
-        count(Status::Error),
-    ));
-    out
-}
-
-pub fn status_name(status: Status) -> &'static str {
-    match status {
-        Status::Fail => "FAIL",
-        Status::Error => "ERROR",
-        Status::NotEvaluated => "NOT_EVALUATED",
-        Status::Pass => "PASS",
-    }
-}
 
 /// `rampart rules list`: one column per compliance framework any listed
 /// rule maps to, holding that rule's control ids, then its Prowler

@@ -1,0 +1,308 @@
+//! The report in a terminal: a summary first (failing findings by severity,
+//! service and region; what could not be evaluated; suppressions and the
+//! baseline), then the failing findings, most severe first.
+
+use std::collections::BTreeMap;
+
+use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
+
+use super::model::{BaselineState, Report, ReportFinding};
+use super::new_table;
+use crate::engine::Status;
+use crate::engine::rule::Severity;
+
+/// Severities from the most to the least severe, as columns are ordered.
+pub const SEVERITIES: [Severity; 5] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Info,
+];
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TerminalOptions {
+    /// The terminal's width when known; tables wrap to fit it.
+    pub width: Option<u16>,
+    pub color: bool,
+    /// Also list passing checks.
+    pub show_pass: bool,
+    /// Also list suppressed findings.
+    pub show_suppressed: bool,
+    /// The summary alone.
+    pub quiet: bool,
+}
+
+pub fn render(report: &Report, options: &TerminalOptions) -> String {
+    let mut out = header(report);
+    out.push_str(&failing_summary(report, options));
+    out.push_str(&incomplete(report, options));
+    out.push_str(&triage(report));
+    if !options.quiet {
+        out.push_str(&listing(report, options));
+    }
+    out.push_str(&counts(report));
+    out
+}
+
+fn header(report: &Report) -> String {
+    let scan = &report.scan;
+    format!(
+        "{} {}: account {} ({}) as {}, {} region(s): {}\nSnapshot collected {}; {} rule(s), rules version {}\n\n",
+        report.tool.name,
+        report.tool.version,
+        scan.account_id,
+        scan.partition,
+        scan.caller_arn,
+        scan.regions.len(),
+        scan.regions.join(", "),
+        scan.collected_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        report.rules.len(),
+        scan.rules_version,
+    )
+}
+
+/// Failing findings by severity, then per service and per region.
+fn failing_summary(report: &Report, options: &TerminalOptions) -> String {
+    let summary = &report.summary;
+    if summary.failed == 0 {
+        return "No failing findings.\n\n".to_owned();
+    }
+    let bands: Vec<String> = SEVERITIES
+        .iter()
+        .filter_map(|severity| {
+            summary
+                .failed_by_severity
+                .get(severity)
+                .map(|n| format!("{n} {severity}"))
+        })
+        .collect();
+    let mut out = format!(
+        "{} failing finding(s): {}\n",
+        summary.failed,
+        bands.join(", ")
+    );
+    let mut by_service: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+    let mut by_region: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+    for finding in report.findings.iter().filter(|f| f.is_failing()) {
+        let column = severity_column(finding.finding.severity);
+        by_service.entry(&finding.service).or_default()[column] += 1;
+        by_region
+            .entry(&finding.finding.resource.region)
+            .or_default()[column] += 1;
+    }
+    for (label, rows) in [("Service", by_service), ("Region", by_region)] {
+        let mut table = styled_table(options);
+        let mut header = vec![label.to_owned()];
+        header.extend(SEVERITIES.iter().map(Severity::to_string));
+        header.push("total".to_owned());
+        table.set_header(header);
+        for (name, row) in rows {
+            let mut cells = vec![Cell::new(name)];
+            cells.extend(row.iter().map(|n| number(*n)));
+            cells.push(number(row.iter().sum()));
+            table.add_row(cells);
+        }
+        out.push_str(&table.to_string());
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+fn severity_column(severity: Severity) -> usize {
+    SEVERITIES
+        .iter()
+        .position(|s| *s == severity)
+        .unwrap_or(SEVERITIES.len() - 1)
+}
+
+fn number(n: usize) -> Cell {
+    Cell::new(if n == 0 {
+        "-".to_owned()
+    } else {
+        n.to_string()
+    })
+    .set_alignment(CellAlignment::Right)
+}
+
+/// What could not be collected or checked, stated plainly.
+fn incomplete(report: &Report, options: &TerminalOptions) -> String {
+    let unchecked = report.summary.not_evaluated + report.summary.errors;
+    if report.collection_errors.is_empty() && unchecked == 0 {
+        return "Everything requested was collected and evaluated.\n\n".to_owned();
+    }
+    let mut out = format!(
+        "Incomplete: {unchecked} check(s) could not be evaluated; {} API call(s) failed during collection.\n",
+        report.collection_errors.len()
+    );
+    if !report.collection_errors.is_empty() {
+        let mut errors = styled_table(options);
+        errors.set_header(["Service", "Region", "Operation", "Code", "Message"]);
+        for error in &report.collection_errors {
+            errors.add_row([
+                error.service.as_str(),
+                error.region.as_deref().unwrap_or("global"),
+                error.operation.as_str(),
+                error.code.as_str(),
+                error.message.as_str(),
+            ]);
+        }
+        out.push_str(&errors.to_string());
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+/// Suppressions in force and expired, and the comparison with a baseline.
+fn triage(report: &Report) -> String {
+    let mut out = String::new();
+    if report.summary.suppressed > 0 {
+        out.push_str(&format!(
+            "{} finding(s) suppressed (listed with --show suppressed).\n",
+            report.summary.suppressed
+        ));
+    }
+    for expired in &report.expired_suppressions {
+        out.push_str(&format!(
+            "Expired suppression {}:{} (expired {}) no longer applies: {}\n",
+            expired.file,
+            expired.line,
+            expired
+                .expires
+                .map(|date| date.to_string())
+                .unwrap_or_default(),
+            expired.reason
+        ));
+    }
+    if let (Some(baseline), Some(new), Some(resolved)) = (
+        &report.scan.baseline,
+        report.summary.new,
+        report.summary.resolved,
+    ) {
+        out.push_str(&format!(
+            "Compared with {baseline}: {new} new, {} existing, {resolved} resolved.\n",
+            report.summary.failed - new
+        ));
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// The findings themselves: failing, then unevaluated, then (on request)
+/// suppressed and passing.
+fn listing(report: &Report, options: &TerminalOptions) -> String {
+    let with_baseline = report.scan.baseline.is_some();
+    let sections: [(&str, Box<dyn Fn(&ReportFinding) -> bool>); 4] = [
+        ("Failing", Box::new(|f: &ReportFinding| f.is_failing())),
+        (
+            "Not evaluated",
+            Box::new(|f: &ReportFinding| {
+                matches!(f.finding.status, Status::NotEvaluated | Status::Error)
+            }),
+        ),
+        (
+            "Suppressed",
+            Box::new(move |f: &ReportFinding| options.show_suppressed && f.suppression.is_some()),
+        ),
+        (
+            "Passing",
+            Box::new(move |f: &ReportFinding| {
+                options.show_pass && f.finding.status == Status::Pass
+            }),
+        ),
+    ];
+    let mut out = String::new();
+    for (title, belongs) in &sections {
+        let rows: Vec<&ReportFinding> = report.findings.iter().filter(|f| belongs(f)).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let mut table = styled_table(options);
+        let mut header = vec!["Severity", "Rule", "Resource", "Region"];
+        if *title == "Failing" && with_baseline {
+            header.push("Baseline");
+        }
+        header.push(match *title {
+            "Suppressed" => "Reason",
+            "Not evaluated" => "Why",
+            _ => "Message",
+        });
+        table.set_header(header);
+        for finding in rows {
+            let mut cells = vec![
+                severity_cell(finding.finding.severity, options.color),
+                Cell::new(&finding.finding.rule_id),
+                Cell::new(&finding.finding.resource.id),
+                Cell::new(&finding.finding.resource.region),
+            ];
+            if *title == "Failing" && with_baseline {
+                cells.push(baseline_cell(finding.baseline, options.color));
+            }
+            cells.push(Cell::new(match (&finding.suppression, *title) {
+                (Some(suppression), "Suppressed") => {
+                    format!("{} ({})", suppression.reason, suppression.source)
+                }
+                _ => finding
+                    .finding
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| finding.finding.title.clone()),
+            }));
+            table.add_row(cells);
+        }
+        out.push_str(&format!("{title}\n{table}\n\n"));
+    }
+    out
+}
+
+fn counts(report: &Report) -> String {
+    let summary = &report.summary;
+    format!(
+        "{} check(s): {} failed, {} passed, {} not evaluated, {} error(s), {} suppressed\n",
+        summary.checks,
+        summary.failed,
+        summary.passed,
+        summary.not_evaluated,
+        summary.errors,
+        summary.suppressed,
+    )
+}
+
+pub(crate) fn severity_cell(severity: Severity, color: bool) -> Cell {
+    let cell = Cell::new(severity);
+    if !color {
+        return cell;
+    }
+    match severity {
+        Severity::Critical => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+        Severity::High => cell.fg(Color::Red),
+        Severity::Medium => cell.fg(Color::Yellow),
+        Severity::Low => cell.fg(Color::Cyan),
+        Severity::Info => cell.add_attribute(Attribute::Dim),
+    }
+}
+
+fn baseline_cell(state: Option<BaselineState>, color: bool) -> Cell {
+    match state {
+        Some(BaselineState::New) if color => Cell::new("new")
+            .fg(Color::Green)
+            .add_attribute(Attribute::Bold),
+        Some(BaselineState::New) => Cell::new("new"),
+        Some(BaselineState::Existing) => Cell::new("existing"),
+        None => Cell::new(""),
+    }
+}
+
+pub(crate) fn styled_table(options: &TerminalOptions) -> Table {
+    let mut table = new_table(options.width);
+    if options.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table
+}

@@ -1,0 +1,149 @@
+//! `fixtures/report/report.json` is the fixed report every format's
+//! snapshot test renders: the demo snapshot, seven rules, a failed
+//! collection call, the suppressions in `fixtures/report/suppressions.yaml`
+//! (one live, one without expiry, one expired) and a baseline comparison
+//! with new, existing and resolved findings. This test rebuilds it and
+//! checks the committed file is current and valid against the JSON Schema.
+//! Regenerate with `RAMPART_REGENERATE_REPORT=1 cargo test --test report_fixture`.
+
+mod support;
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rampart::engine::{self, Engine, Selection, Status};
+use rampart::report::model::{Report, ReportFinding, RunInfo};
+use rampart::snapshot::{CollectionError, Snapshot};
+use rampart::triage::{baseline, suppressions::Suppressions};
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/report");
+
+const RULES: [&str; 7] = [
+    "billing-account-no-alarm-or-budget",
+    "ec2-region-imdsv2-default-not-required",
+    "ec2-security-group-ssh-open-to-internet",
+    "guardduty-finding-active",
+    "iam-root-mfa-not-enabled",
+    "iam-root-mfa-not-hardware",
+    "vpc-flow-logs-disabled",
+];
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().expect("a fixed time")
+}
+
+fn build(snapshot: &Snapshot, engine: &Engine) -> Report {
+    let selection = Selection {
+        rules: RULES.iter().map(|id| (*id).to_owned()).collect(),
+        ..Selection::default()
+    };
+    let rules = engine.select(&selection).expect("the rules exist");
+    let findings = engine.evaluate(snapshot, &rules);
+    let run = RunInfo {
+        started_at: at("2026-11-25T02:00:00Z"),
+        finished_at: at("2026-11-25T02:00:03Z"),
+        rules: &rules,
+        rules_version: engine::rules_version(&rules),
+        baseline: None,
+    };
+    Report::new(
+        snapshot,
+        run,
+        findings.into_iter().map(ReportFinding::new).collect(),
+    )
+}
+
+/// The report of record, built from committed inputs only.
+fn fixture() -> Report {
+    let mut snapshot = Snapshot::read(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/demo/snapshot.json"
+    )))
+    .expect("demo snapshot");
+    snapshot.collection_errors.push(CollectionError {
+        service: "ec2".to_owned(),
+        region: Some("eu-west-1".to_owned()),
+        operation: "DescribeFlowLogs".to_owned(),
+        resource: None,
+        code: "UnauthorizedOperation".to_owned(),
+        message: "You are not authorized to perform this operation.".to_owned(),
+    });
+    let engine = Engine::load(None).expect("built-in rules");
+    let mut report = build(&snapshot, &engine);
+
+    // The baseline: the same scan, where the first failing finding did not
+    // fail yet, the first passing check still failed, and a security group
+    // since deleted failed too.
+    let mut old = report.clone();
+    let first_failing = old
+        .findings
+        .iter()
+        .position(|f| f.finding.status == Status::Fail)
+        .expect("a failing finding");
+    old.findings.remove(first_failing);
+    let passing = old
+        .findings
+        .iter_mut()
+        .find(|f| f.finding.status == Status::Pass)
+        .expect("a passing check");
+    passing.finding.status = Status::Fail;
+    let mut deleted = old
+        .findings
+        .iter()
+        .find(|f| f.finding.rule_id == "ec2-security-group-ssh-open-to-internet")
+        .expect("an SSH finding")
+        .clone();
+    deleted.finding.resource.id = "sg-0deleted0000000000".to_owned();
+    deleted.finding.resource.arn =
+        "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0deleted0000000000".to_owned();
+    deleted.finding.resource.region = "us-east-1".to_owned();
+    deleted.finding.fingerprint = "0".repeat(64);
+    deleted.finding.status = Status::Fail;
+    old.findings.push(deleted);
+
+    let suppressions = Suppressions::read(&Path::new(DIR).join("suppressions.yaml"), &engine)
+        .expect("suppressions parse");
+    suppressions.apply(
+        &mut report,
+        NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+    );
+    baseline::apply(&mut report, &old, "last.json");
+    report
+}
+
+#[test]
+fn the_committed_fixture_report_is_current() {
+    let fresh = rampart::report::json(&fixture())
+        // The source of each suppression is the absolute path of the file.
+        .replace(DIR, "fixtures/report");
+    let path = Path::new(DIR).join("report.json");
+    if std::env::var_os("RAMPART_REGENERATE_REPORT").is_some() {
+        std::fs::write(&path, &fresh).expect("write fixture");
+    }
+    let committed = std::fs::read_to_string(&path).expect("committed fixture");
+    assert!(
+        committed == fresh,
+        "fixtures/report/report.json is stale: regenerate with RAMPART_REGENERATE_REPORT=1 cargo test --test report_fixture"
+    );
+    let report = Report::parse(&committed).expect("the fixture parses");
+    assert_eq!(rampart::report::json(&report), committed, "round trip");
+}
+
+#[test]
+fn the_fixture_covers_every_triage_state() {
+    let report = fixture();
+    let summary = &report.summary;
+    assert_eq!(
+        (
+            summary.checks,
+            summary.failed,
+            summary.passed,
+            summary.not_evaluated,
+            summary.suppressed
+        ),
+        (78, 63, 11, 2, 2)
+    );
+    assert_eq!((summary.new, summary.resolved), (Some(1), Some(2)));
+    assert_eq!(report.expired_suppressions.len(), 1);
+    assert_eq!(report.expired_suppressions[0].line, 11);
+}
