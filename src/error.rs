@@ -8,13 +8,22 @@ use std::path::{Path, PathBuf};
 
 /// An input file a person wrote (a rule, a configuration or suppression
 /// file) that cannot be used, and exactly where.
+/// Line 0 means the problem is with the whole file (it cannot be read).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
+#[error("{}{message}", position(.file, *.line, *.column))]
 pub struct SourceError {
     pub file: String,
     pub line: usize,
     pub column: usize,
     pub message: String,
+}
+
+fn position(file: &str, line: usize, column: usize) -> String {
+    if line == 0 {
+        format!("{file}: ")
+    } else {
+        format!("{file}:{line}:{column}: ")
+    }
 }
 
 /// A snapshot or report that cannot be read, or an output that cannot be

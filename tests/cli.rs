@@ -158,10 +158,13 @@ fn an_unknown_flag_is_a_usage_error() {
 #[test]
 fn evaluate_reports_the_demo_snapshot_offline() {
     let home = tempfile::tempdir().expect("temp dir");
-    let (code, stdout, stderr) = run(home.path(), &["evaluate", DEMO]);
+    let (code, stdout, stderr) = run(home.path(), &["evaluate", DEMO, "--fail-on", "never"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.starts_with("Account 123456789012 (aws) as arn:aws:sts::123456789012:user/moto\n")
+        stdout.starts_with(
+            "rampart 0.1.0: account 123456789012 (aws) as arn:aws:sts::123456789012:user/moto, 2 region(s): eu-west-1, us-east-1\n"
+        ),
+        "{stdout}"
     );
     let row = |matches: &dyn Fn(&str) -> bool| -> Vec<String> {
         stdout
@@ -175,66 +178,50 @@ fn evaluate_reports_the_demo_snapshot_offline() {
             .collect()
     };
     let cells = |first: &str| row(&|line| line.starts_with(&format!("│ {first} ")));
+    assert!(stdout.contains(
+        "\n135 failing finding(s): 7 critical, 38 high, 66 medium, 23 low, 1 info\n"
+    ));
+    // By service and by region: critical, high, medium, low, info, total.
     assert_eq!(
-        cells("us-east-1"),
-        [
-            "us-east-1",
-            "3",
-            "8",
-            "5",
-            "1",
-            "1",
-            "4",
-            "5",
-            "3",
-            "2",
-            "1",
-            "1",
-            "1",
-            "on",
-            "on",
-            "6/18/18/18",
-            "0"
-        ]
+        cells("guardduty"),
+        ["guardduty", "6", "19", "29", "18", "-", "72"]
     );
-    assert_eq!(cells("Root MFA"), ["Root MFA", "not enabled"]);
-    assert_eq!(
-        cells("IAM users"),
-        [
-            "IAM users",
-            "3 (2 with console access, 1 of those without MFA)"
-        ]
-    );
-    assert_eq!(
-        cells("Password policy"),
-        [
-            "Password policy",
-            "minimum length 12, prevents reuse of last 5"
-        ]
-    );
-    assert_eq!(
-        cells("Billing alarms"),
-        ["Billing alarms", "3 (2 notify someone)"]
-    );
-    assert!(stdout.contains("\nEverything requested was collected.\n"));
+    assert_eq!(cells("global"), ["global", "1", "2", "4", "2", "1", "10"]);
+    assert!(stdout.contains("\nEverything requested was collected and evaluated.\n"));
     assert!(
-        stdout.ends_with("450 check(s): 135 failed, 315 passed, 0 not evaluated, 0 error(s)\n"),
+        stdout.ends_with(
+            "450 check(s): 135 failed, 315 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"
+        ),
         "{stdout}"
     );
     // Most severe first: GuardDuty's critical findings, then the root user.
-    assert_eq!(cells("critical")[2], "guardduty-finding-active");
+    assert_eq!(cells("critical")[1], "guardduty-finding-active");
     let root = row(&|line| line.contains("iam-root-mfa-not-enabled"));
     assert_eq!(
         root,
         [
             "critical",
-            "FAIL",
             "iam-root-mfa-not-enabled",
             "123456789012",
             "global",
             "The root user of account 123456789012 has no MFA device"
         ]
     );
+
+    // --show pass lists passing checks; --quiet leaves only the summary.
+    let (_, all, _) = run(
+        home.path(),
+        &["evaluate", DEMO, "--fail-on", "never", "--show", "pass"],
+    );
+    assert!(all.contains("\nPassing\n"), "{all}");
+    assert_eq!(
+        all.lines().filter(|l| l.contains("vpc-flow-logs-disabled")).count(),
+        // One VPC of five has flow logs.
+        stdout.lines().filter(|l| l.contains("vpc-flow-logs-disabled")).count() + 1
+    );
+    let (_, quiet, _) = run(home.path(), &["evaluate", DEMO, "--fail-on", "never", "-q"]);
+    assert!(!quiet.contains("\nFailing\n"), "{quiet}");
+    assert!(quiet.contains("135 failing finding(s)"));
 }
 
 #[test]
@@ -411,12 +398,17 @@ fn selecting_an_unknown_rule_is_a_usage_error() {
 #[test]
 fn selection_flags_pick_rules() {
     let home = tempfile::tempdir().expect("temp dir");
-    let (code, stdout, _) = run(home.path(), &["evaluate", DEMO, "--severity", "critical"]);
+    let (code, stdout, _) = run(
+        home.path(),
+        &["evaluate", DEMO, "--severity", "critical", "--fail-on", "never"],
+    );
     assert_eq!(code, 0);
     assert!(
         // The root user's MFA and GuardDuty's six critical findings (a rule
         // of nominal severity high whose findings keep GuardDuty's band).
-        stdout.ends_with("48 check(s): 7 failed, 41 passed, 0 not evaluated, 0 error(s)\n"),
+        stdout.ends_with(
+            "48 check(s): 7 failed, 41 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"
+        ),
         "{stdout}"
     );
     let (_, stdout, _) = run(
@@ -431,7 +423,9 @@ fn selection_flags_pick_rules() {
         ],
     );
     assert!(
-        stdout.ends_with("77 check(s): 32 failed, 45 passed, 0 not evaluated, 0 error(s)\n"),
+        stdout.ends_with(
+            "77 check(s): 32 failed, 45 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"
+        ),
         "{stdout}"
     );
 }
@@ -460,7 +454,7 @@ fn a_config_file_changes_a_rule_parameter_and_names_its_mistakes() {
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.ends_with("8 check(s): 0 failed, 8 passed, 0 not evaluated, 0 error(s)\n"),
+        stdout.ends_with("8 check(s): 0 failed, 8 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"),
         "{stdout}"
     );
 

@@ -147,3 +147,40 @@ fn the_fixture_covers_every_triage_state() {
     assert_eq!(report.expired_suppressions.len(), 1);
     assert_eq!(report.expired_suppressions[0].line, 11);
 }
+
+#[test]
+fn reports_validate_against_the_published_schema() {
+    let committed = std::fs::read_to_string(Path::new(DIR).join("report.json")).expect("fixture");
+    let fixture: serde_json::Value = serde_json::from_str(&committed).expect("JSON");
+    assert_eq!(
+        support::schema_errors("report-v1.schema.json", &fixture),
+        Vec::<String>::new()
+    );
+
+    // A real run of the binary over the whole catalogue.
+    let home = tempfile::tempdir().expect("temp dir");
+    let out = home.path().join("report.json");
+    let output = support::rampart(home.path())
+        .args(["evaluate", concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json")])
+        .args(["--fail-on", "never", "--output"])
+        .arg(format!("json={}", out.display()))
+        .output()
+        .expect("run rampart");
+    assert_eq!(output.status.code(), Some(0), "{}", support::stderr(&output));
+    let real: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("report written")).expect("JSON");
+    assert_eq!(real["summary"]["checks"], 450);
+    assert_eq!(
+        support::schema_errors("report-v1.schema.json", &real),
+        Vec::<String>::new()
+    );
+
+    // The schema is strict: an unknown field or a wrong severity is caught.
+    let mut broken = fixture.clone();
+    broken["findings"][0]["severity"] = "severe".into();
+    broken["summary"]["extra"] = 1.into();
+    assert_eq!(
+        support::schema_errors("report-v1.schema.json", &broken).len(),
+        2
+    );
+}
