@@ -178,9 +178,10 @@ fn evaluate_reports_the_demo_snapshot_offline() {
             .collect()
     };
     let cells = |first: &str| row(&|line| line.starts_with(&format!("│ {first} ")));
-    assert!(stdout.contains(
-        "\n135 failing finding(s): 7 critical, 38 high, 66 medium, 23 low, 1 info\n"
-    ));
+    assert!(
+        stdout
+            .contains("\n135 failing finding(s): 7 critical, 38 high, 66 medium, 23 low, 1 info\n")
+    );
     // By service and by region: critical, high, medium, low, info, total.
     assert_eq!(
         cells("guardduty"),
@@ -215,9 +216,15 @@ fn evaluate_reports_the_demo_snapshot_offline() {
     );
     assert!(all.contains("\nPassing\n"), "{all}");
     assert_eq!(
-        all.lines().filter(|l| l.contains("vpc-flow-logs-disabled")).count(),
+        all.lines()
+            .filter(|l| l.contains("vpc-flow-logs-disabled"))
+            .count(),
         // One VPC of five has flow logs.
-        stdout.lines().filter(|l| l.contains("vpc-flow-logs-disabled")).count() + 1
+        stdout
+            .lines()
+            .filter(|l| l.contains("vpc-flow-logs-disabled"))
+            .count()
+            + 1
     );
     let (_, quiet, _) = run(home.path(), &["evaluate", DEMO, "--fail-on", "never", "-q"]);
     assert!(!quiet.contains("\nFailing\n"), "{quiet}");
@@ -400,7 +407,14 @@ fn selection_flags_pick_rules() {
     let home = tempfile::tempdir().expect("temp dir");
     let (code, stdout, _) = run(
         home.path(),
-        &["evaluate", DEMO, "--severity", "critical", "--fail-on", "never"],
+        &[
+            "evaluate",
+            DEMO,
+            "--severity",
+            "critical",
+            "--fail-on",
+            "never",
+        ],
     );
     assert_eq!(code, 0);
     assert!(
@@ -454,7 +468,9 @@ fn a_config_file_changes_a_rule_parameter_and_names_its_mistakes() {
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.ends_with("8 check(s): 0 failed, 8 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"),
+        stdout.ends_with(
+            "8 check(s): 0 failed, 8 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"
+        ),
         "{stdout}"
     );
 

@@ -54,9 +54,13 @@ async fn server_denying(denied_action: &str) -> (MotoServer, String, String) {
 }
 
 /// Runs `rampart COMMAND --endpoint-url FRONT --region us-east-1` as the
-/// scanner user of a server denying `denied_action`; `collect` writes to
-/// `snapshot.json` in the returned directory.
-async fn run_denied(denied_action: &str, command: &str) -> (Output, tempfile::TempDir) {
+/// scanner user of a server denying `denied_action`, with `extra` args;
+/// `collect` writes to `snapshot.json` in the returned directory.
+async fn run_denied(
+    denied_action: &str,
+    command: &str,
+    extra: &[&str],
+) -> (Output, tempfile::TempDir) {
     let (moto, access_key, secret_key) = server_denying(denied_action).await;
     let front = ReplayServer::start(&moto.endpoint, Replay::standard());
     let dir = tempfile::tempdir().expect("temp dir");
@@ -70,18 +74,19 @@ async fn run_denied(denied_action: &str, command: &str) -> (Output, tempfile::Te
             &front.endpoint,
             "--region",
             REGION,
-        ]);
+        ])
+        .args(extra);
     if command == "collect" {
         rampart.arg("-o").arg(dir.path().join("snapshot.json"));
     }
     let output = rampart.output().expect("run rampart");
-    assert!(output.status.success(), "{}", support::stderr(&output));
     (output, dir)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_denied_operation_is_recorded_and_everything_else_collected() {
-    let (output, dir) = run_denied("ec2:DescribeSecurityGroups", "collect").await;
+    let (output, dir) = run_denied("ec2:DescribeSecurityGroups", "collect", &[]).await;
+    assert!(output.status.success(), "{}", support::stderr(&output));
     let out = dir.path().join("snapshot.json");
     let snapshot = Snapshot::read(&out).expect("snapshot parses");
     // With IAM enforcement on, moto 5.2.5 also rejects GuardDuty's signed
@@ -144,7 +149,8 @@ async fn a_denied_operation_is_recorded_and_everything_else_collected() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_denied_detail_call_names_its_resource_and_leaves_the_field_unknown() {
-    let (_, dir) = run_denied("iam:ListMFADevices", "collect").await;
+    let (output, dir) = run_denied("iam:ListMFADevices", "collect", &[]).await;
+    assert!(output.status.success(), "{}", support::stderr(&output));
     let out = dir.path().join("snapshot.json");
     let snapshot = Snapshot::read(&out).expect("snapshot parses");
     let iam_errors: Vec<&CollectionError> = snapshot
@@ -179,11 +185,18 @@ async fn a_denied_detail_call_names_its_resource_and_leaves_the_field_unknown() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scan_states_plainly_what_could_not_be_collected() {
-    let (output, _dir) = run_denied("ec2:DescribeInstances", "scan").await;
+    // --strict turns missing data into exit code 3 for a CI job.
+    let (output, _dir) = run_denied(
+        "ec2:DescribeInstances",
+        "scan",
+        &["--fail-on", "never", "--strict"],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3));
     let stdout = support::stdout(&output);
     assert!(
         stdout.contains(
-            "2 call(s) failed; what they would have returned is missing and cannot be evaluated:"
+            "Incomplete: 27 check(s) could not be evaluated; 2 API call(s) failed during collection.\n"
         ),
         "{stdout}"
     );
@@ -194,6 +207,10 @@ async fn scan_states_plainly_what_could_not_be_collected() {
     for cell in ["ec2", REGION, "AccessDenied"] {
         assert!(error_row.contains(cell), "{error_row}");
     }
+    assert_eq!(
+        support::stderr(&output),
+        "rampart: the scan is incomplete (2 failed call(s), 27 check(s) not evaluated) and --strict was given\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

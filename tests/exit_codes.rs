@@ -98,7 +98,8 @@ fn usage_errors_exit_2_before_anything_is_written() {
     let (code, _, stderr) = evaluate(home.path(), &["--fail-on-new"]);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("the following required arguments were not provided:\n  --baseline <REPORT>"),
+        stderr
+            .contains("the following required arguments were not provided:\n  --baseline <REPORT>"),
         "{stderr}"
     );
 
@@ -181,7 +182,10 @@ fn strict_exits_3_when_data_is_missing_and_nothing_fails_the_threshold() {
     // Without --strict, missing data does not fail the job.
     assert_eq!(run(&["--fail-on", "high"]).status.code(), Some(0));
     // Failing findings win over missing data.
-    assert_eq!(run(&["--fail-on", "low", "--strict"]).status.code(), Some(1));
+    assert_eq!(
+        run(&["--fail-on", "low", "--strict"]).status.code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -192,7 +196,12 @@ fn a_baseline_marks_findings_new_and_fail_on_new_counts_only_those() {
     // The same scan is no news.
     let (code, stdout, stderr) = evaluate(
         home.path(),
-        &["--baseline", full.to_str().expect("utf-8"), "--fail-on-new", "--quiet"],
+        &[
+            "--baseline",
+            full.to_str().expect("utf-8"),
+            "--fail-on-new",
+            "--quiet",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(
@@ -214,7 +223,9 @@ fn a_baseline_marks_findings_new_and_fail_on_new_counts_only_those() {
     findings.remove(root);
     let mut gone = findings
         .iter()
-        .find(|f| f["rule_id"] == "ec2-security-group-ssh-open-to-internet" && f["status"] == "FAIL")
+        .find(|f| {
+            f["rule_id"] == "ec2-security-group-ssh-open-to-internet" && f["status"] == "FAIL"
+        })
         .expect("an SSH finding")
         .clone();
     gone["resource"]["arn"] = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0gone".into();
@@ -238,7 +249,10 @@ fn a_baseline_marks_findings_new_and_fail_on_new_counts_only_those() {
         ],
     );
     assert_eq!(code, 1);
-    assert_eq!(stderr, "rampart: 1 new failing finding(s) at or above high\n");
+    assert_eq!(
+        stderr,
+        "rampart: 1 new failing finding(s) at or above high\n"
+    );
     let report = read_json(&now);
     assert_eq!(report["summary"]["new"], 1);
     assert_eq!(report["summary"]["resolved"], 1);
@@ -272,7 +286,10 @@ fn a_baseline_marks_findings_new_and_fail_on_new_counts_only_those() {
     );
 
     let missing = home.path().join("missing.json");
-    let (code, _, stderr) = evaluate(home.path(), &["--baseline", missing.to_str().expect("utf-8")]);
+    let (code, _, stderr) = evaluate(
+        home.path(),
+        &["--baseline", missing.to_str().expect("utf-8")],
+    );
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
@@ -317,7 +334,10 @@ fn suppressed_findings_stay_in_the_report_and_do_not_fail_the_job() {
     // GuardDuty's six critical findings are suppressed; the root user's
     // suppression has expired, so it still fails.
     assert_eq!(code, 1, "{stderr}");
-    assert_eq!(stderr, "rampart: 1 failing finding(s) at or above critical\n");
+    assert_eq!(
+        stderr,
+        "rampart: 1 failing finding(s) at or above critical\n"
+    );
     assert!(
         stdout.contains(&format!(
             "60 finding(s) suppressed (listed with --show suppressed).\nExpired suppression {}:4 (expired 2000-01-31) no longer applies: Hardware key on order\n",
@@ -374,8 +394,10 @@ fn a_bad_suppression_file_is_named_by_file_and_line() {
     for (text, expected) in cases {
         let file = home.path().join("suppressions.yaml");
         fs::write(&file, text).expect("write");
-        let (code, stdout, stderr) =
-            evaluate(home.path(), &["--suppressions", file.to_str().expect("utf-8")]);
+        let (code, stdout, stderr) = evaluate(
+            home.path(),
+            &["--suppressions", file.to_str().expect("utf-8")],
+        );
         assert_eq!((code, stdout.as_str()), (2, ""), "{text}");
         assert_eq!(
             stderr,
@@ -384,7 +406,10 @@ fn a_bad_suppression_file_is_named_by_file_and_line() {
         );
     }
     let missing = home.path().join("none.yaml");
-    let (code, _, stderr) = evaluate(home.path(), &["--suppressions", missing.to_str().expect("utf-8")]);
+    let (code, _, stderr) = evaluate(
+        home.path(),
+        &["--suppressions", missing.to_str().expect("utf-8")],
+    );
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
@@ -412,19 +437,28 @@ fn report_re_renders_a_saved_report_without_aws() {
         .args(["--format", "json"])
         .output()
         .expect("run");
-    assert_eq!(support::stdout(&json), fs::read_to_string(&saved).expect("read"));
+    assert_eq!(
+        support::stdout(&json),
+        fs::read_to_string(&saved).expect("read")
+    );
 
     let (code, _, stderr) = {
         let output = support::rampart(home.path())
             .args(["report", DEMO])
             .output()
             .expect("run");
-        (output.status.code(), support::stdout(&output), support::stderr(&output))
+        (
+            output.status.code(),
+            support::stdout(&output),
+            support::stderr(&output),
+        )
     };
     assert_eq!(code, Some(2));
     assert_eq!(
         stderr,
-        format!("rampart: error: {DEMO}: not a rampart report: it is a snapshot; use `rampart evaluate` to evaluate it\n")
+        format!(
+            "rampart: error: {DEMO}: not a rampart report: it is a snapshot; use `rampart evaluate` to evaluate it\n"
+        )
     );
     support::rampart(home.path())
         .arg("evaluate")

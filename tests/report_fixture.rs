@@ -161,14 +161,23 @@ fn reports_validate_against_the_published_schema() {
     let home = tempfile::tempdir().expect("temp dir");
     let out = home.path().join("report.json");
     let output = support::rampart(home.path())
-        .args(["evaluate", concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json")])
+        .args([
+            "evaluate",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json"),
+        ])
         .args(["--fail-on", "never", "--output"])
         .arg(format!("json={}", out.display()))
         .output()
         .expect("run rampart");
-    assert_eq!(output.status.code(), Some(0), "{}", support::stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        support::stderr(&output)
+    );
     let real: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).expect("report written")).expect("JSON");
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("report written"))
+            .expect("JSON");
     assert_eq!(real["summary"]["checks"], 450);
     assert_eq!(
         support::schema_errors("report-v1.schema.json", &real),

@@ -192,45 +192,70 @@ fn triage(report: &Report) -> String {
     out
 }
 
+/// The lists of findings, in the order they are printed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Failing,
+    NotEvaluated,
+    Suppressed,
+    Passing,
+}
+
+impl Section {
+    fn title(self) -> &'static str {
+        match self {
+            Section::Failing => "Failing",
+            Section::NotEvaluated => "Not evaluated",
+            Section::Suppressed => "Suppressed",
+            Section::Passing => "Passing",
+        }
+    }
+
+    fn last_column(self) -> &'static str {
+        match self {
+            Section::Failing | Section::Passing => "Message",
+            Section::NotEvaluated => "Why",
+            Section::Suppressed => "Reason",
+        }
+    }
+
+    fn holds(self, finding: &ReportFinding, options: &TerminalOptions) -> bool {
+        match self {
+            Section::Failing => finding.is_failing(),
+            Section::NotEvaluated => {
+                matches!(finding.finding.status, Status::NotEvaluated | Status::Error)
+            }
+            Section::Suppressed => options.show_suppressed && finding.suppression.is_some(),
+            Section::Passing => options.show_pass && finding.finding.status == Status::Pass,
+        }
+    }
+}
+
 /// The findings themselves: failing, then unevaluated, then (on request)
 /// suppressed and passing.
 fn listing(report: &Report, options: &TerminalOptions) -> String {
-    let with_baseline = report.scan.baseline.is_some();
-    let sections: [(&str, Box<dyn Fn(&ReportFinding) -> bool>); 4] = [
-        ("Failing", Box::new(|f: &ReportFinding| f.is_failing())),
-        (
-            "Not evaluated",
-            Box::new(|f: &ReportFinding| {
-                matches!(f.finding.status, Status::NotEvaluated | Status::Error)
-            }),
-        ),
-        (
-            "Suppressed",
-            Box::new(move |f: &ReportFinding| options.show_suppressed && f.suppression.is_some()),
-        ),
-        (
-            "Passing",
-            Box::new(move |f: &ReportFinding| {
-                options.show_pass && f.finding.status == Status::Pass
-            }),
-        ),
-    ];
     let mut out = String::new();
-    for (title, belongs) in &sections {
-        let rows: Vec<&ReportFinding> = report.findings.iter().filter(|f| belongs(f)).collect();
+    for section in [
+        Section::Failing,
+        Section::NotEvaluated,
+        Section::Suppressed,
+        Section::Passing,
+    ] {
+        let rows: Vec<&ReportFinding> = report
+            .findings
+            .iter()
+            .filter(|f| section.holds(f, options))
+            .collect();
         if rows.is_empty() {
             continue;
         }
+        let with_baseline = section == Section::Failing && report.scan.baseline.is_some();
         let mut table = styled_table(options);
         let mut header = vec!["Severity", "Rule", "Resource", "Region"];
-        if *title == "Failing" && with_baseline {
+        if with_baseline {
             header.push("Baseline");
         }
-        header.push(match *title {
-            "Suppressed" => "Reason",
-            "Not evaluated" => "Why",
-            _ => "Message",
-        });
+        header.push(section.last_column());
         table.set_header(header);
         for finding in rows {
             let mut cells = vec![
@@ -239,11 +264,11 @@ fn listing(report: &Report, options: &TerminalOptions) -> String {
                 Cell::new(&finding.finding.resource.id),
                 Cell::new(&finding.finding.resource.region),
             ];
-            if *title == "Failing" && with_baseline {
+            if with_baseline {
                 cells.push(baseline_cell(finding.baseline, options.color));
             }
-            cells.push(Cell::new(match (&finding.suppression, *title) {
-                (Some(suppression), "Suppressed") => {
+            cells.push(Cell::new(match (&finding.suppression, section) {
+                (Some(suppression), Section::Suppressed) => {
                     format!("{} ({})", suppression.reason, suppression.source)
                 }
                 _ => finding
@@ -254,7 +279,7 @@ fn listing(report: &Report, options: &TerminalOptions) -> String {
             }));
             table.add_row(cells);
         }
-        out.push_str(&format!("{title}\n{table}\n\n"));
+        out.push_str(&format!("{}\n{table}\n\n", section.title()));
     }
     out
 }
