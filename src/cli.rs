@@ -2,6 +2,7 @@
 //! Conventions follow the AWS CLI (`--profile`, `--region`,
 //! `--endpoint-url`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`).
 
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -188,16 +189,7 @@ pub struct ScanArgs {
     pub aws: AwsArgs,
 
     #[command(flatten)]
-    pub rules: RuleSelection,
-
-    #[command(flatten)]
-    pub triage: TriageArgs,
-
-    #[command(flatten)]
-    pub outputs: OutputArgs,
-
-    #[command(flatten)]
-    pub terminal: TerminalArgs,
+    pub evaluation: EvaluationArgs,
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +198,14 @@ pub struct EvaluateArgs {
     #[arg(value_name = "SNAPSHOT")]
     pub snapshot: PathBuf,
 
+    #[command(flatten)]
+    pub evaluation: EvaluationArgs,
+}
+
+/// Everything `scan` and `evaluate` share: which rules, what has been
+/// triaged, where the report goes and how it looks.
+#[derive(Debug, Args)]
+pub struct EvaluationArgs {
     #[command(flatten)]
     pub rules: RuleSelection,
 
@@ -278,6 +278,12 @@ pub struct TriageArgs {
     pub strict: bool,
 }
 
+/// Colour only on a terminal, and never with `--no-color` or a non-empty
+/// `NO_COLOR` (no-color.org).
+fn use_color(terminal: bool, no_color_flag: bool, no_color_env: Option<OsString>) -> bool {
+    terminal && !no_color_flag && no_color_env.is_none_or(|value| value.is_empty())
+}
+
 /// `--fail-on`: a severity, or never.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Threshold(pub Option<Severity>);
@@ -344,11 +350,13 @@ pub struct TerminalArgs {
 
 impl TerminalArgs {
     fn options(&self) -> TerminalOptions {
-        let stdout = std::io::stdout().is_terminal();
-        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         TerminalOptions {
             width: terminal_width(),
-            color: stdout && !self.no_color && !no_color_env,
+            color: use_color(
+                std::io::stdout().is_terminal(),
+                self.no_color,
+                std::env::var_os("NO_COLOR"),
+            ),
             show_pass: self.show.iter().any(|s| s == "pass"),
             show_suppressed: self.show.iter().any(|s| s == "suppressed"),
             quiet: self.quiet,
@@ -381,20 +389,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("{}", collection_note(&snapshot, &args.output));
         }
         Command::Scan(args) => {
-            // Rules, suppressions, baseline and outputs are all checked
-            // before any AWS call is made.
-            let plan = Plan::new(&args.rules, &args.triage, &args.outputs)?;
-            let started_at = Utc::now();
-            let snapshot = collect_snapshot(&args.aws)?;
-            let report = plan.report(&snapshot, started_at);
-            return plan.finish(&report, &args.triage, &args.outputs, &args.terminal);
+            return evaluate_and_report(&args.evaluation, || collect_snapshot(&args.aws));
         }
         Command::Evaluate(args) => {
-            let plan = Plan::new(&args.rules, &args.triage, &args.outputs)?;
-            let started_at = Utc::now();
-            let snapshot = Snapshot::read(&args.snapshot)?;
-            let report = plan.report(&snapshot, started_at);
-            return plan.finish(&report, &args.triage, &args.outputs, &args.terminal);
+            return evaluate_and_report(&args.evaluation, || {
+                Ok(Snapshot::read(&args.snapshot)?)
+            });
         }
         Command::Report(args) => {
             let report = Report::read(&args.report)?;
@@ -527,6 +527,18 @@ fn collection_note(snapshot: &Snapshot, output: &Path) -> String {
     note
 }
 
+/// Rules, suppressions, baseline and outputs are all checked before the
+/// snapshot is taken or read, so a mistake in any of them costs no AWS call.
+fn evaluate_and_report(
+    args: &EvaluationArgs,
+    snapshot: impl FnOnce() -> anyhow::Result<Snapshot>,
+) -> anyhow::Result<ExitCode> {
+    let plan = Plan::new(args)?;
+    let started_at = Utc::now();
+    let report = plan.report(&snapshot()?, started_at);
+    plan.finish(&report, args)
+}
+
 /// Everything a `scan` or `evaluate` needs besides the snapshot, loaded
 /// and checked up front so that a mistake in any of it costs no AWS calls.
 struct Plan {
@@ -538,11 +550,8 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(
-        rules: &RuleSelection,
-        triage: &TriageArgs,
-        outputs: &OutputArgs,
-    ) -> anyhow::Result<Plan> {
+    fn new(args: &EvaluationArgs) -> anyhow::Result<Plan> {
+        let (rules, triage) = (&args.rules, &args.triage);
         let engine = rules.engine()?;
         let selection = rules.selection();
         let rule_ids = engine
@@ -551,7 +560,7 @@ impl Plan {
             .iter()
             .map(|rule| rule.id.clone())
             .collect();
-        check_outputs(&outputs.outputs)?;
+        check_outputs(&args.outputs.outputs)?;
         let suppressions = triage
             .suppressions
             .as_deref()
@@ -602,21 +611,16 @@ impl Plan {
     }
 
     /// Writes every output, then gives the exit code the report calls for.
-    fn finish(
-        &self,
-        report: &Report,
-        triage: &TriageArgs,
-        outputs: &OutputArgs,
-        terminal: &TerminalArgs,
-    ) -> anyhow::Result<ExitCode> {
-        let mut outputs = outputs.outputs.clone();
+    fn finish(&self, report: &Report, args: &EvaluationArgs) -> anyhow::Result<ExitCode> {
+        let triage = &args.triage;
+        let mut outputs = args.outputs.outputs.clone();
         if !outputs.iter().any(|output| output.path.is_none()) {
             outputs.push(Output {
                 format: Format::Table,
                 path: None,
             });
         }
-        write_outputs(report, &outputs, &terminal.options())?;
+        write_outputs(report, &outputs, &args.terminal.options())?;
         if let Threshold(Some(threshold)) = triage.fail_on {
             let failing = report.failing_at(threshold, triage.fail_on_new);
             if failing > 0 {
@@ -700,4 +704,45 @@ fn terminal_width() -> Option<u16> {
         return None;
     }
     comfy_table::Table::new().width()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_opt_out() {
+        assert!(use_color(true, false, None));
+        assert!(use_color(true, false, Some(OsString::new())));
+        assert!(!use_color(false, false, None));
+        assert!(!use_color(true, true, None));
+        assert!(!use_color(true, false, Some(OsString::from("1"))));
+    }
+
+    #[test]
+    fn outputs_and_thresholds_parse() {
+        assert_eq!(
+            parse_output("sarif=out/report.sarif"),
+            Ok(Output {
+                format: Format::Sarif,
+                path: Some(PathBuf::from("out/report.sarif"))
+            })
+        );
+        assert_eq!(
+            parse_output("json=-"),
+            Ok(Output {
+                format: Format::Json,
+                path: None
+            })
+        );
+        assert_eq!(
+            parse_output("json="),
+            Err("`json=` names no file: use json=PATH, or json=- for stdout".to_owned())
+        );
+        assert_eq!(parse_threshold("NEVER"), Ok(Threshold(None)));
+        assert_eq!(
+            parse_threshold("High"),
+            Ok(Threshold(Some(Severity::High)))
+        );
+    }
 }

@@ -331,3 +331,26 @@ pub(crate) fn styled_table(options: &TerminalOptions) -> Table {
     }
     table
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../fixtures/report/report.json");
+
+    #[test]
+    fn colour_only_when_asked() {
+        let report = Report::parse(FIXTURE).expect("fixture parses");
+        let plain = render(&report, &TerminalOptions::default());
+        assert!(!plain.contains('\u{1b}'));
+        let coloured = render(
+            &report,
+            &TerminalOptions {
+                color: true,
+                ..TerminalOptions::default()
+            },
+        );
+        // Critical in bold red: the first failing row.
+        assert!(coloured.contains("\u{1b}[1m\u{1b}[38;5;9mcritical"), "{coloured}");
+    }
+}
