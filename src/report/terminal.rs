@@ -192,11 +192,14 @@ fn triage(report: &Report) -> String {
     out
 }
 
+/// A listing's title and which findings it shows.
+type Section<'a> = (&'static str, Box<dyn Fn(&ReportFinding) -> bool + 'a>);
+
 /// The findings themselves: failing, then unevaluated, then (on request)
 /// suppressed and passing.
 fn listing(report: &Report, options: &TerminalOptions) -> String {
     let with_baseline = report.scan.baseline.is_some();
-    let sections: [(&str, Box<dyn Fn(&ReportFinding) -> bool>); 4] = [
+    let sections: [Section<'_>; 4] = [
         ("Failing", Box::new(|f: &ReportFinding| f.is_failing())),
         (
             "Not evaluated",
