@@ -405,7 +405,10 @@ fn ocsf_maps_a_fail_a_pass_and_a_suppressed_finding() {
     assert_eq!(fail["status_id"], 1);
     assert_eq!(fail["status"], "New");
     assert_eq!(fail["status_code"], "FAIL");
+    assert_eq!(fail["is_alert"], true);
+    assert!(fail.get("status_detail").is_none());
     assert_eq!(fail["metadata"]["event_code"], "iam-root-mfa-not-enabled");
+    assert_eq!(fail["metadata"]["version"], "1.5.0");
     assert_eq!(
         fail["message"],
         "The root user of account 123456789012 has no MFA device"
@@ -435,6 +438,7 @@ fn ocsf_maps_a_fail_a_pass_and_a_suppressed_finding() {
     assert_eq!(pass["status_id"], 1);
     assert_eq!(pass["status_code"], "PASS");
     assert!(pass.get("message").is_none());
+    assert!(pass.get("is_alert").is_none());
     assert_eq!(pass["cloud"]["region"], "us-east-1");
     assert_eq!(pass["resources"][0]["region"], "us-east-1");
 
@@ -447,6 +451,7 @@ fn ocsf_maps_a_fail_a_pass_and_a_suppressed_finding() {
     assert_eq!(suppressed["status_id"], 3);
     assert_eq!(suppressed["status"], "Suppressed");
     assert_eq!(suppressed["status_code"], "FAIL");
+    assert!(suppressed.get("is_alert").is_none());
     assert_eq!(
         suppressed["status_detail"],
         "Bastion host reached only through the VPN (SEC-142)"
@@ -462,6 +467,11 @@ fn ocsf_maps_a_fail_a_pass_and_a_suppressed_finding() {
         "vpc-4b9b2a459e65eb3ea",
     ));
     assert_eq!(not_evaluated["status_code"], "NOT_EVALUATED");
+    assert_eq!(not_evaluated["status_id"], 1);
+    assert_eq!(
+        not_evaluated["status_detail"],
+        "ec2:DescribeFlowLogs failed (UnauthorizedOperation), so the data this rule reads is missing"
+    );
 }
 
 // JUnit.

@@ -6,8 +6,9 @@
 //! is an `<error>`; a check that was not evaluated, and a suppressed FAIL,
 //! is `<skipped>` with the reason. Failed collection calls form one more
 //! suite, `collection`, of errors: data that could not be read is a fault
-//! of the run, and no rule may report it otherwise. There are no timings
-//! per check, so only `<testsuites>` carries a `time` (the whole run).
+//! of the run, and no rule may report it otherwise. Checks are not timed:
+//! suites and cases say `time="0"` (reporters parse it as a number), and
+//! `<testsuites>` carries the whole run's.
 //!
 //! Written by hand: the format is small, and [`escape`] is the one place
 //! that makes text safe for it.
@@ -90,7 +91,7 @@ pub fn render(report: &Report) -> String {
             }
             let _ = write!(
                 body,
-                "    <testcase classname=\"{COLLECTION_SUITE}\" name=\"{}\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n",
+                "    <testcase classname=\"{COLLECTION_SUITE}\" name=\"{}\" time=\"0\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n",
                 escape(&format!("{call} ({region})"), true),
                 escape(&error.message, true),
                 escape(&error.code, true),
@@ -167,7 +168,7 @@ fn outcome(finding: &ReportFinding) -> Outcome {
 
 fn suite_open(name: &str, counts: Counts, timestamp: &str) -> String {
     format!(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" timestamp=\"{timestamp}\">\n",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\" timestamp=\"{timestamp}\">\n",
         escape(name, true),
         counts.tests,
         counts.failures,
@@ -179,7 +180,7 @@ fn suite_open(name: &str, counts: Counts, timestamp: &str) -> String {
 fn testcase(finding: &ReportFinding) -> String {
     let f = &finding.finding;
     let open = format!(
-        "    <testcase classname=\"{}\" name=\"{}\"",
+        "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
         escape(&f.rule_id, true),
         escape(&case_name(finding), true),
     );
@@ -223,7 +224,12 @@ fn testcase(finding: &ReportFinding) -> String {
                 }
                 None => format!("not evaluated: {message}"),
             };
-            format!("<skipped message=\"{}\"/>", escape(&reason, true))
+            // Jenkins reads the attribute, GitLab the text.
+            format!(
+                "<skipped message=\"{}\">{}</skipped>",
+                escape(&reason, true),
+                escape(&reason, false)
+            )
         }
     };
     format!("{open}>\n      {inner}\n    </testcase>\n")

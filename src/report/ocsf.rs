@@ -6,7 +6,10 @@
 //!
 //! - `status_code` is rampart's status (`FAIL`, `PASS`, `NOT_EVALUATED`,
 //!   `ERROR`); `status_id` is the triage state OCSF defines for findings:
-//!   Suppressed (3) when a suppression applies, New (1) otherwise.
+//!   Suppressed (3) when a suppression applies, New (1) otherwise, as
+//!   Prowler does. `status_detail` says why, where the message does not:
+//!   the suppression's reason, or why the check could not be made.
+//!   `is_alert` marks the failing findings, the ones that call for action.
 //! - `finding_info.uid` is the fingerprint, stable across scans, so a
 //!   consumer updates one finding rather than piling up copies;
 //!   `metadata.event_code` and `finding_info.analytic` name the rule.
@@ -18,8 +21,8 @@
 //!   the suppression and the baseline state have no attribute in the
 //!   Detection Finding class (`compliance` belongs to Compliance Finding),
 //!   so they go in `unmapped`.
-//! - Every attribute used exists from OCSF 1.1 on; `metadata.version` names
-//!   the release targeted.
+//! - OCSF 1.5.0, the release Prowler emits; every attribute used but
+//!   `is_alert` exists from 1.1 on.
 
 use std::collections::BTreeMap;
 
@@ -31,7 +34,7 @@ use crate::engine::rule::Severity;
 use crate::snapshot::iam::GLOBAL_REGION;
 
 /// The OCSF schema release these events follow.
-pub const OCSF_VERSION: &str = "1.7.0";
+pub const OCSF_VERSION: &str = "1.5.0";
 
 const CLASS_UID: u32 = 2004;
 /// Activity Create: rampart reports findings afresh on every scan.
@@ -68,6 +71,9 @@ struct DetectionFinding<'a> {
     status_code: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     status_detail: Option<&'a str>,
+    /// Set on failing findings only: the ones that call for action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_alert: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
     metadata: Metadata<'a>,
@@ -91,6 +97,7 @@ struct Metadata<'a> {
 
 #[derive(Serialize)]
 struct Product<'a> {
+    uid: &'a str,
     name: &'a str,
     vendor_name: &'a str,
     version: &'a str,
@@ -195,6 +202,13 @@ impl<'a> DetectionFinding<'a> {
             Some(_) => (3, "Suppressed"),
             None => (1, "New"),
         };
+        // Why the finding has its status, where that is not its message:
+        // the suppression's reason, or why the check could not be made.
+        let status_detail = match (&finding.suppression, f.status) {
+            (Some(suppression), _) => Some(suppression.reason.as_str()),
+            (None, Status::NotEvaluated | Status::Error) => f.message.as_deref(),
+            (None, _) => None,
+        };
         let region = Some(f.resource.region.as_str()).filter(|region| *region != GLOBAL_REGION);
         let resource_type = f.resource.resource_type.name();
         DetectionFinding {
@@ -212,11 +226,13 @@ impl<'a> DetectionFinding<'a> {
             status_id,
             status,
             status_code: f.status,
-            status_detail: finding.suppression.as_ref().map(|s| s.reason.as_str()),
+            status_detail,
+            is_alert: finding.is_failing().then_some(true),
             message: f.message.as_deref(),
             metadata: Metadata {
                 version: OCSF_VERSION,
                 product: Product {
+                    uid: &report.tool.name,
                     name: &report.tool.name,
                     vendor_name: &report.tool.name,
                     version: &report.tool.version,
