@@ -3,8 +3,12 @@
 //! text; the CLI decides where it goes.
 
 pub mod diff;
+pub mod junit;
+pub mod markdown;
 pub mod model;
+pub mod ocsf;
 pub mod rules;
+pub mod sarif;
 pub mod terminal;
 
 use std::fmt;
@@ -21,15 +25,30 @@ use terminal::TerminalOptions;
 pub enum Format {
     Table,
     Json,
+    Sarif,
+    Ocsf,
+    Junit,
+    Markdown,
 }
 
 impl Format {
-    pub const ALL: [Format; 2] = [Format::Table, Format::Json];
+    pub const ALL: [Format; 6] = [
+        Format::Table,
+        Format::Json,
+        Format::Sarif,
+        Format::Ocsf,
+        Format::Junit,
+        Format::Markdown,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::Table => "table",
             Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Ocsf => "ocsf",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
         }
     }
 }
@@ -59,6 +78,10 @@ pub fn render(report: &Report, format: Format, terminal: &TerminalOptions) -> St
     match format {
         Format::Table => terminal::render(report, terminal),
         Format::Json => json(report),
+        Format::Sarif => sarif::render(report),
+        Format::Ocsf => ocsf::render(report),
+        Format::Junit => junit::render(report),
+        Format::Markdown => markdown::render(report),
     }
 }
 

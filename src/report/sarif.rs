@@ -1,0 +1,601 @@
+//! SARIF 2.1.0, shaped for GitHub code scanning (`upload-sarif` or the
+//! code-scanning API) and readable by any SARIF viewer.
+//!
+//! Choices, and why:
+//!
+//! - **Results.** One per FAIL finding. PASS and NOT_EVALUATED are not
+//!   results: GitHub ignores `result.kind`, so each would open an alert.
+//!   Checks that could not be evaluated (NOT_EVALUATED, ERROR) and failed
+//!   collection calls become warning `toolExecutionNotifications` instead.
+//! - **Suppressed FAILs** stay results, with an `external`, `accepted`
+//!   suppression carrying the reason, so SARIF viewers hide them and the
+//!   file stays a complete record. GitHub ignores `suppressions`, though,
+//!   and opens alerts for them like any other result.
+//! - **Location.** GitHub rejects the whole file when a result has no
+//!   physical location, an empty URI, or an absolute URI whose scheme is not
+//!   `file`, and an ARN is an absolute URI (scheme `arn`). A relative path
+//!   that is not in the repository is accepted (the alert shows no code).
+//!   So the artifact URI is the synthetic path
+//!   `<partition>/<account>/<region>/<resource type>/<resource id>`, each
+//!   segment percent-encoded: stable across scans, because GitHub matches
+//!   alerts on it. The ARN itself is in `logicalLocations` (kind
+//!   `resource`, which GitHub ignores but other viewers show), in the
+//!   location's message and in the result's properties.
+//! - **Fingerprints.** GitHub reads only `primaryLocationLineHash` and
+//!   cannot compute one for a file that does not exist, so it is set to the
+//!   finding's fingerprint (a digest of the rule id and the ARN), as is
+//!   `rampart/v1`, which names how it is computed.
+//! - **Severity.** `security-severity` sits on each rule, where GitHub
+//!   reads it, at mid-band values (critical 9.5, high 8.0, medium 5.5,
+//!   low 2.0) so no score lands on a band edge; info rules get none, which
+//!   keeps them out of the security alerts. Each result repeats its own
+//!   score because a rule's findings can take another severity (GuardDuty
+//!   findings keep GuardDuty's). `level` is error for critical and high,
+//!   warning for medium, note for low and info.
+//! - **Category.** `automationDetails.id` is `rampart/<partition>/<account>/`:
+//!   a later upload in the same category closes the alerts it lacks, so two
+//!   accounts must never share one.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::model::{BaselineState, Report, ReportFinding, RuleInfo};
+use crate::engine::Status;
+use crate::engine::rule::Severity;
+
+const SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+/// GitHub keeps at most 20 tags per rule.
+const MAX_TAGS: usize = 20;
+
+pub fn render(report: &Report) -> String {
+    // Only strings, numbers, dates and maps with string keys: serialising
+    // cannot fail.
+    let mut text = serde_json::to_string_pretty(&Log::of(report)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Tool<'a>,
+    automation_details: AutomationDetails,
+    invocations: [Invocation<'a>; 1],
+    results: Vec<SarifResult<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'a> {
+    name: &'a str,
+    semantic_version: &'a str,
+    rules: Vec<Rule<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rule<'a> {
+    id: &'a str,
+    name: &'a str,
+    short_description: Message,
+    full_description: Message,
+    help: Help,
+    default_configuration: Configuration,
+    properties: RuleProperties,
+}
+
+#[derive(Serialize)]
+struct Message {
+    text: String,
+}
+
+impl Message {
+    fn new(text: impl Into<String>) -> Message {
+        Message { text: text.into() }
+    }
+}
+
+#[derive(Serialize)]
+struct Help {
+    text: String,
+    markdown: String,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: Level,
+}
+
+#[derive(Serialize)]
+struct RuleProperties {
+    tags: Vec<String>,
+    precision: &'static str,
+    #[serde(rename = "security-severity", skip_serializing_if = "Option::is_none")]
+    security_severity: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Level {
+    Error,
+    Warning,
+    Note,
+}
+
+#[derive(Serialize)]
+struct AutomationDetails {
+    id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation<'a> {
+    execution_successful: bool,
+    start_time_utc: DateTime<Utc>,
+    end_time_utc: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_execution_notifications: Vec<Notification<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Notification<'a> {
+    level: Level,
+    message: Message,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    associated_rule: Option<RuleReference<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    locations: Vec<Location<'a>>,
+}
+
+#[derive(Serialize)]
+struct RuleReference<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<usize>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+    level: Level,
+    message: Message,
+    locations: [Location<'a>; 1],
+    partial_fingerprints: Fingerprints<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<Suppression<'a>>,
+    properties: ResultProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct Fingerprints<'a> {
+    #[serde(rename = "primaryLocationLineHash")]
+    github: &'a str,
+    #[serde(rename = "rampart/v1")]
+    rampart: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location<'a> {
+    physical_location: PhysicalLocation,
+    logical_locations: [LogicalLocation<'a>; 1],
+    message: Message,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    region: Region,
+}
+
+#[derive(Serialize)]
+struct ArtifactLocation {
+    uri: String,
+}
+
+/// GitHub documents all four as required; there are no lines, so the
+/// region is the start of the (nonexistent) file.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: u32,
+    start_column: u32,
+    end_line: u32,
+    end_column: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation<'a> {
+    name: &'a str,
+    fully_qualified_name: &'a str,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Suppression<'a> {
+    kind: &'static str,
+    status: &'static str,
+    justification: &'a str,
+    properties: SuppressionProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct SuppressionProperties<'a> {
+    /// `FILE:LINE` of the suppression entry.
+    source: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<NaiveDate>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultProperties<'a> {
+    severity: Severity,
+    #[serde(rename = "security-severity", skip_serializing_if = "Option::is_none")]
+    security_severity: Option<&'static str>,
+    resource_arn: &'a str,
+    resource_type: &'static str,
+    region: &'a str,
+    account: &'a str,
+}
+
+impl<'a> Log<'a> {
+    fn of(report: &'a Report) -> Log<'a> {
+        let index: BTreeMap<&str, usize> = report
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| (rule.id.as_str(), i))
+            .collect();
+        let results = report
+            .findings
+            .iter()
+            .filter(|f| f.finding.status == Status::Fail)
+            .map(|f| result(report, f, index.get(f.finding.rule_id.as_str()).copied()))
+            .collect();
+        let notifications = report
+            .collection_errors
+            .iter()
+            .map(|error| {
+                let mut text = format!(
+                    "{}:{} failed in {} ({}): {}",
+                    error.service,
+                    error.operation,
+                    error.region.as_deref().unwrap_or("global"),
+                    error.code,
+                    error.message
+                );
+                if let Some(resource) = &error.resource {
+                    text.push_str(&format!(" (resource {resource})"));
+                }
+                Notification {
+                    level: Level::Warning,
+                    message: Message::new(text),
+                    associated_rule: None,
+                    locations: Vec::new(),
+                }
+            })
+            .chain(
+                report
+                    .findings
+                    .iter()
+                    .filter(|f| matches!(f.finding.status, Status::NotEvaluated | Status::Error))
+                    .map(|f| {
+                        unevaluated(report, f, index.get(f.finding.rule_id.as_str()).copied())
+                    }),
+            )
+            .collect();
+        Log {
+            schema: SCHEMA,
+            version: "2.1.0",
+            runs: [Run {
+                tool: Tool {
+                    driver: Driver {
+                        name: &report.tool.name,
+                        semantic_version: &report.tool.version,
+                        rules: report.rules.iter().map(rule).collect(),
+                    },
+                },
+                automation_details: AutomationDetails {
+                    id: format!(
+                        "{}/{}/{}/",
+                        report.tool.name, report.scan.partition, report.scan.account_id
+                    ),
+                },
+                invocations: [Invocation {
+                    execution_successful: true,
+                    start_time_utc: report.scan.started_at,
+                    end_time_utc: report.scan.finished_at,
+                    tool_execution_notifications: notifications,
+                }],
+                results,
+            }],
+        }
+    }
+}
+
+fn rule(rule: &RuleInfo) -> Rule<'_> {
+    let service = super::model::service_of(&rule.id);
+    let mut tags = vec!["security".to_owned(), service.to_owned()];
+    for (framework, controls) in &rule.compliance {
+        tags.extend(
+            controls
+                .iter()
+                .map(|control| format!("{framework}/{control}")),
+        );
+    }
+    tags.truncate(MAX_TAGS);
+    Rule {
+        id: &rule.id,
+        name: &rule.id,
+        short_description: Message::new(rule.title.as_str()),
+        full_description: Message::new(rule.description.as_str()),
+        help: Help {
+            text: help_text(rule),
+            markdown: help_markdown(rule),
+        },
+        default_configuration: Configuration {
+            level: level(rule.severity),
+        },
+        properties: RuleProperties {
+            tags,
+            // Rules evaluate recorded configuration: a FAIL is a fact about
+            // the account, not a guess.
+            precision: "very-high",
+            security_severity: security_severity(rule.severity),
+        },
+    }
+}
+
+/// Rationale, remediation, CLI steps, compliance and references, as plain
+/// text for viewers without Markdown.
+fn help_text(rule: &RuleInfo) -> String {
+    let mut text = format!(
+        "{}\n\nRemediation: {}",
+        rule.rationale,
+        rule.remediation.text.trim()
+    );
+    if let Some(cli) = cli(rule) {
+        text.push_str(&format!("\n\nAWS CLI:\n{cli}"));
+    }
+    if !rule.compliance.is_empty() {
+        text.push_str(&format!("\n\nCompliance: {}", compliance(rule, "; ")));
+    }
+    if !rule.references.is_empty() {
+        text.push_str("\n\nReferences:");
+        for reference in &rule.references {
+            text.push_str(&format!("\n- {reference}"));
+        }
+    }
+    text
+}
+
+/// What GitHub shows on the alert page in place of the plain text.
+fn help_markdown(rule: &RuleInfo) -> String {
+    let mut text = format!(
+        "{}\n\n**Remediation.** {}",
+        rule.rationale,
+        rule.remediation.text.trim()
+    );
+    if let Some(cli) = cli(rule) {
+        let fence = fence_for(cli);
+        text.push_str(&format!("\n\n{fence}shell\n{cli}\n{fence}"));
+    }
+    if !rule.compliance.is_empty() {
+        text.push_str(&format!("\n\n**Compliance.** {}", compliance(rule, "; ")));
+    }
+    if !rule.references.is_empty() {
+        text.push_str("\n\n**References**\n");
+        for reference in &rule.references {
+            text.push_str(&format!("\n- {reference}"));
+        }
+    }
+    text
+}
+
+fn cli(rule: &RuleInfo) -> Option<&str> {
+    rule.remediation
+        .cli
+        .as_deref()
+        .map(str::trim_end)
+        .filter(|cli| !cli.is_empty())
+}
+
+/// `framework control, control` per framework.
+fn compliance(rule: &RuleInfo, separator: &str) -> String {
+    rule.compliance
+        .iter()
+        .map(|(framework, controls)| format!("{framework} {}", controls.join(", ")))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// A code fence longer than any run of backticks in `code`, so the code
+/// cannot close it.
+fn fence_for(code: &str) -> String {
+    let longest = code.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat((longest + 1).max(3))
+}
+
+fn result<'a>(
+    report: &'a Report,
+    finding: &'a ReportFinding,
+    rule_index: Option<usize>,
+) -> SarifResult<'a> {
+    let f = &finding.finding;
+    SarifResult {
+        rule_id: &f.rule_id,
+        rule_index,
+        level: level(f.severity),
+        message: Message::new(f.message.as_deref().unwrap_or(&f.title)),
+        locations: [location(report, finding)],
+        partial_fingerprints: Fingerprints {
+            github: &f.fingerprint,
+            rampart: &f.fingerprint,
+        },
+        // Set only when the report was compared with a baseline.
+        baseline_state: finding.baseline.map(|state| match state {
+            BaselineState::New => "new",
+            BaselineState::Existing => "unchanged",
+        }),
+        suppressions: finding
+            .suppression
+            .iter()
+            .map(|suppression| Suppression {
+                kind: "external",
+                status: "accepted",
+                justification: &suppression.reason,
+                properties: SuppressionProperties {
+                    source: &suppression.source,
+                    expires: suppression.expires,
+                },
+            })
+            .collect(),
+        properties: ResultProperties {
+            severity: f.severity,
+            security_severity: security_severity(f.severity),
+            resource_arn: &f.resource.arn,
+            resource_type: f.resource.resource_type.name(),
+            region: &f.resource.region,
+            account: &f.resource.account,
+        },
+    }
+}
+
+/// A check that could not say pass or fail, as a warning about the run.
+fn unevaluated<'a>(
+    report: &'a Report,
+    finding: &'a ReportFinding,
+    rule_index: Option<usize>,
+) -> Notification<'a> {
+    let f = &finding.finding;
+    let what = match f.status {
+        Status::Error => "could not be evaluated (error)",
+        _ => "was not evaluated",
+    };
+    let mut text = format!("{} {what} for {}", f.rule_id, f.resource.arn);
+    if let Some(message) = &f.message {
+        text.push_str(&format!(": {message}"));
+    }
+    Notification {
+        level: Level::Warning,
+        message: Message::new(text),
+        associated_rule: Some(RuleReference {
+            id: &f.rule_id,
+            index: rule_index,
+        }),
+        locations: vec![location(report, finding)],
+    }
+}
+
+fn location<'a>(report: &Report, finding: &'a ReportFinding) -> Location<'a> {
+    let resource = &finding.finding.resource;
+    let uri = [
+        report.scan.partition.as_str(),
+        &resource.account,
+        &resource.region,
+        resource.resource_type.name(),
+        &resource.id,
+    ]
+    .map(encode_segment)
+    .join("/");
+    Location {
+        physical_location: PhysicalLocation {
+            artifact_location: ArtifactLocation { uri },
+            region: Region {
+                start_line: 1,
+                start_column: 1,
+                end_line: 1,
+                end_column: 1,
+            },
+        },
+        logical_locations: [LogicalLocation {
+            name: &resource.id,
+            fully_qualified_name: &resource.arn,
+            kind: "resource",
+        }],
+        message: Message::new(resource.arn.as_str()),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, so the
+/// path has no scheme, no `:` in its first segment and no `/` inside a
+/// segment. A segment of dots alone is encoded too: `.` and `..` would
+/// otherwise be read as path steps.
+fn encode_segment(segment: &str) -> String {
+    let dots_only = !segment.is_empty() && segment.bytes().all(|b| b == b'.');
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || (matches!(byte, b'-' | b'.' | b'_' | b'~') && !dots_only)
+        {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn level(severity: Severity) -> Level {
+    match severity {
+        Severity::Critical | Severity::High => Level::Error,
+        Severity::Medium => Level::Warning,
+        Severity::Low | Severity::Info => Level::Note,
+    }
+}
+
+/// GitHub's bands: critical above 9.0, high 7.0 to 8.9, medium 4.0 to 6.9,
+/// low 0.1 to 3.9.
+fn security_severity(severity: Severity) -> Option<&'static str> {
+    match severity {
+        Severity::Critical => Some("9.5"),
+        Severity::High => Some("8.0"),
+        Severity::Medium => Some("5.5"),
+        Severity::Low => Some("2.0"),
+        Severity::Info => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(encode_segment("sg-0a1B_c.d~e"), "sg-0a1B_c.d~e");
+        assert_eq!(encode_segment("user/path name:x"), "user%2Fpath%20name%3Ax");
+        assert_eq!(encode_segment(".."), "%2E%2E");
+        assert_eq!(encode_segment("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn fences_outrun_the_code() {
+        assert_eq!(fence_for("aws s3 ls"), "```");
+        assert_eq!(fence_for("echo ````x````"), "`````");
+    }
+}
