@@ -392,9 +392,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return evaluate_and_report(&args.evaluation, || collect_snapshot(&args.aws));
         }
         Command::Evaluate(args) => {
-            return evaluate_and_report(&args.evaluation, || {
-                Ok(Snapshot::read(&args.snapshot)?)
-            });
+            return evaluate_and_report(&args.evaluation, || Ok(Snapshot::read(&args.snapshot)?));
         }
         Command::Report(args) => {
             let report = Report::read(&args.report)?;
@@ -740,9 +738,6 @@ mod tests {
             Err("`json=` names no file: use json=PATH, or json=- for stdout".to_owned())
         );
         assert_eq!(parse_threshold("NEVER"), Ok(Threshold(None)));
-        assert_eq!(
-            parse_threshold("High"),
-            Ok(Threshold(Some(Severity::High)))
-        );
+        assert_eq!(parse_threshold("High"), Ok(Threshold(Some(Severity::High))));
     }
 }

@@ -107,7 +107,13 @@ pub fn write_atomically(path: &Path, what: &str, contents: &[u8]) -> Result<(), 
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
+    // tempfile names its random file in the error; the user knows only
+    // the path they asked for, so keep the OS error alone.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|err| {
+        let text = err.to_string();
+        let message = text.split(" at path ").next().unwrap_or(&text);
+        write_err(std::io::Error::new(err.kind(), message.to_owned()))
+    })?;
     tmp.write_all(contents).map_err(write_err)?;
     tmp.as_file().sync_all().map_err(write_err)?;
     tmp.persist(path).map_err(|err| write_err(err.error))?;

@@ -7,10 +7,10 @@
 //!   results: GitHub ignores `result.kind`, so each would open an alert.
 //!   Checks that could not be evaluated (NOT_EVALUATED, ERROR) and failed
 //!   collection calls become warning `toolExecutionNotifications` instead.
-//! - **Suppressed FAILs** stay results, with an `external`, `accepted`
-//!   suppression carrying the reason, so SARIF viewers hide them and the
-//!   file stays a complete record. GitHub ignores `suppressions`, though,
-//!   and opens alerts for them like any other result.
+//! - **Suppressed FAILs** are left out. GitHub ignores SARIF
+//!   `suppressions` and would open (or keep open) an alert for each; left
+//!   out, the next upload closes it. The JSON report keeps them, with their
+//!   reasons.
 //! - **Location.** GitHub rejects the whole file when a result has no
 //!   physical location, an empty URI, or an absolute URI whose scheme is not
 //!   `file`, and an ARN is an absolute URI (scheme `arn`). A relative path
@@ -38,7 +38,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::model::{BaselineState, Report, ReportFinding, RuleInfo};
@@ -184,8 +184,6 @@ struct SarifResult<'a> {
     partial_fingerprints: Fingerprints<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline_state: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    suppressions: Vec<Suppression<'a>>,
     properties: ResultProperties<'a>,
 }
 
@@ -237,22 +235,6 @@ struct LogicalLocation<'a> {
 }
 
 #[derive(Serialize)]
-struct Suppression<'a> {
-    kind: &'static str,
-    status: &'static str,
-    justification: &'a str,
-    properties: SuppressionProperties<'a>,
-}
-
-#[derive(Serialize)]
-struct SuppressionProperties<'a> {
-    /// `FILE:LINE` of the suppression entry.
-    source: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires: Option<NaiveDate>,
-}
-
-#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ResultProperties<'a> {
     severity: Severity,
@@ -275,7 +257,7 @@ impl<'a> Log<'a> {
         let results = report
             .findings
             .iter()
-            .filter(|f| f.finding.status == Status::Fail)
+            .filter(|f| f.is_failing())
             .map(|f| result(report, f, index.get(f.finding.rule_id.as_str()).copied()))
             .collect();
         let notifications = report
@@ -463,19 +445,6 @@ fn result<'a>(
             BaselineState::New => "new",
             BaselineState::Existing => "unchanged",
         }),
-        suppressions: finding
-            .suppression
-            .iter()
-            .map(|suppression| Suppression {
-                kind: "external",
-                status: "accepted",
-                justification: &suppression.reason,
-                properties: SuppressionProperties {
-                    source: &suppression.source,
-                    expires: suppression.expires,
-                },
-            })
-            .collect(),
         properties: ResultProperties {
             severity: f.severity,
             security_severity: security_severity(f.severity),

@@ -37,7 +37,7 @@ pub fn render(report: &Report, options: &TerminalOptions) -> String {
     let mut out = header(report);
     out.push_str(&failing_summary(report, options));
     out.push_str(&incomplete(report, options));
-    out.push_str(&triage(report));
+    out.push_str(&triage(report, options));
     if !options.quiet {
         out.push_str(&listing(report, options));
     }
@@ -156,12 +156,17 @@ fn incomplete(report: &Report, options: &TerminalOptions) -> String {
 }
 
 /// Suppressions in force and expired, and the comparison with a baseline.
-fn triage(report: &Report) -> String {
+fn triage(report: &Report, options: &TerminalOptions) -> String {
     let mut out = String::new();
     if report.summary.suppressed > 0 {
         out.push_str(&format!(
-            "{} finding(s) suppressed (listed with --show suppressed).\n",
-            report.summary.suppressed
+            "{} finding(s) suppressed ({}).\n",
+            report.summary.suppressed,
+            if options.show_suppressed && !options.quiet {
+                "listed below"
+            } else {
+                "listed with --show suppressed"
+            }
         ));
     }
     for expired in &report.expired_suppressions {
@@ -351,6 +356,9 @@ mod tests {
             },
         );
         // Critical in bold red: the first failing row.
-        assert!(coloured.contains("\u{1b}[1m\u{1b}[38;5;9mcritical"), "{coloured}");
+        assert!(
+            coloured.contains("\u{1b}[38;5;9m\u{1b}[1m critical \u{1b}[0m"),
+            "{coloured}"
+        );
     }
 }
