@@ -55,33 +55,11 @@ fn finding<'a>(report: &'a Report, rule: &str, resource: &str) -> &'a ReportFind
 // Snapshots: the review of each format's whole output.
 
 #[test]
-fn table_snapshot() {
-    insta::assert_snapshot!("table", render(&fixture(), Format::Table));
-}
-
-#[test]
-fn json_snapshot() {
-    insta::assert_snapshot!("json", render(&fixture(), Format::Json));
-}
-
-#[test]
-fn sarif_snapshot() {
-    insta::assert_snapshot!("sarif", render(&fixture(), Format::Sarif));
-}
-
-#[test]
-fn ocsf_snapshot() {
-    insta::assert_snapshot!("ocsf", render(&fixture(), Format::Ocsf));
-}
-
-#[test]
-fn junit_snapshot() {
-    insta::assert_snapshot!("junit", render(&fixture(), Format::Junit));
-}
-
-#[test]
-fn markdown_snapshot() {
-    insta::assert_snapshot!("markdown", render(&fixture(), Format::Markdown));
+fn every_format_matches_its_snapshot() {
+    let report = fixture();
+    for format in Format::ALL {
+        insta::assert_snapshot!(format.name(), render(&report, format));
+    }
 }
 
 #[test]
