@@ -3,7 +3,11 @@
 //! to hand-written Rust predicates for the same three rules over the same
 //! snapshot, measured in the same run.
 //!
-//! `cargo bench --bench engine`; throughput is in rule-resource evaluations.
+//! Then the report of that run: building it (with a suppression file
+//! applied) and rendering it as JSON and SARIF.
+//!
+//! `cargo bench --bench engine`; throughput is in rule-resource evaluations,
+//! or findings for the report.
 
 use std::hint::black_box;
 
@@ -11,9 +15,12 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rampart::analyze::Analysis;
 use rampart::analyze::cidr::{self, Network};
 use rampart::engine::resources::{self, Extracted, ResourceType};
-use rampart::engine::{Engine, Selection, Status};
+use rampart::engine::{self, Engine, Selection, Status};
+use rampart::report::model::{Report, ReportFinding, RunInfo};
+use rampart::report::{self, Format};
 use rampart::snapshot::Snapshot;
 use rampart::snapshot::ec2::{CidrSource, Permission, PortRange, Protocol, SecurityGroup};
+use rampart::triage::suppressions::Suppressions;
 
 const DEMO: &str = include_str!("../fixtures/demo/snapshot.json");
 const GROUPS: usize = 100_000;
@@ -202,6 +209,40 @@ fn bench(c: &mut Criterion) {
     group.bench_function("Analysis::of", |b| {
         b.iter(|| black_box(Analysis::of(black_box(&snapshot))))
     });
+    group.finish();
+
+    let suppressions = Suppressions::parse(
+        "suppressions.yaml",
+        "suppressions:\n  - rule: ec2-security-group-ssh-open-to-internet\n    resource: \"sg-*7\"\n    reason: benchmark\n",
+        &engine,
+    )
+    .expect("suppressions parse");
+    let build = || {
+        let run = RunInfo {
+            started_at: snapshot.collected_at,
+            finished_at: snapshot.collected_at,
+            rules: &rules,
+            rules_version: engine::rules_version(&rules),
+            baseline: None,
+        };
+        let mut report = Report::new(
+            &snapshot,
+            run,
+            findings.iter().cloned().map(ReportFinding::new).collect(),
+        );
+        suppressions.apply(&mut report, snapshot.collected_at.date_naive());
+        report
+    };
+    let built = build();
+    let mut group = c.benchmark_group("the report of 200k results");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(evaluations));
+    group.bench_function("build and suppress", |b| b.iter(|| black_box(build())));
+    for format in [Format::Json, Format::Sarif] {
+        group.bench_function(format!("render {format}"), |b| {
+            b.iter(|| black_box(report::render(&built, format, &Default::default())))
+        });
+    }
     group.finish();
 }
 

@@ -411,9 +411,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut new = Report::read(&args.new)?;
             baseline::apply(&mut new, &old, &args.old.display().to_string());
             let options = args.terminal.options();
-            std::io::stdout()
-                .lock()
-                .write_all(report::diff::render(&new, &options).as_bytes())?;
+            print(&report::diff::render(&new, &options))?;
         }
         Command::Rules(args) => return rules(args.command),
     }
@@ -429,14 +427,14 @@ fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
         RulesCommand::List { rules_dir } => {
             let engine = Engine::load(rules_dir.as_deref())?;
             let all: Vec<&Rule> = engine.rules().iter().collect();
-            stdout.write_all(report::rules::rule_list(&all, terminal_width()).as_bytes())?;
+            print(&report::rules::rule_list(&all, terminal_width()))?;
         }
         RulesCommand::Show { id, rules_dir } => {
             let engine = Engine::load(rules_dir.as_deref())?;
             let rule = engine
                 .rule(&id)
                 .ok_or_else(|| anyhow::anyhow!("no rule has the id or alias `{id}`"))?;
-            stdout.write_all(report::rules::rule_doc(rule).as_bytes())?;
+            print(&report::rules::rule_doc(rule))?;
         }
         RulesCommand::Test { dir } => {
             let engine = match &dir {
@@ -691,10 +689,19 @@ fn write_outputs(
     }
     for (output, text) in &rendered {
         if output.path.is_none() {
-            std::io::stdout().lock().write_all(text.as_bytes())?;
+            print(text)?;
         }
     }
     Ok(())
+}
+
+/// Writes to stdout. A reader that stops early (`| head`) is not an error:
+/// the rest is simply not wanted, and the exit code still tells the result.
+fn print(text: &str) -> std::io::Result<()> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 fn terminal_width() -> Option<u16> {
