@@ -5,6 +5,8 @@
 //! well-formedness, Markdown escaping and limits.
 //! Update snapshots with `INSTA_UPDATE=always cargo test --test report_formats`.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -76,35 +78,10 @@ fn every_format_has_a_name_that_parses_back() {
 
 // SARIF.
 
-/// The schema GitHub's `upload-sarif` validates with, as vendored. Its
-/// `region.anyOf` sits inside `properties`, where it is not a schema: move
-/// it where the OASIS errata put it so a strict validator compiles it.
-fn sarif_validator() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schemas/sarif-schema-2.1.0.json"
-    ))
-    .expect("the vendored SARIF schema");
-    let mut schema = parse(&text);
-    let region = &mut schema["definitions"]["region"];
-    let misplaced = region["properties"]
-        .as_object_mut()
-        .and_then(|properties| properties.remove("anyOf"));
-    if let Some(any_of) = misplaced {
-        region["anyOf"] = any_of;
-    }
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("the SARIF schema compiles")
-}
+const SARIF_SCHEMA: &str = "sarif-schema-2.1.0.json";
 
 fn assert_valid_sarif(sarif: &Value) {
-    let validator = sarif_validator();
-    let errors: Vec<String> = validator
-        .iter_errors(sarif)
-        .map(|error| format!("{}: {error}", error.instance_path()))
-        .collect();
+    let errors = support::schema_errors(SARIF_SCHEMA, sarif);
     assert!(errors.is_empty(), "invalid SARIF:\n{}", errors.join("\n"));
 }
 
@@ -143,7 +120,7 @@ fn the_sarif_validator_rejects_what_the_schema_forbids() {
     sarif["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["region"] = json!({});
     sarif["runs"][0]["results"][2]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
         json!("no file here");
-    let validator = sarif_validator();
+    let validator = support::schema_validator(SARIF_SCHEMA);
     let paths: Vec<String> = validator
         .iter_errors(&sarif)
         .map(|error| error.instance_path().to_string())

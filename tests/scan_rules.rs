@@ -707,6 +707,67 @@ async fn main_account() -> Vec<Finding> {
         "{stdout}"
     );
 
+    // The scheduled CI job: JSON and SARIF, failing on high, against the
+    // previous run's report. Nothing is new, but high findings remain.
+    let ci_scan = |args: &[String]| {
+        tokio::task::block_in_place(|| {
+            rampart(dir.path())
+                .args(["scan", "--endpoint-url", &front.endpoint])
+                .args(["--region", HOME_REGION, "--region", SECOND_REGION])
+                .args(args)
+                .output()
+                .expect("run rampart scan")
+        })
+    };
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let first = ci_scan(&[
+        "--fail-on".to_owned(),
+        "never".to_owned(),
+        "--output".to_owned(),
+        format!("json={}", path("last.json")),
+    ]);
+    assert_eq!(first.status.code(), Some(0), "{}", support::stderr(&first));
+    let job = ci_scan(&[
+        "--output".to_owned(),
+        format!("json={}", path("report.json")),
+        "--output".to_owned(),
+        format!("sarif={}", path("report.sarif")),
+        "--fail-on".to_owned(),
+        "high".to_owned(),
+        "--baseline".to_owned(),
+        path("last.json"),
+    ]);
+    let high = findings
+        .iter()
+        .filter(|f| f.status == Status::Fail && f.severity >= Severity::High)
+        .count();
+    assert_eq!(job.status.code(), Some(1));
+    assert_eq!(
+        support::stderr(&job),
+        format!("rampart: {high} failing finding(s) at or above high\n")
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(path("report.json")).expect("report"))
+            .expect("JSON");
+    assert_eq!(
+        support::schema_errors("report-v1.schema.json", &report),
+        Vec::<String>::new()
+    );
+    assert_eq!(report["summary"]["failed"], failed);
+    assert_eq!(report["summary"]["new"], 0);
+    assert_eq!(report["summary"]["resolved"], 0);
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(path("report.sarif")).expect("sarif"))
+            .expect("JSON");
+    assert_eq!(
+        support::schema_errors("sarif-schema-2.1.0.json", &sarif),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().map(Vec::len),
+        Some(failed)
+    );
+
     // A collection of every enabled region (found with DescribeRegions)
     // makes exactly the calls the example IAM policy allows.
     let all_regions = dir.path().join("all-regions.json");

@@ -84,16 +84,33 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Every way `instance` breaks the JSON Schema in `schemas/FILE`, each with
-/// the path of the offending value; empty when it validates.
-pub fn schema_errors(file: &str, instance: &serde_json::Value) -> Vec<String> {
+/// A validator for `schemas/FILE`, checking formats too. The vendored
+/// SARIF schema (the copy GitHub's `upload-sarif` validates with) has its
+/// `region.anyOf` inside `properties`, where it is not a schema: it is moved
+/// where the OASIS errata put it, so a strict validator compiles it.
+pub fn schema_validator(file: &str) -> jsonschema::Validator {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("schemas")
         .join(file);
     let text = std::fs::read_to_string(&path).expect("schema file");
-    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    validator
+    let mut schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    let misplaced = schema
+        .pointer_mut("/definitions/region/properties")
+        .and_then(serde_json::Value::as_object_mut)
+        .and_then(|properties| properties.remove("anyOf"));
+    if let Some(any_of) = misplaced {
+        schema["definitions"]["region"]["anyOf"] = any_of;
+    }
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles")
+}
+
+/// Every way `instance` breaks the JSON Schema in `schemas/FILE`, each with
+/// the path of the offending value; empty when it validates.
+pub fn schema_errors(file: &str, instance: &serde_json::Value) -> Vec<String> {
+    schema_validator(file)
         .iter_errors(instance)
         .map(|err| format!("{}: {err}", err.instance_path()))
         .collect()
