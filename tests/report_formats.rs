@@ -547,16 +547,25 @@ fn junit_is_well_formed_and_counts_each_suite() {
     ));
 }
 
-#[test]
-fn junit_escapes_what_it_takes_from_the_report() {
+/// The fixture, its first failing finding given `message`.
+fn with_first_failing_message(message: &str) -> Report {
     let mut report = fixture();
     let f = report
         .findings
         .iter_mut()
         .find(|f| f.is_failing())
         .expect("a failing finding");
-    f.finding.message = Some("<a href=\"x\">&'q'</a>\u{0}\u{7}\r\nnext\tline ]]>".to_owned());
-    f.finding.resource.id = "id\"with<odd>&chars'".to_owned();
+    f.finding.message = Some(message.to_owned());
+    report
+}
+
+#[test]
+fn junit_escapes_what_it_takes_from_the_report() {
+    let mut report =
+        with_first_failing_message("<a href=\"x\">&'q'</a>\u{0}\u{7}\r\nnext\tline ]]>");
+    if let Some(f) = report.findings.iter_mut().find(|f| f.is_failing()) {
+        f.finding.resource.id = "id\"with<odd>&chars'".to_owned();
+    }
     let xml = render(&report, Format::Junit);
     junit_suites(&xml);
     assert!(xml.contains("name=\"id&quot;with&lt;odd&gt;&amp;chars&apos; (us-east-1)\""));
@@ -569,13 +578,7 @@ fn junit_escapes_what_it_takes_from_the_report() {
 
 #[test]
 fn markdown_escapes_cells() {
-    let mut report = fixture();
-    let f = report
-        .findings
-        .iter_mut()
-        .find(|f| f.is_failing())
-        .expect("a failing finding");
-    f.finding.message = Some("open | to `all`\nnow".to_owned());
+    let report = with_first_failing_message("open | to `all`\nnow");
     let text = render(&report, Format::Markdown);
     let row = text
         .lines()
