@@ -617,6 +617,15 @@ impl Plan {
             });
         }
         write_outputs(report, &outputs, &args.terminal.options())?;
+        // Said on stderr too, so a CI log shows it whatever the outputs.
+        for expired in &report.expired_suppressions {
+            eprintln!(
+                "rampart: warning: the suppression at {}:{} expired on {} and no longer applies",
+                expired.file,
+                expired.line,
+                expired.expires.map(|d| d.to_string()).unwrap_or_default()
+            );
+        }
         if let Threshold(Some(threshold)) = triage.fail_on {
             let failing = report.failing_at(threshold, triage.fail_on_new);
             if failing > 0 {

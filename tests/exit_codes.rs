@@ -336,7 +336,10 @@ fn suppressed_findings_stay_in_the_report_and_do_not_fail_the_job() {
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(
         stderr,
-        "rampart: 1 failing finding(s) at or above critical\n"
+        format!(
+            "rampart: warning: the suppression at {}:4 expired on 2000-01-31 and no longer applies\nrampart: 1 failing finding(s) at or above critical\n",
+            file.display()
+        )
     );
     assert!(
         stdout.contains(&format!(
