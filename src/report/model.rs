@@ -15,9 +15,9 @@ use crate::error::FileError;
 use crate::files::{self, Document};
 use crate::snapshot::{CollectionError, Snapshot, ToolInfo};
 
-/// Bumped on any change that would make an older reader misunderstand a
-/// newer report (or the reverse); `schemas/report-v{N}.schema.json`
-/// describes version N.
+/// Bumped on any change to the format, a field added included: the schema
+/// of each version (`schemas/report-v{N}.schema.json`) forbids unknown
+/// fields, as the reader does.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
