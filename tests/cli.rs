@@ -5,20 +5,8 @@
 mod support;
 
 use std::fs;
-use std::path::Path;
 
-use support::rampart;
-
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json");
-
-fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = rampart(home).args(args).output().expect("run rampart");
-    (
-        output.status.code().unwrap_or(-1),
-        support::stdout(&output),
-        support::stderr(&output),
-    )
-}
+use support::{DEMO, rampart, run};
 
 /// An endpoint nothing listens on: if a case wrongly got as far as an API
 /// call it would fail differently from what the test expects.

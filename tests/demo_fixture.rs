@@ -13,11 +13,9 @@ use std::path::Path;
 use rampart::snapshot::Snapshot;
 use serde_json::Value;
 use support::moto::MotoServer;
-use support::rampart;
 use support::replay::{Replay, ReplayServer};
 use support::seed::{self, HOME_REGION, SECOND_REGION};
-
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json");
+use support::{DEMO, rampart};
 
 /// How many values stand at each path (array indices folded to `[]`).
 fn shape(snapshot: &Snapshot) -> BTreeMap<String, usize> {

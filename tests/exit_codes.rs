@@ -11,21 +11,11 @@ use std::path::{Path, PathBuf};
 use assert_cmd::assert::OutputAssertExt;
 use serde_json::Value;
 
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json");
+use support::DEMO;
 
 /// `rampart evaluate DEMO ARGS...`: (exit code, stdout, stderr).
 fn evaluate(home: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = support::rampart(home)
-        .arg("evaluate")
-        .arg(DEMO)
-        .args(args)
-        .output()
-        .expect("run rampart");
-    (
-        output.status.code().unwrap_or(-1),
-        support::stdout(&output),
-        support::stderr(&output),
-    )
+    support::run(home, &[&["evaluate", DEMO], args].concat())
 }
 
 /// Evaluates the demo into a JSON report and returns its path.
@@ -445,18 +435,8 @@ fn report_re_renders_a_saved_report_without_aws() {
         fs::read_to_string(&saved).expect("read")
     );
 
-    let (code, _, stderr) = {
-        let output = support::rampart(home.path())
-            .args(["report", DEMO])
-            .output()
-            .expect("run");
-        (
-            output.status.code(),
-            support::stdout(&output),
-            support::stderr(&output),
-        )
-    };
-    assert_eq!(code, Some(2));
+    let (code, _, stderr) = support::run(home.path(), &["report", DEMO]);
+    assert_eq!(code, 2);
     assert_eq!(
         stderr,
         format!(

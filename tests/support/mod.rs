@@ -16,6 +16,9 @@ use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 
+/// The bundled demo snapshot.
+pub const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json");
+
 pub const ACCESS_KEY: &str = "test";
 pub const SECRET_KEY: &str = "test";
 
@@ -74,6 +77,17 @@ pub fn rampart(home: &Path) -> Command {
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_EC2_METADATA_DISABLED", "true");
     command
+}
+
+/// `rampart ARGS...` with [`rampart`]'s environment: (exit code, stdout,
+/// stderr).
+pub fn run(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = rampart(home).args(args).output().expect("run rampart");
+    (
+        output.status.code().unwrap_or(-1),
+        stdout(&output),
+        stderr(&output),
+    )
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -619,46 +619,13 @@ pub async fn seed_account_services(endpoint: &str) -> SeededServices {
             .expect("create user");
     }
     for user in ["alice", "bob"] {
-        iam.create_login_profile()
-            .user_name(user)
-            .password("Correct-Horse-Battery-9")
-            .send()
-            .await
-            .expect("create login profile");
+        give_console_password(&iam, user).await;
     }
-    let alice_mfa_serial = iam
-        .create_virtual_mfa_device()
-        .virtual_mfa_device_name("alice")
-        .send()
-        .await
-        .expect("create virtual MFA")
-        .virtual_mfa_device
-        .expect("device")
-        .serial_number;
-    iam.enable_mfa_device()
-        .user_name("alice")
-        .serial_number(&alice_mfa_serial)
-        .authentication_code1("123456")
-        .authentication_code2("654321")
-        .send()
-        .await
-        .expect("enable MFA");
-    let key = |user: &'static str| {
-        let iam = iam.clone();
-        async move {
-            iam.create_access_key()
-                .user_name(user)
-                .send()
-                .await
-                .expect("create access key")
-                .access_key
-                .expect("key")
-                .access_key_id
-        }
-    };
-    let alice_key = key("alice").await;
-    let bob_keys = vec![key("bob").await, key("bob").await];
-    let ci_bot_key = key("ci-bot").await;
+    let alice_mfa_serial = enable_virtual_mfa(&iam, "alice").await;
+    let key_id = async |user| create_access_key(&iam, user).await.access_key_id;
+    let alice_key = key_id("alice").await;
+    let bob_keys = vec![key_id("bob").await, key_id("bob").await];
+    let ci_bot_key = key_id("ci-bot").await;
     iam.update_account_password_policy()
         .minimum_password_length(12)
         .require_symbols(true)
@@ -1349,42 +1316,9 @@ async fn seed_rule_users(endpoint: &str) {
             .await
             .expect("create user");
     }
-    iam.create_login_profile()
-        .user_name("carol")
-        .password("Correct-Horse-Battery-9")
-        .send()
-        .await
-        .expect("create login profile");
-    let serial = iam
-        .create_virtual_mfa_device()
-        .virtual_mfa_device_name("carol")
-        .send()
-        .await
-        .expect("create virtual MFA")
-        .virtual_mfa_device
-        .expect("device")
-        .serial_number;
-    iam.enable_mfa_device()
-        .user_name("carol")
-        .serial_number(&serial)
-        .authentication_code1("123456")
-        .authentication_code2("654321")
-        .send()
-        .await
-        .expect("enable MFA");
-    let key = |user: &'static str| {
-        let iam = iam.clone();
-        async move {
-            iam.create_access_key()
-                .user_name(user)
-                .send()
-                .await
-                .expect("create access key")
-                .access_key
-                .expect("key")
-        }
-    };
-    let carol_key = key("carol").await;
+    give_console_password(&iam, "carol").await;
+    enable_virtual_mfa(&iam, "carol").await;
+    let carol_key = create_access_key(&iam, "carol").await;
     // A call signed with the key: the emulator records its last use.
     let as_carol = super::seeding_config_as(
         endpoint,
@@ -1399,8 +1333,8 @@ async fn seed_rule_users(endpoint: &str) {
         .send()
         .await
         .expect("use carol's key");
-    key("dave").await;
-    let retired = key("dave").await;
+    create_access_key(&iam, "dave").await;
+    let retired = create_access_key(&iam, "dave").await;
     iam.update_access_key()
         .user_name("dave")
         .access_key_id(retired.access_key_id)
@@ -1408,6 +1342,47 @@ async fn seed_rule_users(endpoint: &str) {
         .send()
         .await
         .expect("deactivate dave's second key");
+}
+
+async fn give_console_password(iam: &aws_sdk_iam::Client, user: &str) {
+    iam.create_login_profile()
+        .user_name(user)
+        .password("Correct-Horse-Battery-9")
+        .send()
+        .await
+        .expect("create login profile");
+}
+
+/// A virtual MFA device named after the user, enabled for them; its serial.
+async fn enable_virtual_mfa(iam: &aws_sdk_iam::Client, user: &str) -> String {
+    let serial = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name(user)
+        .send()
+        .await
+        .expect("create virtual MFA")
+        .virtual_mfa_device
+        .expect("device")
+        .serial_number;
+    iam.enable_mfa_device()
+        .user_name(user)
+        .serial_number(&serial)
+        .authentication_code1("123456")
+        .authentication_code2("654321")
+        .send()
+        .await
+        .expect("enable MFA");
+    serial
+}
+
+async fn create_access_key(iam: &aws_sdk_iam::Client, user: &str) -> aws_sdk_iam::types::AccessKey {
+    iam.create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .expect("create access key")
+        .access_key
+        .expect("key")
 }
 
 async fn create_interface(ec2: &Client, subnet: &str, groups: &[&String], name: &str) -> String {
