@@ -15,7 +15,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rampart::analyze::Analysis;
 use rampart::analyze::cidr::{self, Network};
 use rampart::engine::resources::{self, Extracted, ResourceType};
-use rampart::engine::{self, Engine, Selection, Status};
+use rampart::engine::{Engine, Selection, Status};
 use rampart::report::model::{Report, ReportFinding, RunInfo};
 use rampart::report::{self, Format};
 use rampart::snapshot::Snapshot;
@@ -222,8 +222,6 @@ fn bench(c: &mut Criterion) {
             started_at: snapshot.collected_at,
             finished_at: snapshot.collected_at,
             rules: &rules,
-            rules_version: engine::rules_version(&rules),
-            baseline: None,
         };
         let mut report = Report::new(
             &snapshot,

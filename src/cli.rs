@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::collect::{self, CollectOptions, RegionSelection};
 use crate::engine::rule::{Rule, Severity};
-use crate::engine::{self, Engine, Selection};
+use crate::engine::{Engine, Selection};
 use crate::files;
 use crate::report::model::{Report, ReportFinding, RunInfo};
 use crate::report::terminal::TerminalOptions;
@@ -588,8 +588,6 @@ impl Plan {
             started_at,
             finished_at: started_at,
             rules: &rules,
-            rules_version: engine::rules_version(&rules),
-            baseline: None,
         };
         let mut report = Report::new(
             snapshot,
@@ -640,7 +638,7 @@ impl Plan {
             eprintln!(
                 "rampart: the scan is incomplete ({} failed call(s), {} check(s) not evaluated) and --strict was given",
                 report.collection_errors.len(),
-                report.summary.not_evaluated + report.summary.errors
+                report.unevaluated()
             );
             return Ok(ExitCode::from(EXIT_INCOMPLETE));
         }

@@ -11,7 +11,7 @@ mod support;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rampart::engine::{self, Engine, Selection, Status};
+use rampart::engine::{Engine, Selection, Status};
 use rampart::report::model::{Report, ReportFinding, RunInfo};
 use rampart::snapshot::{CollectionError, Snapshot};
 use rampart::triage::{baseline, suppressions::Suppressions};
@@ -43,8 +43,6 @@ fn build(snapshot: &Snapshot, engine: &Engine) -> Report {
         started_at: at("2026-11-25T02:00:00Z"),
         finished_at: at("2026-11-25T02:00:03Z"),
         rules: &rules,
-        rules_version: engine::rules_version(&rules),
-        baseline: None,
     };
     Report::new(
         snapshot,
@@ -55,11 +53,7 @@ fn build(snapshot: &Snapshot, engine: &Engine) -> Report {
 
 /// The report of record, built from committed inputs only.
 fn fixture() -> Report {
-    let mut snapshot = Snapshot::read(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/demo/snapshot.json"
-    )))
-    .expect("demo snapshot");
+    let mut snapshot = Snapshot::read(Path::new(support::DEMO)).expect("demo snapshot");
     snapshot.collection_errors.push(CollectionError {
         service: "ec2".to_owned(),
         region: Some("eu-west-1".to_owned()),
@@ -161,10 +155,7 @@ fn reports_validate_against_the_published_schema() {
     let home = tempfile::tempdir().expect("temp dir");
     let out = home.path().join("report.json");
     let output = support::rampart(home.path())
-        .args([
-            "evaluate",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json"),
-        ])
+        .args(["evaluate", support::DEMO])
         .args(["--fail-on", "never", "--output"])
         .arg(format!("json={}", out.display()))
         .output()

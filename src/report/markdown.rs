@@ -12,8 +12,7 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::model::{BaselineState, Report, ReportFinding};
-use super::terminal::SEVERITIES;
+use super::model::{BaselineState, Report, ReportFinding, SEVERITIES};
 use crate::engine::rule::Severity;
 
 /// The most failing findings listed.
@@ -44,7 +43,7 @@ fn title(report: &Report) -> String {
     if summary.suppressed > 0 {
         parts.push(format!("{} suppressed", summary.suppressed));
     }
-    let unchecked = summary.not_evaluated + summary.errors;
+    let unchecked = report.unevaluated();
     if unchecked > 0 {
         parts.push(format!("{unchecked} not evaluated"));
     }
@@ -82,16 +81,12 @@ fn tables(report: &Report) -> String {
     }
     let with_baseline = summary.new.is_some();
     let mut new: BTreeMap<Severity, usize> = BTreeMap::new();
-    let mut by_service: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
     for finding in report.findings.iter().filter(|f| f.is_failing()) {
-        let severity = finding.finding.severity;
         if finding.baseline == Some(BaselineState::New) {
-            *new.entry(severity).or_default() += 1;
-        }
-        if let Some(column) = SEVERITIES.iter().position(|s| *s == severity) {
-            by_service.entry(&finding.service).or_default()[column] += 1;
+            *new.entry(finding.finding.severity).or_default() += 1;
         }
     }
+    let by_service = report.failing_by(|f| &f.service);
 
     let mut out = String::from("| Severity | Failing |");
     out.push_str(if with_baseline {
@@ -132,7 +127,7 @@ fn tables(report: &Report) -> String {
 
 /// What could not be collected or checked, stated plainly.
 fn incomplete(report: &Report) -> String {
-    let unchecked = report.summary.not_evaluated + report.summary.errors;
+    let unchecked = report.unevaluated();
     let errors = &report.collection_errors;
     if errors.is_empty() && unchecked == 0 {
         return "Everything requested was collected and evaluated.\n\n".to_owned();

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::rule::{Remediation, Rule, Severity};
-use crate::engine::{Finding, Status};
+use crate::engine::{self, Finding, Status};
 use crate::error::FileError;
 use crate::files::{self, Document};
 use crate::snapshot::{CollectionError, Snapshot, ToolInfo};
@@ -19,6 +19,16 @@ use crate::snapshot::{CollectionError, Snapshot, ToolInfo};
 /// of each version (`schemas/report-v{N}.schema.json`) forbids unknown
 /// fields, as the reader does.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// Severities from the most to the least severe: the column order of every
+/// per-severity table.
+pub const SEVERITIES: [Severity; 5] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Info,
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -194,8 +204,6 @@ pub struct RunInfo<'a> {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub rules: &'a [&'a Rule],
-    pub rules_version: String,
-    pub baseline: Option<String>,
 }
 
 impl Report {
@@ -211,9 +219,9 @@ impl Report {
                 started_at: run.started_at,
                 finished_at: run.finished_at,
                 collected_at: snapshot.collected_at,
-                rules_version: run.rules_version,
+                rules_version: engine::rules_version(run.rules),
                 api_calls: snapshot.api_calls.clone(),
-                baseline: run.baseline,
+                baseline: None,
             },
             summary: Summary::default(),
             collection_errors: snapshot.collection_errors.clone(),
@@ -253,13 +261,32 @@ impl Report {
             .count()
     }
 
+    /// Failing findings grouped by `key` (a service, a region), counted
+    /// per severity in [`SEVERITIES`] order.
+    pub fn failing_by<'a>(
+        &'a self,
+        key: impl Fn(&'a ReportFinding) -> &'a str,
+    ) -> BTreeMap<&'a str, [usize; SEVERITIES.len()]> {
+        let mut rows: BTreeMap<&str, [usize; SEVERITIES.len()]> = BTreeMap::new();
+        for finding in self.findings.iter().filter(|f| f.is_failing()) {
+            if let Some(column) = SEVERITIES
+                .iter()
+                .position(|s| *s == finding.finding.severity)
+            {
+                rows.entry(key(finding)).or_default()[column] += 1;
+            }
+        }
+        rows
+    }
+
+    /// Checks that could say neither pass nor fail (NOT_EVALUATED, ERROR).
+    pub fn unevaluated(&self) -> usize {
+        self.summary.not_evaluated + self.summary.errors
+    }
+
     /// Whether some of the account could not be read or checked.
     pub fn is_incomplete(&self) -> bool {
-        !self.collection_errors.is_empty()
-            || self
-                .findings
-                .iter()
-                .any(|f| matches!(f.finding.status, Status::Error | Status::NotEvaluated))
+        !self.collection_errors.is_empty() || self.unevaluated() > 0
     }
 
     /// Regions this report covered, for telling a resolved finding from one

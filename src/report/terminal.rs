@@ -2,23 +2,12 @@
 //! service and region; what could not be evaluated; suppressions and the
 //! baseline), then the failing findings, most severe first.
 
-use std::collections::BTreeMap;
-
 use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 
-use super::model::{BaselineState, Report, ReportFinding};
+use super::model::{BaselineState, Report, ReportFinding, SEVERITIES};
 use super::new_table;
 use crate::engine::Status;
 use crate::engine::rule::Severity;
-
-/// Severities from the most to the least severe, as columns are ordered.
-pub const SEVERITIES: [Severity; 5] = [
-    Severity::Critical,
-    Severity::High,
-    Severity::Medium,
-    Severity::Low,
-    Severity::Info,
-];
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TerminalOptions {
@@ -82,15 +71,8 @@ fn failing_summary(report: &Report, options: &TerminalOptions) -> String {
         summary.failed,
         bands.join(", ")
     );
-    let mut by_service: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
-    let mut by_region: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
-    for finding in report.findings.iter().filter(|f| f.is_failing()) {
-        let column = severity_column(finding.finding.severity);
-        by_service.entry(&finding.service).or_default()[column] += 1;
-        by_region
-            .entry(&finding.finding.resource.region)
-            .or_default()[column] += 1;
-    }
+    let by_service = report.failing_by(|f| &f.service);
+    let by_region = report.failing_by(|f| &f.finding.resource.region);
     for (label, rows) in [("Service", by_service), ("Region", by_region)] {
         let mut table = styled_table(options);
         let mut header = vec![label.to_owned()];
@@ -110,13 +92,6 @@ fn failing_summary(report: &Report, options: &TerminalOptions) -> String {
     out
 }
 
-fn severity_column(severity: Severity) -> usize {
-    SEVERITIES
-        .iter()
-        .position(|s| *s == severity)
-        .unwrap_or(SEVERITIES.len() - 1)
-}
-
 fn number(n: usize) -> Cell {
     Cell::new(if n == 0 {
         "-".to_owned()
@@ -128,7 +103,7 @@ fn number(n: usize) -> Cell {
 
 /// What could not be collected or checked, stated plainly.
 fn incomplete(report: &Report, options: &TerminalOptions) -> String {
-    let unchecked = report.summary.not_evaluated + report.summary.errors;
+    let unchecked = report.unevaluated();
     if report.collection_errors.is_empty() && unchecked == 0 {
         return "Everything requested was collected and evaluated.\n\n".to_owned();
     }

@@ -1,7 +1,7 @@
 //! Baselines: comparing a report with an earlier one by fingerprint (a
 //! digest of rule id and resource ARN, stable across scans).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::engine::Status;
 use crate::report::model::{BaselineState, Report, ResolvedFinding};
@@ -13,16 +13,16 @@ use crate::report::model::{BaselineState, Report, ResolvedFinding};
 /// looked: its rule ran and its region was scanned. A check that could not
 /// be evaluated this time is neither resolved nor new.
 pub fn apply(report: &mut Report, old: &Report, old_name: &str) {
-    let failing_before: HashMap<&str, _> = old
+    let failing_before: HashSet<&str> = old
         .findings
         .iter()
         .filter(|f| f.finding.status == Status::Fail)
-        .map(|f| (f.finding.fingerprint.as_str(), f))
+        .map(|f| f.finding.fingerprint.as_str())
         .collect();
     for finding in &mut report.findings {
         if finding.finding.status == Status::Fail {
             finding.baseline = Some(
-                if failing_before.contains_key(finding.finding.fingerprint.as_str()) {
+                if failing_before.contains(finding.finding.fingerprint.as_str()) {
                     BaselineState::Existing
                 } else {
                     BaselineState::New
