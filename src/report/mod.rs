@@ -87,9 +87,13 @@ pub fn render(report: &Report, format: Format, terminal: &TerminalOptions) -> St
 
 /// The JSON format of record, pretty-printed.
 pub fn json(report: &Report) -> String {
-    // A Report holds only strings, numbers, maps with string keys and
-    // dates: serialising it cannot fail.
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
+    pretty_json(report)
+}
+
+/// Pretty JSON ending in a newline. Every JSON format holds only strings,
+/// numbers, dates and maps with string keys: serialising cannot fail.
+pub(crate) fn pretty_json(value: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     text
 }

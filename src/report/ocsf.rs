@@ -46,11 +46,7 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|finding| DetectionFinding::of(report, finding))
         .collect();
-    // Only strings, numbers and maps with string keys: serialising cannot
-    // fail.
-    let mut text = serde_json::to_string_pretty(&findings).unwrap_or_default();
-    text.push('\n');
-    text
+    super::pretty_json(&findings)
 }
 
 #[derive(Serialize)]

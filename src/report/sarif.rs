@@ -52,11 +52,7 @@ const SCHEMA: &str =
 const MAX_TAGS: usize = 20;
 
 pub fn render(report: &Report) -> String {
-    // Only strings, numbers, dates and maps with string keys: serialising
-    // cannot fail.
-    let mut text = serde_json::to_string_pretty(&Log::of(report)).unwrap_or_default();
-    text.push('\n');
-    text
+    super::pretty_json(&Log::of(report))
 }
 
 #[derive(Serialize)]
