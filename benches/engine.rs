@@ -3,8 +3,9 @@
 //! to hand-written Rust predicates for the same three rules over the same
 //! snapshot, measured in the same run.
 //!
-//! Then the report of that run: building it (with a suppression file
-//! applied) and rendering it as JSON and SARIF.
+//! The end-to-end figure is the pipeline every run takes (analysis,
+//! evaluation, the report, a suppression file applied); then the report of
+//! that run rendered as JSON and SARIF.
 //!
 //! `cargo bench --bench engine`; throughput is in rule-resource evaluations,
 //! or findings for the report.
@@ -14,13 +15,13 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rampart::analyze::Analysis;
 use rampart::analyze::cidr::{self, Network};
+use rampart::engine::Selection;
 use rampart::engine::resources::{self, Extracted, ResourceType};
-use rampart::engine::{Engine, Selection, Status};
-use rampart::report::model::{Report, ReportFinding, RunInfo};
+use rampart::pipeline::{Gate, Plan, PlanOptions, RunClock};
 use rampart::report::{self, Format};
 use rampart::snapshot::Snapshot;
 use rampart::snapshot::ec2::{CidrSource, Permission, PortRange, Protocol, SecurityGroup};
-use rampart::triage::suppressions::Suppressions;
+use rampart::verdict::Status;
 
 const DEMO: &str = include_str!("../fixtures/demo/snapshot.json");
 const GROUPS: usize = 100_000;
@@ -133,22 +134,45 @@ fn hand_written(snapshot: &Snapshot) -> usize {
 
 fn bench(c: &mut Criterion) {
     let snapshot = generated_snapshot();
-    let engine = Engine::load(None).expect("built-in rules load");
-    let selection = Selection {
-        rules: [
-            "ec2-security-group-ssh-open-to-internet",
-            "ec2-security-group-default-restricts-all-traffic",
-            "iam-root-mfa-not-enabled",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-        ..Selection::default()
+    let dir = tempfile::tempdir().expect("temp dir");
+    let suppressions = dir.path().join("suppressions.yaml");
+    std::fs::write(
+        &suppressions,
+        "suppressions:\n  - rule: ec2-security-group-ssh-open-to-internet\n    resource: \"sg-*7\"\n    reason: benchmark\n",
+    )
+    .expect("write suppressions");
+    let plan = Plan::load(&PlanOptions {
+        selection: Selection {
+            rules: [
+                "ec2-security-group-ssh-open-to-internet",
+                "ec2-security-group-default-restricts-all-traffic",
+                "iam-root-mfa-not-enabled",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            ..Selection::default()
+        },
+        suppressions: Some(suppressions),
+        ..PlanOptions::default()
+    })
+    .expect("the three rules and the suppressions load");
+    let now = || snapshot.collected_at;
+    let clock = RunClock {
+        started_at: snapshot.collected_at,
+        today: snapshot.collected_at.date_naive(),
+        now: &now,
     };
-    let rules = engine.select(&selection).expect("the three rules exist");
-    let findings = engine.evaluate(&snapshot, &rules);
-    let evaluations = findings.len() as u64;
-    let failing = findings.iter().filter(|f| f.status == Status::Fail).count();
+    let run = || plan.run(&snapshot, &clock, &[], Gate::default());
+    let outcome = run();
+    let report = &outcome.report;
+    let evaluations = report.findings.len() as u64;
+    let failing = report
+        .findings
+        .iter()
+        .filter(|f| f.finding.status == Status::Fail)
+        .count();
     assert_eq!(failing, hand_written(&snapshot), "both must agree");
+    let rules = plan.rules();
 
     // Where the engine's time goes: converting resources for the
     // interpreter, then the conditions alone on one thread.
@@ -178,9 +202,10 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("three rules over 100k security groups");
     group.sample_size(10);
     group.throughput(Throughput::Elements(evaluations));
-    group.bench_function("engine end to end (CEL, all threads)", |b| {
-        b.iter(|| black_box(engine.evaluate(black_box(&snapshot), &rules)))
-    });
+    group.bench_function(
+        "pipeline end to end (analysis, CEL, report, suppressions; all threads)",
+        |b| b.iter(|| black_box(run())),
+    );
     group.bench_function("conditions only (CEL, one thread)", |b| {
         b.iter(|| black_box(conditions_only()))
     });
@@ -211,34 +236,12 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    let suppressions = Suppressions::parse(
-        "suppressions.yaml",
-        "suppressions:\n  - rule: ec2-security-group-ssh-open-to-internet\n    resource: \"sg-*7\"\n    reason: benchmark\n",
-        &engine,
-    )
-    .expect("suppressions parse");
-    let build = || {
-        let run = RunInfo {
-            started_at: snapshot.collected_at,
-            finished_at: snapshot.collected_at,
-            rules: &rules,
-        };
-        let mut report = Report::new(
-            &snapshot,
-            run,
-            findings.iter().cloned().map(ReportFinding::new).collect(),
-        );
-        suppressions.apply(&mut report, snapshot.collected_at.date_naive());
-        report
-    };
-    let built = build();
     let mut group = c.benchmark_group("the report of 200k results");
     group.sample_size(10);
     group.throughput(Throughput::Elements(evaluations));
-    group.bench_function("build and suppress", |b| b.iter(|| black_box(build())));
     for format in [Format::Json, Format::Sarif] {
         group.bench_function(format!("render {format}"), |b| {
-            b.iter(|| black_box(report::render(&built, format, &Default::default())))
+            b.iter(|| black_box(report::render(report, format, &Default::default())))
         });
     }
     group.finish();

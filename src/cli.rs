@@ -1,6 +1,8 @@
 //! The command line: argument definitions and what each command does.
 //! Conventions follow the AWS CLI (`--profile`, `--region`,
-//! `--endpoint-url`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`).
+//! `--endpoint-url`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`). The only module
+//! that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -12,22 +14,52 @@ use anyhow::Context;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use crate::collect::{self, CollectOptions, RegionSelection};
-use crate::engine::rule::{Rule, Severity};
+use crate::engine::rule::Rule;
 use crate::engine::{Engine, Selection};
 use crate::files;
-use crate::report::model::{Report, ReportFinding, RunInfo};
+use crate::pipeline::{Gate, Plan, PlanOptions, Render, RunClock, Verdict};
 use crate::report::terminal::TerminalOptions;
 use crate::report::{self, Format};
+use crate::results::Report;
 use crate::snapshot::Snapshot;
 use crate::triage::baseline;
-use crate::triage::suppressions::Suppressions;
+use crate::verdict::Severity;
 
-/// Exit code for every error that stops a run: bad flags or input, missing
-/// profile or credentials, an unreadable snapshot, an unwritable output.
-pub const EXIT_ERROR: u8 = 2;
+/// How a run ends, as its exit code tells it; documented in `--help` and
+/// the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Nothing failing at or above `--fail-on`; every rule test passed.
+    Success,
+    /// Failing findings at or above `--fail-on`; a rule test failed.
+    Failing,
+    /// Bad flags or input, missing profile or credentials, an unreadable
+    /// snapshot, an unwritable output.
+    Error,
+    /// `--strict` was given and some data could not be collected or
+    /// evaluated.
+    Incomplete,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failing => 1,
+            Exit::Error => 2,
+            Exit::Incomplete => 3,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -89,18 +121,10 @@ pub struct RuleSelection {
 }
 
 fn parse_severity(text: &str) -> Result<Severity, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase()))
-        .map_err(|_| format!("`{text}` is not a severity: use info, low, medium, high or critical"))
+    text.parse()
 }
 
 impl RuleSelection {
-    fn engine(&self) -> anyhow::Result<Engine> {
-        Ok(match &self.config {
-            Some(config) => Engine::load_configured(self.rules_dir.as_deref(), config)?,
-            None => Engine::load(self.rules_dir.as_deref())?,
-        })
-    }
-
     fn selection(&self) -> Selection {
         Selection {
             rules: self.rule.clone(),
@@ -381,7 +405,7 @@ pub fn init_logging(verbose: u8) {
         .init();
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Collect(args) => {
             let snapshot = collect_snapshot(&args.aws)?;
@@ -404,7 +428,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 });
             }
             check_outputs(&outputs)?;
-            write_outputs(&report, &outputs, &args.terminal.options())?;
+            let rendered: Vec<String> = renders(&outputs, &args.terminal.options())
+                .iter()
+                .map(|render| report::render(&report, render.format, &render.options))
+                .collect();
+            write_outputs(&outputs, &rendered)?;
         }
         Command::Diff(args) => {
             let old = Report::read(&args.old)?;
@@ -415,13 +443,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Rules(args) => return rules(args.command),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-/// Exit code of `rampart rules test` when a rule's own test fails.
-pub const EXIT_RULE_TESTS_FAILED: u8 = 1;
-
-fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
+fn rules(command: RulesCommand) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     match command {
         RulesCommand::List { rules_dir } => {
@@ -458,11 +483,11 @@ fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
             writeln!(stdout, "{} rule(s) tested", engine.rules().len())?;
             writeln!(stdout, "rules: {} passed, {failed} failed", ran - failed)?;
             if failed > 0 {
-                return Ok(ExitCode::from(EXIT_RULE_TESTS_FAILED));
+                return Ok(Exit::Failing);
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 fn collect_snapshot(aws: &AwsArgs) -> anyhow::Result<Snapshot> {
@@ -528,128 +553,72 @@ fn collection_note(snapshot: &Snapshot, output: &Path) -> String {
 fn evaluate_and_report(
     args: &EvaluationArgs,
     snapshot: impl FnOnce() -> anyhow::Result<Snapshot>,
-) -> anyhow::Result<ExitCode> {
-    let plan = Plan::new(args)?;
-    let started_at = Utc::now();
-    let report = plan.report(&snapshot()?, started_at);
-    plan.finish(&report, args)
-}
-
-/// Everything a `scan` or `evaluate` needs besides the snapshot, loaded
-/// and checked up front so that a mistake in any of it costs no AWS calls.
-struct Plan {
-    engine: Engine,
-    selection: Selection,
-    rule_ids: Vec<String>,
-    suppressions: Option<Suppressions>,
-    baseline: Option<(Report, String)>,
-}
-
-impl Plan {
-    fn new(args: &EvaluationArgs) -> anyhow::Result<Plan> {
-        let (rules, triage) = (&args.rules, &args.triage);
-        let engine = rules.engine()?;
-        let selection = rules.selection();
-        let rule_ids = engine
-            .select(&selection)
-            .map_err(anyhow::Error::msg)?
-            .iter()
-            .map(|rule| rule.id.clone())
-            .collect();
-        check_outputs(&args.outputs.outputs)?;
-        let suppressions = triage
-            .suppressions
-            .as_deref()
-            .map(|path| Suppressions::read(path, &engine))
-            .transpose()?;
-        let baseline = triage
-            .baseline
-            .as_deref()
-            .map(|path| Report::read(path).map(|report| (report, path.display().to_string())))
-            .transpose()?;
-        Ok(Plan {
-            engine,
-            selection,
-            rule_ids,
-            suppressions,
-            baseline,
-        })
+) -> anyhow::Result<Exit> {
+    let rules = &args.rules;
+    let triage = &args.triage;
+    let plan = Plan::load(&PlanOptions {
+        rules_dir: rules.rules_dir.clone(),
+        config: rules.config.clone(),
+        selection: rules.selection(),
+        suppressions: triage.suppressions.clone(),
+        baseline: triage.baseline.clone(),
+    })?;
+    let mut outputs = args.outputs.outputs.clone();
+    if !outputs.iter().any(|output| output.path.is_none()) {
+        outputs.push(Output {
+            format: Format::Table,
+            path: None,
+        });
     }
-
-    fn report(&self, snapshot: &Snapshot, started_at: DateTime<Utc>) -> Report {
-        let rules: Vec<&Rule> = self
-            .rule_ids
-            .iter()
-            .filter_map(|id| self.engine.rule(id))
-            .collect();
-        let mut findings = self.engine.evaluate(snapshot, &rules);
-        self.selection.retain(&mut findings);
-        let run = RunInfo {
-            started_at,
-            finished_at: started_at,
-            rules: &rules,
-        };
-        let mut report = Report::new(
-            snapshot,
-            run,
-            findings.into_iter().map(ReportFinding::new).collect(),
+    check_outputs(&outputs)?;
+    let gate = Gate {
+        fail_on: triage.fail_on.0,
+        new_only: triage.fail_on_new,
+        strict: triage.strict,
+    };
+    // The wall clock is read here, at the edge: rules evaluate on the
+    // snapshot's clock, suppressions expire by today's date.
+    #[expect(clippy::disallowed_methods, reason = "the run's own times")]
+    let now = Utc::now;
+    let started_at = now();
+    let clock = RunClock {
+        started_at,
+        today: started_at.date_naive(),
+        now: &now,
+    };
+    let renders = renders(&outputs, &args.terminal.options());
+    let outcome = plan.run(&snapshot()?, &clock, &renders, gate);
+    write_outputs(&outputs, &outcome.rendered)?;
+    // Said on stderr too, so a CI log shows it whatever the outputs.
+    for expired in &outcome.report.expired_suppressions {
+        eprintln!(
+            "rampart: warning: the suppression at {}:{} expired on {} and no longer applies",
+            expired.file,
+            expired.line,
+            expired.expires.map(|d| d.to_string()).unwrap_or_default()
         );
-        if let Some(suppressions) = &self.suppressions {
-            suppressions.apply(&mut report, Utc::now().date_naive());
-        }
-        if let Some((old, name)) = &self.baseline {
-            baseline::apply(&mut report, old, name);
-        }
-        report.scan.finished_at = Utc::now();
-        report
     }
-
-    /// Writes every output, then gives the exit code the report calls for.
-    fn finish(&self, report: &Report, args: &EvaluationArgs) -> anyhow::Result<ExitCode> {
-        let triage = &args.triage;
-        let mut outputs = args.outputs.outputs.clone();
-        if !outputs.iter().any(|output| output.path.is_none()) {
-            outputs.push(Output {
-                format: Format::Table,
-                path: None,
-            });
-        }
-        write_outputs(report, &outputs, &args.terminal.options())?;
-        // Said on stderr too, so a CI log shows it whatever the outputs.
-        for expired in &report.expired_suppressions {
+    Ok(match outcome.verdict {
+        Verdict::Failing { count } => {
             eprintln!(
-                "rampart: warning: the suppression at {}:{} expired on {} and no longer applies",
-                expired.file,
-                expired.line,
-                expired.expires.map(|d| d.to_string()).unwrap_or_default()
+                "rampart: {count} {}failing finding(s) at or above {}",
+                if gate.new_only { "new " } else { "" },
+                gate.fail_on.map_or("never".to_owned(), |s| s.to_string())
             );
+            Exit::Failing
         }
-        if let Threshold(Some(threshold)) = triage.fail_on {
-            let failing = report.failing_at(threshold, triage.fail_on_new);
-            if failing > 0 {
-                eprintln!(
-                    "rampart: {failing} {}failing finding(s) at or above {threshold}",
-                    if triage.fail_on_new { "new " } else { "" }
-                );
-                return Ok(ExitCode::from(EXIT_FINDINGS));
-            }
-        }
-        if triage.strict && report.is_incomplete() {
+        Verdict::Incomplete {
+            failed_calls,
+            unevaluated,
+        } => {
             eprintln!(
-                "rampart: the scan is incomplete ({} failed call(s), {} check(s) not evaluated) and --strict was given",
-                report.collection_errors.len(),
-                report.unevaluated()
+                "rampart: the scan is incomplete ({failed_calls} failed call(s), {unevaluated} check(s) not evaluated) and --strict was given"
             );
-            return Ok(ExitCode::from(EXIT_INCOMPLETE));
+            Exit::Incomplete
         }
-        Ok(ExitCode::SUCCESS)
-    }
+        Verdict::Clean => Exit::Success,
+    })
 }
-
-/// Exit code when failing findings reach `--fail-on`.
-pub const EXIT_FINDINGS: u8 = 1;
-/// Exit code when `--strict` is given and some data is missing.
-pub const EXIT_INCOMPLETE: u8 = 3;
 
 /// At most one output may go to stdout, and no two to the same file.
 fn check_outputs(outputs: &[Output]) -> anyhow::Result<()> {
@@ -667,34 +636,34 @@ fn check_outputs(outputs: &[Output]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Renders every output before writing any, then writes files atomically
-/// and stdout last: a failure leaves no half-written report behind.
-fn write_outputs(
-    report: &Report,
-    outputs: &[Output],
-    terminal: &TerminalOptions,
-) -> anyhow::Result<()> {
-    let rendered: Vec<(&Output, String)> = outputs
+/// How each output is rendered: files never get colour or the terminal's
+/// width.
+fn renders(outputs: &[Output], terminal: &TerminalOptions) -> Vec<Render> {
+    outputs
         .iter()
-        .map(|output| {
-            // Files never get colour or the terminal's width.
-            let options = match output.path {
+        .map(|output| Render {
+            format: output.format,
+            options: match output.path {
                 Some(_) => TerminalOptions {
                     width: None,
                     color: false,
                     ..*terminal
                 },
                 None => *terminal,
-            };
-            (output, report::render(report, output.format, &options))
+            },
         })
-        .collect();
-    for (output, text) in &rendered {
+        .collect()
+}
+
+/// Writes outputs already rendered, files atomically and stdout last: a
+/// failure leaves no half-written report behind.
+fn write_outputs(outputs: &[Output], rendered: &[String]) -> anyhow::Result<()> {
+    for (output, text) in outputs.iter().zip(rendered) {
         if let Some(path) = &output.path {
             files::write_atomically(path, &format!("{} report", output.format), text.as_bytes())?;
         }
     }
-    for (output, text) in &rendered {
+    for (output, text) in outputs.iter().zip(rendered) {
         if output.path.is_none() {
             print(text)?;
         }

@@ -102,6 +102,19 @@ impl FileError {
     }
 }
 
+/// What stops a run before its snapshot is taken or read: a rule,
+/// configuration, suppression or baseline that cannot be used, or a rule
+/// selection that names no rule.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("{0}")]
+    Selection(String),
+}
+
 /// Problems that prevent a collection from starting at all.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {

@@ -2,8 +2,10 @@
 //!
 //! Data flows top to bottom through the modules: [`cli`] parses the
 //! command line, [`collect`] takes a read-only [`snapshot`] of an account,
-//! [`analyze`] derives facts from it, the rule engine evaluates checks and
-//! [`report`] renders the results.
+//! [`analyze`] derives facts from it, the [`engine`] evaluates the rules
+//! into [`results`], [`triage`] applies suppressions and baselines, and
+//! [`report`] renders the results. [`pipeline`] runs the stages after
+//! collection in that order.
 
 pub mod analyze;
 pub mod cli;
@@ -11,6 +13,9 @@ pub mod collect;
 pub mod engine;
 pub mod error;
 pub mod files;
+pub mod pipeline;
 pub mod report;
+pub mod results;
 pub mod snapshot;
 pub mod triage;
+pub mod verdict;

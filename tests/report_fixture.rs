@@ -11,10 +11,12 @@ mod support;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rampart::engine::{Engine, Selection, Status};
-use rampart::report::model::{Report, ReportFinding, RunInfo};
+use rampart::analyze::Analysis;
+use rampart::engine::{Engine, Selection};
+use rampart::results::{Report, ReportFinding, RunInfo};
 use rampart::snapshot::{CollectionError, Snapshot};
 use rampart::triage::{baseline, suppressions::Suppressions};
+use rampart::verdict::Status;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/report");
 
@@ -38,7 +40,7 @@ fn build(snapshot: &Snapshot, engine: &Engine) -> Report {
         ..Selection::default()
     };
     let rules = engine.select(&selection).expect("the rules exist");
-    let findings = engine.evaluate(snapshot, &rules);
+    let findings = engine.evaluate(snapshot, &Analysis::of(snapshot), &rules);
     let run = RunInfo {
         started_at: at("2026-11-25T02:00:00Z"),
         finished_at: at("2026-11-25T02:00:03Z"),

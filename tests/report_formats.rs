@@ -13,11 +13,11 @@ use std::path::Path;
 use quick_xml::XmlVersion;
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
-use rampart::engine::Status;
-use rampart::engine::rule::Severity;
-use rampart::report::model::{BaselineState, Report, ReportFinding};
 use rampart::report::terminal::TerminalOptions;
 use rampart::report::{self, Format, markdown};
+use rampart::results::{BaselineState, Report, ReportFinding};
+use rampart::verdict::Severity;
+use rampart::verdict::Status;
 use serde_json::{Value, json};
 
 fn fixture() -> Report {

@@ -23,10 +23,12 @@ use std::path::Path;
 
 use aws_sdk_ec2::types::Filter;
 use chrono::{Duration, SecondsFormat, Utc};
+use rampart::analyze::Analysis;
 use rampart::engine::resources::ResourceType;
-use rampart::engine::rule::Severity;
-use rampart::engine::{Engine, Finding, Selection, Status};
+use rampart::engine::{Engine, Finding, Selection};
 use rampart::snapshot::Snapshot;
+use rampart::verdict::Severity;
+use rampart::verdict::Status;
 use serde_json::{Value, json};
 use support::moto::MotoServer;
 use support::rampart;
@@ -223,6 +225,11 @@ async fn user_ids(endpoint: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A time `days_ago` before the collection, which happens now.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the emulator's collection stamps the wall clock"
+)]
 fn timestamp(days_ago: i64) -> String {
     (Utc::now() - Duration::days(days_ago)).to_rfc3339_opts(SecondsFormat::Secs, false)
 }
@@ -286,7 +293,7 @@ fn scan(front: &ReplayServer, regions: &[&str], dir: &Path) -> (Snapshot, Vec<Fi
     assert_eq!(snapshot.collection_errors, [], "nothing failed to collect");
     let engine = Engine::load(None).expect("built-in rules load");
     let rules = engine.select(&Selection::default()).expect("all rules");
-    let findings = engine.evaluate(&snapshot, &rules);
+    let findings = engine.evaluate(&snapshot, &Analysis::of(&snapshot), &rules);
     let undecided: Vec<_> = findings
         .iter()
         .filter(|f| !matches!(f.status, Status::Pass | Status::Fail))

@@ -40,6 +40,10 @@ impl Network {
         })
     }
 
+    pub fn is_ipv6(&self) -> bool {
+        self.v6
+    }
+
     /// How many addresses the network holds.
     pub fn size(&self) -> u128 {
         (self.last - self.first).saturating_add(1)
@@ -58,7 +62,7 @@ impl Network {
 
 /// Whether the networks of one family together cover every address of it,
 /// as 0.0.0.0/1 and 128.0.0.0/1 do.
-fn covers_family(networks: &[Network], v6: bool) -> bool {
+pub fn covers_family(networks: &[Network], v6: bool) -> bool {
     let max = if v6 { u128::MAX } else { u128::from(u32::MAX) };
     let mut ranges: Vec<(u128, u128)> = networks
         .iter()

@@ -3,8 +3,9 @@
 //! public IPv4 address, its subnet's route table sends the default route
 //! to an internet gateway, the subnet's network ACL admits the port inbound
 //! and the return traffic to ephemeral ports outbound (ACLs are
-//! stateless), and an attached security group admits the port from any
-//! address. Each reachable port carries the path that admits it.
+//! stateless), and an attached security group admits the port from every
+//! IPv4 address (its rules' union, as `ingress` computes it). Each
+//! reachable port carries the path that admits it.
 //!
 //! Only IPv4 is analysed so far; reachability over IPv6 (an interface's
 //! IPv6 addresses, ::/0 routes and sources) is not yet.
@@ -13,11 +14,10 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::cidr::{Network, covers_internet};
 use super::nacl::{Admission, Family, admission};
-use super::network::SubnetFacts;
-use super::ports::{EPHEMERAL, MAX_PORT, PortSpan};
-use crate::snapshot::ec2::{NetworkAcl, Protocol, SecurityGroup};
+use super::network::RegionNetwork;
+use super::ports::{EPHEMERAL, PortSpan};
+use crate::snapshot::ec2::{NetworkAcl, Protocol};
 
 /// The internet exposure of an interface or of an instance (all of its
 /// interfaces).
@@ -79,46 +79,13 @@ pub struct Endpoint<'a> {
     pub security_group_ids: &'a [String],
 }
 
-/// The ports a group opens to every IPv4 address, per permission, as
-/// (protocol, span, sources); `all` opens every TCP and UDP port.
-fn opened_to_internet(group: &SecurityGroup) -> Vec<(Protocol, PortSpan, Vec<String>)> {
-    let mut out = Vec::new();
-    for permission in &group.ingress {
-        let networks: Vec<Network> = permission
-            .ipv4_ranges
-            .iter()
-            .filter_map(|r| Network::parse(&r.cidr))
-            .collect();
-        if !covers_internet(&networks) {
-            continue;
-        }
-        let sources: Vec<String> = permission
-            .ipv4_ranges
-            .iter()
-            .map(|r| r.cidr.clone())
-            .collect();
-        let span = permission.port_range.map_or(PortSpan::all(), |r| {
-            PortSpan::new(r.from.max(0), r.to.min(MAX_PORT))
-        });
-        match permission.protocol {
-            Protocol::All => {
-                out.push((Protocol::Tcp, PortSpan::all(), sources.clone()));
-                out.push((Protocol::Udp, PortSpan::all(), sources));
-            }
-            Protocol::Tcp | Protocol::Udp => out.push((permission.protocol, span, sources)),
-            _ => {}
-        }
-    }
-    out
-}
-
 /// The exposure of one interface.
 pub fn exposure(
     acls: &HashMap<&str, AclIpv4>,
-    groups: &HashMap<&str, &SecurityGroup>,
-    subnets: &HashMap<String, SubnetFacts>,
+    network: &RegionNetwork,
     endpoint: &Endpoint,
 ) -> Exposure {
+    let subnets = &network.subnets;
     let mut exposure = Exposure {
         public_ips: endpoint.public_ip.map(str::to_owned).into_iter().collect(),
         ..Exposure::default()
@@ -141,11 +108,19 @@ pub fn exposure(
         network_acl_rule: span.rule_number,
     };
     for group_id in endpoint.security_group_ids {
-        if let Some(group) = groups.get(group_id.as_str()) {
-            for (protocol, span, sources) in opened_to_internet(group) {
-                exposure
-                    .open_in_security_groups
-                    .push(path(protocol, span, group_id, &sources));
+        let Some(group) = network.security_groups.get(group_id.as_str()) else {
+            continue;
+        };
+        let ingress = &group.internet_ingress;
+        for (protocol, open) in [(Protocol::Tcp, &ingress.tcp), (Protocol::Udp, &ingress.udp)] {
+            for ports in open.iter().filter(|ports| ports.sources.covers_ipv4()) {
+                let span = PortSpan::new(ports.from, ports.to);
+                exposure.open_in_security_groups.push(path(
+                    protocol,
+                    span,
+                    group_id,
+                    &ports.sources.ipv4_sources,
+                ));
             }
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod cidr;
 pub mod exposure;
+pub mod ingress;
 pub mod nacl;
 pub mod network;
 pub mod ports;
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::snapshot::Snapshot;
-use crate::snapshot::ec2::{Ec2Region, SecurityGroup};
+use crate::snapshot::ec2::Ec2Region;
 use exposure::{AclIpv4, Endpoint, Exposure};
 use nacl::AclFacts;
 use network::RegionNetwork;
@@ -64,11 +65,6 @@ impl Analysis {
 
 fn analyze_region(ec2: &Ec2Region) -> RegionAnalysis {
     let network = RegionNetwork::of(ec2);
-    let groups: HashMap<&str, &SecurityGroup> = ec2
-        .security_groups
-        .iter()
-        .map(|group| (group.meta.id.as_str(), group))
-        .collect();
     let acls: HashMap<&str, AclIpv4> = ec2
         .network_acls
         .iter()
@@ -84,7 +80,7 @@ fn analyze_region(ec2: &Ec2Region) -> RegionAnalysis {
                 subnet_id: eni.subnet_id.as_deref(),
                 security_group_ids: &eni.security_group_ids,
             };
-            let facts = exposure::exposure(&acls, &groups, &network.subnets, &endpoint);
+            let facts = exposure::exposure(&acls, &network, &endpoint);
             (eni.meta.id.clone(), facts)
         })
         .collect();
@@ -106,7 +102,7 @@ fn analyze_region(ec2: &Ec2Region) -> RegionAnalysis {
                     subnet_id: instance.subnet_id.as_deref(),
                     security_group_ids: &instance.security_group_ids,
                 };
-                exposure::exposure(&acls, &groups, &network.subnets, &endpoint)
+                exposure::exposure(&acls, &network, &endpoint)
             } else {
                 Exposure::merge(interfaces)
             };

@@ -2,6 +2,7 @@
 //! subnet really uses, which subnets are public, how full they are, which
 //! VPCs have flow logs, and what each security group is attached to.
 
+use super::ingress::InternetIngress;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -66,6 +67,8 @@ pub struct SecurityGroupFacts {
     pub network_interface_ids: Vec<String>,
     /// Rules as AWS counts them against the quota: one per source.
     pub rule_count: usize,
+    /// What the group's inbound rules admit from the whole internet.
+    pub internet_ingress: InternetIngress,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -297,6 +300,7 @@ fn security_group_facts(ec2: &Ec2Region) -> HashMap<String, SecurityGroupFacts> 
                     .cloned()
                     .unwrap_or_default(),
                 rule_count: group.ingress.iter().chain(&group.egress).map(sources).sum(),
+                internet_ingress: InternetIngress::of(group),
             };
             (group.meta.id.clone(), facts)
         })

@@ -270,11 +270,16 @@ pub async fn collect(
     let (global, collected) = tokio::join!(global, regional);
 
     let (api_calls, collection_errors) = ledger.take();
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the snapshot's clock, which every later stage reads instead"
+    )]
+    let collected_at = Utc::now();
     Ok(Snapshot {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo::current(),
         account,
-        collected_at: Utc::now(),
+        collected_at,
         regions_requested: regions,
         global,
         regions: collected,

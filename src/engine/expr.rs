@@ -6,13 +6,18 @@
 //! JSON) and `vars` (the rule's parameters), plus the network and time
 //! helpers rules need: `cidr_contains`, `cidr_overlaps`, `covers_internet`,
 //! `is_rfc1918`, `ports_overlap`, `port_in_range`, `days_since`.
+//!
+//! `days_since` counts from the evaluation's clock, which the engine sets to
+//! the moment the snapshot was collected: the same snapshot gives the same
+//! results on any later day.
 
 use std::sync::Arc;
 
 use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
 use cel::objects::Value;
-use cel::{Context, Env, ExecutionError, Program};
+use cel::{Context, Env, ExecutionError, FunctionContext, Program};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::analyze::cidr::{Network, covers_internet};
@@ -90,25 +95,43 @@ pub struct RuleContext {
     context: Context<'static, 'static>,
 }
 
+/// The variable holding the evaluation's clock. No CEL identifier can
+/// contain `@`, so rules cannot read or shadow it; they see time only
+/// through `days_since`.
+const CLOCK: &str = "@now";
+
 /// A resource converted once for the interpreter and lent to every rule
 /// that checks it; converting per rule would cost more than evaluating.
 pub struct Subject {
     resource: Box<dyn Val>,
+    /// Microseconds since the Unix epoch; `None` where no clock was stated
+    /// (an inline test without `now`), so reading the time is an error
+    /// rather than the wall clock.
+    now: Option<Box<dyn Val>>,
 }
 
 impl Subject {
-    pub fn new<T: Serialize>(resource: &T) -> Result<Subject, String> {
+    pub fn new<T: Serialize>(resource: &T, now: Option<DateTime<Utc>>) -> Result<Subject, String> {
         let value = cel::to_value(resource).map_err(|e| e.to_string())?;
-        let resource: Box<dyn Val> = value
-            .try_into()
-            .map_err(|e: ExecutionError| e.to_string())?;
-        Ok(Subject { resource })
+        let resource = boxed(value)?;
+        let now = now
+            .map(|now| boxed(Value::Int(now.timestamp_micros())))
+            .transpose()?;
+        Ok(Subject { resource, now })
     }
+}
+
+fn boxed(value: Value) -> Result<Box<dyn Val>, String> {
+    value.try_into().map_err(|e: ExecutionError| e.to_string())
 }
 
 impl VariableResolver for Subject {
     fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
-        (variable == "resource").then(|| CowVal::Borrowed(self.resource.as_ref()))
+        match variable {
+            "resource" => Some(CowVal::Borrowed(self.resource.as_ref())),
+            CLOCK => self.now.as_deref().map(CowVal::Borrowed),
+            _ => None,
+        }
     }
 }
 
@@ -216,16 +239,26 @@ fn register_helpers(context: &mut Context<'static, 'static>) -> Result<(), cel::
         let port = int(&port)?;
         Ok::<bool, ExecutionError>(int(&from)? <= port && port <= int(&to)?)
     })?;
-    context.add_function("days_since", |timestamp: Arc<String>| {
-        let then = chrono::DateTime::parse_from_rfc3339(&timestamp).map_err(|e| {
-            ExecutionError::function_error("days_since", format!("`{timestamp}`: {e}"))
-        })?;
-        Ok::<i64, ExecutionError>(
-            (chrono::Utc::now() - then.with_timezone(&chrono::Utc)).num_days(),
-        )
-    })?;
+    context.add_function(
+        "days_since",
+        |ftx: &FunctionContext, timestamp: Arc<String>| {
+            let then = DateTime::parse_from_rfc3339(&timestamp)
+                .map_err(|e| ftx.error(format!("`{timestamp}`: {e}")))?;
+            let now = ftx
+                .ptx
+                .get_variable(CLOCK)
+                .and_then(|now| Value::try_from(&*now).ok());
+            let Some(Value::Int(now)) = now else {
+                return Err(ftx.error("no clock: an inline test that reads the time needs `now`"));
+            };
+            // Whole days, truncated like chrono's `num_days`.
+            Ok::<i64, ExecutionError>((now - then.timestamp_micros()) / MICROS_PER_DAY)
+        },
+    )?;
     Ok(())
 }
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// Signed and unsigned integers alike: JSON numbers arrive as either.
 fn int(value: &Value) -> Result<i64, ExecutionError> {
@@ -259,7 +292,13 @@ mod tests {
         let env = ExprEnv::new();
         let expr = env.compile(source).map_err(|e| e.message)?;
         let context = env.rule_context(&json!({"port": 22}))?;
-        expr.test(&context, &Subject::new(&resource)?)
+        expr.test(&context, &Subject::new(&resource, Some(clock()))?)
+    }
+
+    fn clock() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-06-15T12:00:00Z")
+            .expect("valid time")
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -362,12 +401,32 @@ mod tests {
     }
 
     #[test]
-    fn days_since_counts_whole_days() {
-        let long_ago = (chrono::Utc::now() - chrono::Duration::days(100)).to_rfc3339();
-        assert_eq!(
-            eval(&format!("days_since('{long_ago}') == 100"), json!({})),
-            Ok(true)
-        );
+    fn days_since_counts_whole_days_from_the_evaluation_clock() {
+        for (then, days) in [
+            ("2026-03-07T12:00:00Z", 100),
+            ("2026-03-07T12:00:01Z", 99),
+            ("2026-06-15T12:00:00Z", 0),
+            ("2026-06-16T12:00:00Z", -1),
+            ("2026-06-15T14:00:00+02:00", 0),
+        ] {
+            assert_eq!(
+                eval(&format!("days_since('{then}') == {days}"), json!({})),
+                Ok(true),
+                "{then}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_a_clock_reading_the_time_is_an_error() {
+        let env = ExprEnv::new();
+        let expr = env
+            .compile("days_since('2026-01-01T00:00:00Z') > 1")
+            .expect("compiles");
+        let context = env.rule_context(&json!({})).expect("context");
+        let subject = Subject::new(&json!({}), None).expect("subject");
+        let err = expr.test(&context, &subject).expect_err("no clock");
+        assert!(err.contains("no clock"), "{err}");
     }
 
     #[test]

@@ -16,18 +16,10 @@ use sha2::{Digest, Sha256};
 use crate::analyze::Analysis;
 use crate::error::SourceError;
 use crate::snapshot::{CollectionError, Snapshot};
+use crate::verdict::{Severity, Status};
 use expr::{ExprEnv, Subject};
 use resources::{Extracted, ResourceRef, ResourceType};
-use rule::{Remediation, Rule, Severity};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    Fail,
-    Error,
-    NotEvaluated,
-    Pass,
-}
+use rule::{Remediation, Rule};
 
 /// The result of one rule on one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,14 +136,19 @@ impl Engine {
             .collect())
     }
 
-    /// Evaluates the selected rules. The order of the results depends only
-    /// on the rules and the snapshot, never on the thread count.
-    pub fn evaluate(&self, snapshot: &Snapshot, rules: &[&Rule]) -> Vec<Finding> {
+    /// Evaluates the selected rules over a snapshot and its analysis, on the
+    /// snapshot's clock. The order of the results depends only on the rules
+    /// and the snapshot, never on the thread count or the day.
+    pub fn evaluate(
+        &self,
+        snapshot: &Snapshot,
+        analysis: &Analysis,
+        rules: &[&Rule],
+    ) -> Vec<Finding> {
         let types: BTreeSet<ResourceType> = rules.iter().map(|r| r.resource).collect();
-        let analysis = Analysis::of(snapshot);
         let resources: BTreeMap<ResourceType, Vec<Extracted>> = types
             .into_par_iter()
-            .map(|t| (t, resources::extract(snapshot, &analysis, t)))
+            .map(|t| (t, resources::extract(snapshot, analysis, t)))
             .collect();
         let pairs: Vec<(&Rule, &ResourceRef, &Result<Subject, String>)> = rules
             .iter()
@@ -367,7 +364,7 @@ mod tests {
             ..Selection::default()
         };
         let rules = engine.select(&selection).expect("the rules exist");
-        engine.evaluate(snapshot, &rules)
+        engine.evaluate(snapshot, &Analysis::of(snapshot), &rules)
     }
 
     fn error(region: Option<&str>, service: &str, operation: &str) -> CollectionError {
@@ -428,36 +425,55 @@ mod tests {
 
     #[test]
     fn a_condition_that_fails_on_a_resource_is_an_error_result() {
-        let mut snapshot = Snapshot::parse(DEMO).expect("demo parses");
-        // A security group whose permission lacks a port range for TCP:
-        // the SSH rule reads p.port_range.from and cannot.
-        let group = snapshot
-            .regions
-            .get_mut("us-east-1")
-            .and_then(|r| r.ec2.security_groups.iter_mut().find(|g| g.name == "db"))
-            .expect("db group");
-        group.ingress[0].port_range = None;
-        group.ingress[0]
-            .ipv4_ranges
-            .push(crate::snapshot::ec2::CidrSource {
-                cidr: "0.0.0.0/0".to_owned(),
-                description: None,
-            });
-        let findings = evaluate_all(&snapshot);
-        let errors: Vec<&Finding> = findings
+        // A rule that reads a field one group lacks: that group's result is
+        // ERROR with the interpreter's reason, the others still decide.
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("rule.yaml"),
+            r#"id: ec2-security-group-test-field
+title: t
+severity: low
+resource: security_group
+description: d
+rationale: r
+remediation: {text: x}
+when: 'resource.name == "db" ? resource.no_such_field == 1 : false'
+message: m
+tests:
+  - {name: other, expect: pass, resource: {name: web}}
+  - {name: db, expect: fail, resource: {name: db, no_such_field: 1}}
+"#,
+        )
+        .expect("write rule");
+        let engine = Engine::load_dir(dir.path()).expect("rule loads");
+        let snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        let rules: Vec<&Rule> = engine.rules().iter().collect();
+        let findings = engine.evaluate(&snapshot, &Analysis::of(&snapshot), &rules);
+        let errors: Vec<(&str, &str)> = findings
             .iter()
             .filter(|f| f.status == Status::Error)
+            .map(|f| {
+                (
+                    f.resource.region.as_str(),
+                    f.message.as_deref().unwrap_or(""),
+                )
+            })
             .collect();
-        assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].rule_id, "ec2-security-group-ssh-open-to-internet");
-        assert!(
-            errors[0]
-                .message
-                .as_deref()
-                .is_some_and(|m| m.starts_with("the condition failed on this resource:")),
-            "{:?}",
-            errors[0].message
-        );
+        let db_groups = snapshot
+            .regions
+            .values()
+            .flat_map(|r| &r.ec2.security_groups)
+            .filter(|g| g.name == "db")
+            .count();
+        assert_eq!(errors.len(), db_groups);
+        assert!(db_groups > 0);
+        for (_, message) in errors {
+            assert!(
+                message.starts_with("the condition failed on this resource:"),
+                "{message}"
+            );
+        }
+        assert!(findings.iter().any(|f| f.status == Status::Pass));
     }
 
     #[test]

@@ -177,6 +177,7 @@ pub fn extract(
 ) -> Vec<Extracted> {
     let account = snapshot.account.account_id.as_str();
     let partition = snapshot.account.partition.as_str();
+    let now = Some(snapshot.collected_at);
     let reference = |meta: &ResourceMeta| ResourceRef {
         resource_type,
         id: meta.id.clone(),
@@ -194,16 +195,19 @@ pub fn extract(
             out.par_extend(
                 $items
                     .par_iter()
-                    .map(|item| (reference(&item.meta), Subject::new(item))),
+                    .map(|item| (reference(&item.meta), Subject::new(item, now))),
             )
         };
         ($items:expr, $facts:expr) => {
             out.par_extend($items.par_iter().map(|item| {
                 let subject = match $facts(item) {
-                    Some(facts) => Subject::new(&WithFacts {
-                        resource: item,
-                        facts,
-                    }),
+                    Some(facts) => Subject::new(
+                        &WithFacts {
+                            resource: item,
+                            facts,
+                        },
+                        now,
+                    ),
                     None => Err(format!("no derived facts for {}", item.meta.id)),
                 };
                 (reference(&item.meta), subject)
@@ -227,7 +231,7 @@ pub fn extract(
                     .collect(),
             };
             let meta = ResourceMeta::new(account.to_owned(), arn.clone(), GLOBAL_REGION);
-            out.push((reference(&meta), Subject::new(&resource)));
+            out.push((reference(&meta), Subject::new(&resource, now)));
         }
         ResourceType::Region => {
             for (name, region) in &snapshot.regions {
@@ -241,7 +245,7 @@ pub fn extract(
                     guardduty: GuardDutyState::of(region),
                 };
                 let meta = ResourceMeta::new(name.clone(), arn.clone(), name);
-                out.push((reference(&meta), Subject::new(&resource)));
+                out.push((reference(&meta), Subject::new(&resource, now)));
             }
         }
         ResourceType::IamUser => each!(&snapshot.global.iam.users),

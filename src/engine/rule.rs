@@ -2,9 +2,9 @@
 //! at load. Every error names the file, line and column it came from.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use include_dir::{Dir, include_dir};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -13,31 +13,10 @@ use super::expr::{Expr, ExprEnv, RuleContext};
 use super::resources::ResourceType;
 use crate::error::SourceError;
 use crate::files;
+use crate::verdict::Severity;
 
 /// The rules shipped inside the binary.
 static EMBEDDED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        })
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,6 +52,10 @@ pub enum VarValue {
 struct TestFile {
     name: String,
     expect: Expect,
+    /// The moment the test is evaluated at, for rules that read the time
+    /// (`days_since`); overrides the rule's `now`.
+    #[serde(default)]
+    now: Option<DateTime<Utc>>,
     resource: serde_json::Value,
 }
 
@@ -106,6 +89,9 @@ struct RuleFile {
     requires: Vec<String>,
     when: Spanned<String>,
     message: Spanned<String>,
+    /// The clock of every inline test that states none of its own.
+    #[serde(default)]
+    now: Option<DateTime<Utc>>,
     tests: Vec<TestFile>,
 }
 
@@ -132,6 +118,7 @@ pub struct Rule {
     pub(crate) severity_from: Option<Expr>,
     pub(crate) message: Vec<MessagePart>,
     pub(crate) context: RuleContext,
+    tests_now: Option<DateTime<Utc>>,
     tests: Vec<TestFile>,
 }
 
@@ -160,7 +147,7 @@ impl Rule {
                 test: test.name.clone(),
                 problem,
             };
-            let subject = match super::expr::Subject::new(&test.resource) {
+            let subject = match self.test_subject(test) {
                 Ok(subject) => subject,
                 Err(err) => {
                     failures.push(failure(format!("the test resource is unusable: {err}")));
@@ -198,6 +185,25 @@ impl Rule {
         (self.tests.len(), failures)
     }
 
+    /// The message of every inline test that expects a failure, by test
+    /// name, or why it could not be rendered: what a reviewer reads.
+    pub fn failing_test_messages(&self) -> Vec<(&str, Result<String, String>)> {
+        self.tests
+            .iter()
+            .filter(|test| test.expect == Expect::Fail)
+            .map(|test| {
+                let message = self
+                    .test_subject(test)
+                    .and_then(|subject| self.render_message(&subject));
+                (test.name.as_str(), message)
+            })
+            .collect()
+    }
+
+    fn test_subject(&self, test: &TestFile) -> Result<super::expr::Subject, String> {
+        super::expr::Subject::new(&test.resource, test.now.or(self.tests_now))
+    }
+
     /// Whether the resource fails the rule; `None` when the data the rule
     /// reads is missing.
     pub fn check(&self, subject: &super::expr::Subject) -> Result<Option<bool>, String> {
@@ -212,7 +218,7 @@ impl Rule {
             return Ok(self.severity);
         };
         let text = expr.text(&self.context, subject)?;
-        serde_json::from_value(serde_json::Value::String(text.clone())).map_err(|_| {
+        text.parse().map_err(|_| {
             format!("`severity_from` gave `{text}`, not info, low, medium, high or critical")
         })
     }
@@ -463,6 +469,7 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
         severity_from,
         message,
         context,
+        tests_now: file.now,
         tests: file.tests,
     })
 }

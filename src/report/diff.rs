@@ -1,9 +1,9 @@
 //! `rampart diff OLD NEW`: the failing findings of NEW that OLD did not
 //! have, those of OLD that NEW resolved, and those in both, by fingerprint.
 
-use super::model::{BaselineState, Report, ReportFinding};
 use super::terminal::{TerminalOptions, severity_cell, styled_table};
-use crate::engine::Status;
+use crate::results::{BaselineState, Report, ReportFinding};
+use crate::verdict::Status;
 
 /// Renders a report to which a baseline has been applied.
 pub fn render(report: &Report, options: &TerminalOptions) -> String {

@@ -15,8 +15,8 @@
 
 use std::fmt::Write as _;
 
-use super::model::{BaselineState, Report, ReportFinding};
-use crate::engine::Status;
+use crate::results::{BaselineState, Report, ReportFinding};
+use crate::verdict::Status;
 
 /// The suite of failed collection calls.
 pub const COLLECTION_SUITE: &str = "collection";

@@ -12,8 +12,8 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::model::{BaselineState, Report, ReportFinding, SEVERITIES};
-use crate::engine::rule::Severity;
+use crate::results::{BaselineState, Report, ReportFinding};
+use crate::verdict::Severity;
 
 /// The most failing findings listed.
 pub const MAX_ROWS: usize = 200;
@@ -94,7 +94,7 @@ fn tables(report: &Report) -> String {
     } else {
         "\n|---|---:|\n"
     });
-    for severity in SEVERITIES {
+    for severity in Severity::DESCENDING {
         let failing = summary
             .failed_by_severity
             .get(&severity)
@@ -108,11 +108,11 @@ fn tables(report: &Report) -> String {
     }
 
     out.push_str("\n| Service |");
-    for severity in SEVERITIES {
+    for severity in Severity::DESCENDING {
         let _ = write!(out, " {severity} |");
     }
     out.push_str(" total |\n|---|");
-    out.push_str(&"---:|".repeat(SEVERITIES.len() + 1));
+    out.push_str(&"---:|".repeat(Severity::DESCENDING.len() + 1));
     out.push('\n');
     for (service, counts) in by_service {
         let _ = write!(out, "| {} |", escape(service));

@@ -5,7 +5,6 @@
 pub mod diff;
 pub mod junit;
 pub mod markdown;
-pub mod model;
 pub mod ocsf;
 pub mod rules;
 pub mod sarif;
@@ -17,7 +16,7 @@ use std::str::FromStr;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
-use model::Report;
+use crate::results::Report;
 use terminal::TerminalOptions;
 
 /// The formats a report can be written in.

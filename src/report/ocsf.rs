@@ -28,10 +28,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::model::{AppliedSuppression, BaselineState, Report, ReportFinding};
-use crate::engine::Status;
-use crate::engine::rule::Severity;
+use crate::results::{AppliedSuppression, BaselineState, Report, ReportFinding};
 use crate::snapshot::iam::GLOBAL_REGION;
+use crate::verdict::Severity;
+use crate::verdict::Status;
 
 /// The OCSF schema release these events follow.
 pub const OCSF_VERSION: &str = "1.5.0";

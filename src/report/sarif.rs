@@ -41,9 +41,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::model::{BaselineState, Report, ReportFinding, RuleInfo};
-use crate::engine::Status;
-use crate::engine::rule::Severity;
+use crate::results::{BaselineState, Report, ReportFinding, RuleInfo};
+use crate::verdict::Severity;
+use crate::verdict::Status;
 
 const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -318,7 +318,7 @@ impl<'a> Log<'a> {
 }
 
 fn rule(rule: &RuleInfo) -> Rule<'_> {
-    let service = super::model::service_of(&rule.id);
+    let service = crate::results::service_of(&rule.id);
     let mut tags = vec!["security".to_owned(), service.to_owned()];
     for (framework, controls) in &rule.compliance {
         tags.extend(

@@ -4,10 +4,10 @@
 
 use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 
-use super::model::{BaselineState, Report, ReportFinding, SEVERITIES};
 use super::new_table;
-use crate::engine::Status;
-use crate::engine::rule::Severity;
+use crate::results::{BaselineState, Report, ReportFinding};
+use crate::verdict::Severity;
+use crate::verdict::Status;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TerminalOptions {
@@ -57,7 +57,7 @@ fn failing_summary(report: &Report, options: &TerminalOptions) -> String {
     if summary.failed == 0 {
         return "No failing findings.\n\n".to_owned();
     }
-    let bands: Vec<String> = SEVERITIES
+    let bands: Vec<String> = Severity::DESCENDING
         .iter()
         .filter_map(|severity| {
             summary
@@ -76,7 +76,7 @@ fn failing_summary(report: &Report, options: &TerminalOptions) -> String {
     for (label, rows) in [("Service", by_service), ("Region", by_region)] {
         let mut table = styled_table(options);
         let mut header = vec![label.to_owned()];
-        header.extend(SEVERITIES.iter().map(Severity::to_string));
+        header.extend(Severity::DESCENDING.iter().map(Severity::to_string));
         header.push("total".to_owned());
         table.set_header(header);
         for (name, row) in rows {

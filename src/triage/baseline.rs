@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::engine::Status;
-use crate::report::model::{BaselineState, Report, ResolvedFinding};
+use crate::results::{BaselineState, Report, ResolvedFinding};
+use crate::verdict::Status;
 
 /// Marks each FAIL in `report` as new or existing against `old`, and
 /// records what failed in `old` and no longer fails.

@@ -19,10 +19,10 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::engine::Engine;
-use crate::engine::Status;
 use crate::error::SourceError;
 use crate::files;
-use crate::report::model::{AppliedSuppression, Report, SuppressionSource};
+use crate::results::{AppliedSuppression, Report, SuppressionSource};
+use crate::verdict::Status;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,26 +9,17 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::rule::{Remediation, Rule, Severity};
-use crate::engine::{self, Finding, Status};
+use crate::engine::rule::{Remediation, Rule};
+use crate::engine::{self, Finding};
 use crate::error::FileError;
 use crate::files::{self, Document};
 use crate::snapshot::{CollectionError, Snapshot, ToolInfo};
+use crate::verdict::{Severity, Status};
 
 /// Bumped on any change to the format, a field added included: the schema
 /// of each version (`schemas/report-v{N}.schema.json`) forbids unknown
 /// fields, as the reader does.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
-
-/// Severities from the most to the least severe: the column order of every
-/// per-severity table.
-pub const SEVERITIES: [Severity; 5] = [
-    Severity::Critical,
-    Severity::High,
-    Severity::Medium,
-    Severity::Low,
-    Severity::Info,
-];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -262,14 +253,14 @@ impl Report {
     }
 
     /// Failing findings grouped by `key` (a service, a region), counted
-    /// per severity in [`SEVERITIES`] order.
+    /// per severity in [`Severity::DESCENDING`] order.
     pub fn failing_by<'a>(
         &'a self,
         key: impl Fn(&'a ReportFinding) -> &'a str,
-    ) -> BTreeMap<&'a str, [usize; SEVERITIES.len()]> {
-        let mut rows: BTreeMap<&str, [usize; SEVERITIES.len()]> = BTreeMap::new();
+    ) -> BTreeMap<&'a str, [usize; Severity::DESCENDING.len()]> {
+        let mut rows: BTreeMap<&str, [usize; Severity::DESCENDING.len()]> = BTreeMap::new();
         for finding in self.findings.iter().filter(|f| f.is_failing()) {
-            if let Some(column) = SEVERITIES
+            if let Some(column) = Severity::DESCENDING
                 .iter()
                 .position(|s| *s == finding.finding.severity)
             {
