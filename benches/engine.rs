@@ -109,7 +109,13 @@ fn covers_internet(cidrs: &[&str]) -> bool {
 
 /// The three rules written directly in Rust over the typed snapshot.
 fn hand_written(snapshot: &Snapshot) -> usize {
-    let mut failures = usize::from(snapshot.global.iam.root.mfa_enabled == Some(false));
+    let root_mfa = snapshot
+        .global
+        .iam
+        .summary
+        .as_ref()
+        .map(|s| s.account_mfa_enabled);
+    let mut failures = usize::from(root_mfa == Some(false));
     for region in snapshot.regions.values() {
         for group in &region.ec2.security_groups {
             let ssh = group.ingress.iter().any(|p| {

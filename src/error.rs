@@ -44,14 +44,16 @@ pub enum FileError {
         message: String,
     },
     #[error(
-        "{}{kind} schema version {found} is not supported; this rampart reads version {supported}",
-        location(path)
+        "{}{kind} schema version {found} is not supported; this rampart reads {}",
+        location(path),
+        versions(*.oldest, *.current)
     )]
     Version {
         path: Option<PathBuf>,
         kind: &'static str,
         found: u32,
-        supported: u32,
+        oldest: u32,
+        current: u32,
     },
     #[error("{}not a rampart {kind}: {hint}", location(path))]
     WrongKind {
@@ -65,6 +67,14 @@ pub enum FileError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+fn versions(oldest: u32, current: u32) -> String {
+    if oldest == current {
+        format!("version {current}")
+    } else {
+        format!("versions {oldest} to {current}")
+    }
 }
 
 fn location(path: &Option<PathBuf>) -> String {

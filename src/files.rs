@@ -55,26 +55,48 @@ impl Head {
     }
 }
 
-/// Reads a document of `kind` whose schema version must be `version`.
+/// The schema versions a reader accepts: `current`, and older ones from
+/// `oldest` on that `upgrade` brings up to date (given the version found
+/// and the document as JSON).
+#[derive(Clone, Copy)]
+pub struct Versions {
+    pub current: u32,
+    pub oldest: u32,
+    pub upgrade: fn(u32, &mut serde_json::Value),
+}
+
+impl Versions {
+    /// Only the current version.
+    pub fn only(current: u32) -> Versions {
+        Versions {
+            current,
+            oldest: current,
+            upgrade: |_, _| {},
+        }
+    }
+}
+
+/// Reads a document of `kind` in one of the `versions`.
 pub fn read_versioned<T: DeserializeOwned>(
     path: &Path,
     kind: Document,
-    version: u32,
+    versions: Versions,
 ) -> Result<T, FileError> {
     let text = fs::read_to_string(path).map_err(|source| FileError::Read {
         kind: kind.name(),
         path: path.to_owned(),
         source,
     })?;
-    parse_versioned(&text, kind, version).map_err(|err| err.at(path))
+    parse_versioned(&text, kind, versions).map_err(|err| err.at(path))
 }
 
 /// Parses a document of `kind`, checking the schema version before the body
-/// so a file from another version gets a version error, not a field error.
+/// so a file from another version gets a version error, not a field error;
+/// an older version the reader knows is upgraded first.
 pub fn parse_versioned<T: DeserializeOwned>(
     text: &str,
     kind: Document,
-    version: u32,
+    versions: Versions,
 ) -> Result<T, FileError> {
     let head = serde_json::from_str::<Head>(text).map_err(FileError::json)?;
     let not_this_kind = |hint| FileError::WrongKind {
@@ -85,13 +107,22 @@ pub fn parse_versioned<T: DeserializeOwned>(
     match (head.schema_version, head.kind()) {
         (_, Some(found)) if found != kind => Err(not_this_kind(kind.hint())),
         (None, _) => Err(not_this_kind("it has no `schema_version` field")),
-        (Some(found), _) if found != version => Err(FileError::Version {
+        (Some(found), _) if found == versions.current => {
+            serde_json::from_str(text).map_err(FileError::json)
+        }
+        (Some(found), _) if (versions.oldest..versions.current).contains(&found) => {
+            let mut document: serde_json::Value =
+                serde_json::from_str(text).map_err(FileError::json)?;
+            (versions.upgrade)(found, &mut document);
+            serde_json::from_value(document).map_err(FileError::json)
+        }
+        (Some(found), _) => Err(FileError::Version {
             path: None,
             kind: kind.name(),
             found,
-            supported: version,
+            oldest: versions.oldest,
+            current: versions.current,
         }),
-        (Some(_), _) => serde_json::from_str(text).map_err(FileError::json),
     }
 }
 

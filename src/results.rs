@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::rule::{Remediation, Rule};
 use crate::engine::{self, Finding};
 use crate::error::FileError;
-use crate::files::{self, Document};
+use crate::files::{self, Document, Versions};
 use crate::snapshot::{CollectionError, Snapshot, ToolInfo};
 use crate::verdict::{Severity, Status};
 
@@ -231,11 +231,19 @@ impl Report {
     }
 
     pub fn read(path: &Path) -> Result<Report, FileError> {
-        files::read_versioned(path, Document::Report, REPORT_SCHEMA_VERSION)
+        files::read_versioned(
+            path,
+            Document::Report,
+            Versions::only(REPORT_SCHEMA_VERSION),
+        )
     }
 
     pub fn parse(text: &str) -> Result<Report, FileError> {
-        files::parse_versioned(text, Document::Report, REPORT_SCHEMA_VERSION)
+        files::parse_versioned(
+            text,
+            Document::Report,
+            Versions::only(REPORT_SCHEMA_VERSION),
+        )
     }
 
     pub fn rule(&self, id: &str) -> Option<&RuleInfo> {

@@ -249,7 +249,7 @@ fn evaluate_rejects_other_schema_versions_and_other_files() {
     assert_eq!(
         stderr,
         format!(
-            "rampart: error: {}: snapshot schema version 99 is not supported; this rampart reads version 1\n",
+            "rampart: error: {}: snapshot schema version 99 is not supported; this rampart reads versions 1 to 2\n",
             future.display()
         )
     );

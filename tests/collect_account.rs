@@ -7,8 +7,11 @@ mod support;
 
 use std::collections::BTreeMap;
 
+use rampart::analyze::Analysis;
+use rampart::analyze::iam::{MfaType, RootFacts};
 use rampart::snapshot::guardduty::SeverityLabel;
 use rampart::snapshot::iam::*;
+use rampart::snapshot::ssoadmin::InlinePolicy;
 use rampart::snapshot::{CollectionError, Snapshot};
 use support::moto::MotoServer;
 use support::rampart;
@@ -93,9 +96,9 @@ async fn account_level_state_is_collected_and_typed() {
         })
     );
 
-    // Root: MFA and key flags from the account summary, use from the
-    // credential report's root row.
-    let root = &iam.root;
+    // Root, as the analysis reads it: MFA and key flags from the account
+    // summary, use from the credential report's root row.
+    let root = RootFacts::of(&snapshot.account, iam);
     assert_eq!(root.arn, "arn:aws:iam::123456789012:root");
     assert_eq!(root.mfa_enabled, Some(false));
     assert_eq!(root.mfa_type, Some(MfaType::None));
@@ -144,13 +147,11 @@ async fn account_level_state_is_collected_and_typed() {
         }))
     );
 
-    assert_eq!(iam.virtual_mfa_devices.len(), 1);
+    let devices = iam.virtual_mfa_devices.as_ref().expect("listed");
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].serial_number, seeded.alice_mfa_serial);
     assert_eq!(
-        iam.virtual_mfa_devices[0].serial_number,
-        seeded.alice_mfa_serial
-    );
-    assert_eq!(
-        iam.virtual_mfa_devices[0].user_arn.as_deref(),
+        devices[0].user_arn.as_deref(),
         Some("arn:aws:iam::123456789012:user/alice")
     );
 
@@ -238,7 +239,7 @@ async fn account_level_state_is_collected_and_typed() {
             "arn:aws:iam::aws:policy/AdministratorAccess".to_owned()
         ])
     );
-    assert_eq!(admin.grants_administrator, Some(true));
+    assert_eq!(admin.inline_policy, Some(InlinePolicy::None));
     let assignments = admin.account_assignments.as_ref().expect("assignments");
     assert_eq!(assignments.len(), 1);
     assert_eq!(
@@ -250,8 +251,30 @@ async fn account_level_state_is_collected_and_typed() {
         .iter()
         .find(|p| p.meta.arn == seeded.readonly_permission_set)
         .expect("read-only permission set");
-    assert_eq!(readonly.grants_administrator, Some(false));
-    assert_eq!(readonly.inline_policy_allows_everything, Some(false));
+    assert_eq!(
+        readonly.inline_policy,
+        Some(InlinePolicy::Set(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:Describe*","s3:List*"],"Resource":"*"}]}"#
+                .to_owned()
+        ))
+    );
+    // The analysis reads the policies: the managed AdministratorAccess
+    // grants, the read-only inline document does not.
+    let analysis = Analysis::of(&snapshot);
+    let grants: Vec<(Option<&str>, Option<bool>)> = analysis
+        .account
+        .identity_center_instances
+        .iter()
+        .flat_map(|i| &i.permission_sets)
+        .map(|p| (p.name.as_deref(), p.grants_administrator))
+        .collect();
+    assert_eq!(
+        grants,
+        [
+            (Some("AdministratorAccess"), Some(true)),
+            (Some("ReadOnly"), Some(false))
+        ]
+    );
     assert_eq!(readonly.account_assignments, Some(vec![]));
 
     // Billing: only alarms on EstimatedCharges, metric math included.

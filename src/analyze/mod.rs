@@ -5,6 +5,9 @@
 
 pub mod cidr;
 pub mod exposure;
+pub mod guardduty;
+pub mod iam;
+pub mod identity_center;
 pub mod ingress;
 pub mod nacl;
 pub mod network;
@@ -14,20 +17,36 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::snapshot::Snapshot;
 use crate::snapshot::ec2::Ec2Region;
+use crate::snapshot::{RegionSnapshot, Snapshot};
 use exposure::{AclIpv4, Endpoint, Exposure};
+use guardduty::GuardDutyFacts;
+use iam::{RootFacts, UserFacts};
+use identity_center::InstanceFacts;
 use nacl::AclFacts;
 use network::RegionNetwork;
 
-/// Every derived fact of a snapshot, per region and resource id.
+/// Every derived fact of a snapshot: account-wide, and per region and
+/// resource id.
 #[derive(Debug, Default)]
 pub struct Analysis {
+    pub account: AccountFacts,
     pub regions: HashMap<String, RegionAnalysis>,
+}
+
+/// Facts about the account as a whole.
+#[derive(Debug, Default)]
+pub struct AccountFacts {
+    pub root: RootFacts,
+    /// Per IAM user id.
+    pub users: HashMap<String, UserFacts>,
+    /// IAM Identity Center instances found in any region.
+    pub identity_center_instances: Vec<InstanceFacts>,
 }
 
 #[derive(Debug, Default)]
 pub struct RegionAnalysis {
+    pub guardduty: GuardDutyFacts,
     pub network: RegionNetwork,
     pub network_acls: HashMap<String, AclFacts>,
     pub network_interfaces: HashMap<String, Exposure>,
@@ -39,7 +58,7 @@ impl Analysis {
         let mut regions: HashMap<String, RegionAnalysis> = snapshot
             .regions
             .par_iter()
-            .map(|(name, region)| (name.clone(), analyze_region(&region.ec2)))
+            .map(|(name, region)| (name.clone(), analyze_region(region)))
             .collect();
         let vpcs: Vec<_> = snapshot
             .regions
@@ -55,7 +74,21 @@ impl Analysis {
                 facts.overlapping_vpcs = overlaps;
             }
         }
-        Analysis { regions }
+        let account = AccountFacts {
+            root: RootFacts::of(&snapshot.account, &snapshot.global.iam),
+            users: snapshot
+                .global
+                .iam
+                .users
+                .iter()
+                .map(|user| {
+                    let facts = UserFacts::of(user, snapshot.collected_at);
+                    (user.meta.id.clone(), facts)
+                })
+                .collect(),
+            identity_center_instances: identity_center::instances(snapshot),
+        };
+        Analysis { account, regions }
     }
 
     pub fn region(&self, name: &str) -> Option<&RegionAnalysis> {
@@ -63,7 +96,15 @@ impl Analysis {
     }
 }
 
-fn analyze_region(ec2: &Ec2Region) -> RegionAnalysis {
+fn analyze_region(region: &RegionSnapshot) -> RegionAnalysis {
+    RegionAnalysis {
+        guardduty: GuardDutyFacts::of(&region.guardduty),
+        ..analyze_ec2(&region.ec2)
+    }
+}
+
+/// The network facts of a region; GuardDuty's are added by the caller.
+fn analyze_ec2(ec2: &Ec2Region) -> RegionAnalysis {
     let network = RegionNetwork::of(ec2);
     let acls: HashMap<&str, AclIpv4> = ec2
         .network_acls
@@ -110,6 +151,7 @@ fn analyze_region(ec2: &Ec2Region) -> RegionAnalysis {
         })
         .collect();
     RegionAnalysis {
+        guardduty: GuardDutyFacts::default(),
         network_acls: ec2
             .network_acls
             .iter()
@@ -262,7 +304,7 @@ mod tests {
 
     #[test]
     fn only_ports_every_hop_admits_are_reachable_and_each_carries_its_path() {
-        let analysis = analyze_region(&region());
+        let analysis = analyze_ec2(&region());
         let exposure = |id: &str| &analysis.network_interfaces[id];
 
         let reachable = exposure("eni-reachable");

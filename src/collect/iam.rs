@@ -30,17 +30,9 @@ pub async fn collect(client: &Client, scope: &Scope<'_>) -> IamAccount {
         credential_report(client, scope),
         users(client, scope),
     );
-    let root = RootUser::derive(
-        &scope.account.account_id,
-        &scope.account.partition,
-        summary.as_ref(),
-        virtual_mfa_devices.as_deref(),
-        credential_report.as_ref(),
-    );
     IamAccount {
         summary,
-        root,
-        virtual_mfa_devices: virtual_mfa_devices.unwrap_or_default(),
+        virtual_mfa_devices,
         password_policy,
         credential_report,
         users,

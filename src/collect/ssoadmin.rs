@@ -4,7 +4,6 @@
 
 use aws_sdk_ssoadmin::Client;
 use aws_sdk_ssoadmin::types as aws;
-use serde_json::Value;
 
 use super::{Scope, to_utc};
 use crate::snapshot::ResourceMeta;
@@ -129,30 +128,18 @@ async fn permission_set(
             .filter_map(|policy: aws::AttachedManagedPolicy| policy.arn)
             .collect()
     });
-    let inline_policy_allows_everything = inline.map(|output| {
-        output
-            .inline_policy
-            .is_some_and(|policy| allows_everything(&policy))
+    // The API answers an empty string when the permission set has none.
+    let inline_policy = inline.map(|output| match output.inline_policy {
+        Some(document) if !document.is_empty() => InlinePolicy::Set(document),
+        _ => InlinePolicy::None,
     });
-    let attaches_administrator = managed_policy_arns.as_ref().map(|arns| {
-        arns.iter()
-            .any(|policy| policy.ends_with(":iam::aws:policy/AdministratorAccess"))
-    });
-    // Either source granting is enough; a failed source only matters when
-    // the other did not grant.
-    let grants_administrator = match (attaches_administrator, inline_policy_allows_everything) {
-        (Some(true), _) | (_, Some(true)) => Some(true),
-        (Some(false), Some(false)) => Some(false),
-        _ => None,
-    };
     PermissionSet {
         meta: ResourceMeta::new(last_segment(&arn), arn.clone(), scope.region),
         name: details.as_ref().and_then(|d| d.name.clone()),
         description: details.as_ref().and_then(|d| d.description.clone()),
         session_duration: details.and_then(|d| d.session_duration),
         managed_policy_arns,
-        inline_policy_allows_everything,
-        grants_administrator,
+        inline_policy,
         account_assignments: assignments.map(|assignments| {
             assignments
                 .into_iter()
@@ -168,50 +155,4 @@ async fn permission_set(
 /// The id at the end of an Identity Center ARN (`ssoins-…`, `ps-…`).
 fn last_segment(arn: &str) -> String {
     arn.rsplit('/').next().unwrap_or(arn).to_owned()
-}
-
-/// Whether an IAM policy document has a statement allowing every action
-/// on every resource without conditions: administrator in all but name.
-fn allows_everything(policy: &str) -> bool {
-    let Ok(document) = serde_json::from_str::<Value>(policy) else {
-        return false;
-    };
-    let statements = match document.get("Statement") {
-        Some(Value::Array(statements)) => statements.iter().collect(),
-        Some(statement @ Value::Object(_)) => vec![statement],
-        _ => Vec::new(),
-    };
-    let includes_star = |value: Option<&Value>| match value {
-        Some(Value::String(text)) => text == "*",
-        Some(Value::Array(items)) => items.iter().any(|item| item == "*"),
-        _ => false,
-    };
-    statements.into_iter().any(|statement| {
-        statement.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && statement.get("Condition").is_none()
-            && includes_star(statement.get("Action"))
-            && includes_star(statement.get("Resource"))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::allows_everything;
-
-    #[test]
-    fn only_an_unconditional_allow_of_everything_counts_as_administrator() {
-        assert!(allows_everything(
-            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#
-        ));
-        assert!(allows_everything(
-            r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":["ec2:*","*"],"Resource":["*"]}]}"#
-        ));
-        assert!(!allows_everything(
-            r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
-        ));
-        assert!(!allows_everything(
-            r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#
-        ));
-        assert!(!allows_everything("not json"));
-    }
 }

@@ -389,7 +389,7 @@ mod tests {
         snapshot
             .collection_errors
             .push(error(None, "iam", "GetAccountSummary"));
-        snapshot.global.iam.root.mfa_enabled = None;
+        snapshot.global.iam.summary = None;
 
         let findings = evaluate_all(&snapshot);
         let unevaluated: Vec<(&str, &str)> = findings

@@ -8,13 +8,15 @@ use serde::{Deserialize, Serialize};
 use super::expr::Subject;
 use crate::analyze::Analysis;
 use crate::analyze::exposure::Exposure;
+use crate::analyze::guardduty::GuardDutyFacts;
+use crate::analyze::iam::RootFacts;
+use crate::analyze::identity_center::InstanceFacts;
 use crate::snapshot::ec2::{
     Instance, InstanceMetadataDefaults, NatGateway, NetworkAcl, NetworkInterface, RouteTable,
     SecurityGroup, Subnet, Vpc,
 };
-use crate::snapshot::iam::{GLOBAL_REGION, IamAccount};
-use crate::snapshot::ssoadmin::SsoInstance;
-use crate::snapshot::{RegionSnapshot, ResourceMeta, Snapshot, budgets, cloudwatch};
+use crate::snapshot::iam::{GLOBAL_REGION, IamAccount, IamUser};
+use crate::snapshot::{ResourceMeta, Snapshot, budgets, cloudwatch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -107,11 +109,19 @@ struct AccountResource<'a> {
     id: &'a str,
     arn: &'a str,
     partition: &'a str,
-    iam: &'a IamAccount,
+    iam: IamView<'a>,
     billing_alarms: &'a [cloudwatch::BillingAlarm],
     budgets: &'a [budgets::Budget],
     /// IAM Identity Center instances found in any region.
-    identity_center_instances: Vec<&'a SsoInstance>,
+    identity_center_instances: &'a [InstanceFacts],
+}
+
+/// IAM as reported, with the root user's state the analysis derived.
+#[derive(Serialize)]
+struct IamView<'a> {
+    #[serde(flatten)]
+    iam: &'a IamAccount,
+    root: &'a RootFacts,
 }
 
 /// A region as a resource: the settings that apply to the whole region.
@@ -122,30 +132,7 @@ struct RegionResource<'a> {
     region: &'a str,
     ebs_encryption_by_default: Option<bool>,
     instance_metadata_defaults: Option<&'a InstanceMetadataDefaults>,
-    guardduty: GuardDutyState<'a>,
-}
-
-#[derive(Serialize)]
-struct GuardDutyState<'a> {
-    /// `enabled`, `suspended`, `not_enabled` (no detector), or `null` when
-    /// the detector's state could not be read.
-    status: Option<&'static str>,
-    detector_id: Option<&'a str>,
-}
-
-impl<'a> GuardDutyState<'a> {
-    fn of(region: &'a RegionSnapshot) -> GuardDutyState<'a> {
-        let detector = region.guardduty.detectors.first();
-        GuardDutyState {
-            status: match detector.map(|d| d.status.as_deref()) {
-                None => Some("not_enabled"),
-                Some(Some("ENABLED")) => Some("enabled"),
-                Some(Some(_)) => Some("suspended"),
-                Some(None) => None,
-            },
-            detector_id: detector.map(|d| d.meta.id.as_str()),
-        }
-    }
+    guardduty: Option<&'a GuardDutyFacts>,
 }
 
 /// A resource as rules see it: its snapshot fields plus the facts the
@@ -221,14 +208,13 @@ pub fn extract(
                 id: account,
                 arn: &arn,
                 partition,
-                iam: &snapshot.global.iam,
+                iam: IamView {
+                    iam: &snapshot.global.iam,
+                    root: &analysis.account.root,
+                },
                 billing_alarms: &snapshot.global.billing_alarms,
                 budgets: &snapshot.global.budgets,
-                identity_center_instances: snapshot
-                    .regions
-                    .values()
-                    .flat_map(|region| &region.identity_center.instances)
-                    .collect(),
+                identity_center_instances: &analysis.account.identity_center_instances,
             };
             let meta = ResourceMeta::new(account.to_owned(), arn.clone(), GLOBAL_REGION);
             out.push((reference(&meta), Subject::new(&resource, now)));
@@ -242,13 +228,16 @@ pub fn extract(
                     region: name,
                     ebs_encryption_by_default: region.ec2.ebs_encryption_by_default,
                     instance_metadata_defaults: region.ec2.instance_metadata_defaults.as_ref(),
-                    guardduty: GuardDutyState::of(region),
+                    guardduty: analysis.region(name).map(|facts| &facts.guardduty),
                 };
                 let meta = ResourceMeta::new(name.clone(), arn.clone(), name);
                 out.push((reference(&meta), Subject::new(&resource, now)));
             }
         }
-        ResourceType::IamUser => each!(&snapshot.global.iam.users),
+        ResourceType::IamUser => each!(&snapshot.global.iam.users, |item: &IamUser| analysis
+            .account
+            .users
+            .get(&item.meta.id)),
         regional => {
             for (name, region) in &snapshot.regions {
                 let ec2 = &region.ec2;

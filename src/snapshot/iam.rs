@@ -1,4 +1,4 @@
-//! IAM: the root user's protection and use, IAM users and their
+//! IAM as AWS reports it: the account summary, virtual MFA devices, IAM users and their
 //! credentials, the password policy, and the credential report.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -16,11 +16,9 @@ pub const GLOBAL_REGION: &str = "global";
 pub struct IamAccount {
     /// GetAccountSummary.
     pub summary: Option<AccountSummary>,
-    /// The root user's state, combined from the summary, the virtual MFA
-    /// devices and the credential report's `<root_account>` row.
-    pub root: RootUser,
-    /// Virtual MFA devices assigned to a user (root included).
-    pub virtual_mfa_devices: Vec<VirtualMfaDevice>,
+    /// Virtual MFA devices assigned to a user (root included); `None` when
+    /// ListVirtualMFADevices failed.
+    pub virtual_mfa_devices: Option<Vec<VirtualMfaDevice>>,
     pub password_policy: Option<PasswordPolicyState>,
     pub credential_report: Option<CredentialReport>,
     pub users: Vec<IamUser>,
@@ -39,74 +37,6 @@ pub struct AccountSummary {
     pub policies: i64,
     pub mfa_devices: i64,
     pub mfa_devices_in_use: i64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RootUser {
-    pub arn: String,
-    /// `None` when neither the summary nor the credential report could be read.
-    pub mfa_enabled: Option<bool>,
-    /// What kind of device protects root; `None` when that cannot be known.
-    pub mfa_type: Option<MfaType>,
-    pub access_keys_present: Option<bool>,
-    /// The credential report's `<root_account>` row.
-    pub credentials: Option<CredentialReportRow>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MfaType {
-    None,
-    Virtual,
-    /// MFA is enabled and no virtual device is assigned to root: a hardware
-    /// key or token (or a passkey, which IAM reports the same way).
-    Hardware,
-}
-
-impl RootUser {
-    /// Combines what IAM says about root. Root's MFA is virtual when a
-    /// virtual device is assigned to the root ARN, hardware when MFA is on
-    /// without one; the MFA type is only known when the virtual device list
-    /// was read.
-    pub fn derive(
-        account_id: &str,
-        partition: &str,
-        summary: Option<&AccountSummary>,
-        virtual_devices: Option<&[VirtualMfaDevice]>,
-        credential_report: Option<&CredentialReport>,
-    ) -> RootUser {
-        let arn = format!("arn:{partition}:iam::{account_id}:root");
-        let credentials = credential_report.and_then(|report| report.root()).cloned();
-        let mfa_enabled = summary
-            .map(|s| s.account_mfa_enabled)
-            .or_else(|| credentials.as_ref().map(|row| row.mfa_active));
-        let access_keys_present = summary.map(|s| s.account_access_keys_present).or_else(|| {
-            credentials
-                .as_ref()
-                .map(|row| row.access_key_1.active || row.access_key_2.active)
-        });
-        let mfa_type = match (mfa_enabled, virtual_devices) {
-            (Some(false), _) => Some(MfaType::None),
-            (Some(true), Some(devices)) => Some(
-                if devices
-                    .iter()
-                    .any(|d| d.user_arn.as_deref() == Some(arn.as_str()))
-                {
-                    MfaType::Virtual
-                } else {
-                    MfaType::Hardware
-                },
-            ),
-            _ => None,
-        };
-        RootUser {
-            arn,
-            mfa_enabled,
-            mfa_type,
-            access_keys_present,
-            credentials,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -527,51 +457,6 @@ mod tests {
         assert_eq!(
             CredentialReport::parse(missing, None).map_err(|e| e.to_string()),
             Err("credential report line 2: no `user_creation_time` column".to_owned())
-        );
-    }
-
-    fn summary(mfa: bool, keys: bool) -> AccountSummary {
-        AccountSummary {
-            account_mfa_enabled: mfa,
-            account_access_keys_present: keys,
-            ..AccountSummary::default()
-        }
-    }
-
-    #[test]
-    fn root_mfa_is_virtual_when_a_virtual_device_is_assigned_to_root_else_hardware() {
-        let root_device = VirtualMfaDevice {
-            serial_number: "arn:aws:iam::123456789012:mfa/root-account-mfa-device".to_owned(),
-            user_arn: Some("arn:aws:iam::123456789012:root".to_owned()),
-            enable_date: None,
-        };
-        let user_device = VirtualMfaDevice {
-            serial_number: "arn:aws:iam::123456789012:mfa/alice".to_owned(),
-            user_arn: Some("arn:aws:iam::123456789012:user/alice".to_owned()),
-            enable_date: None,
-        };
-        let derive = |summary: Option<&AccountSummary>, devices: Option<&[VirtualMfaDevice]>| {
-            RootUser::derive("123456789012", "aws", summary, devices, None)
-        };
-        let virtual_root = derive(
-            Some(&summary(true, false)),
-            Some(&[user_device.clone(), root_device]),
-        );
-        assert_eq!(virtual_root.mfa_type, Some(MfaType::Virtual));
-        assert_eq!(virtual_root.arn, "arn:aws:iam::123456789012:root");
-        let hardware_root = derive(Some(&summary(true, true)), Some(&[user_device]));
-        assert_eq!(hardware_root.mfa_type, Some(MfaType::Hardware));
-        assert_eq!(hardware_root.access_keys_present, Some(true));
-        assert_eq!(
-            derive(Some(&summary(false, false)), None).mfa_type,
-            Some(MfaType::None)
-        );
-        let unknown = derive(Some(&summary(true, false)), None);
-        assert_eq!((unknown.mfa_enabled, unknown.mfa_type), (Some(true), None));
-        let nothing = derive(None, None);
-        assert_eq!(
-            (nothing.mfa_enabled, nothing.access_keys_present),
-            (None, None)
         );
     }
 }

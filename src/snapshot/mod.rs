@@ -11,6 +11,7 @@ pub mod guardduty;
 pub mod iam;
 pub mod ssoadmin;
 pub mod sts;
+mod v1;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,11 +20,21 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FileError;
-use crate::files::{self, Document};
+use crate::files::{self, Document, Versions};
 
 /// Bumped whenever a change to the model would make an older reader
-/// misunderstand a newer file (or the reverse).
-pub const SCHEMA_VERSION: u32 = 1;
+/// misunderstand a newer file (or the reverse). Version 2 records what
+/// version 1 derived (the root user's state, which permission sets grant
+/// administrator rights) as AWS said it: the virtual MFA devices as listed
+/// (or not), each permission set's inline policy document.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The versions `rampart evaluate` reads: version 1 is upgraded on read.
+const VERSIONS: Versions = Versions {
+    current: SCHEMA_VERSION,
+    oldest: 1,
+    upgrade: v1::upgrade,
+};
 
 /// One collection run over one account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,11 +132,11 @@ pub struct CollectionError {
 impl Snapshot {
     /// Reads and validates a snapshot file written by `rampart collect`.
     pub fn read(path: &Path) -> Result<Snapshot, FileError> {
-        files::read_versioned(path, Document::Snapshot, SCHEMA_VERSION)
+        files::read_versioned(path, Document::Snapshot, VERSIONS)
     }
 
     pub fn parse(text: &str) -> Result<Snapshot, FileError> {
-        files::parse_versioned(text, Document::Snapshot, SCHEMA_VERSION)
+        files::parse_versioned(text, Document::Snapshot, VERSIONS)
     }
 
     /// Writes the snapshot as pretty JSON, atomically.
@@ -145,7 +156,7 @@ impl Snapshot {
     pub fn resource_count(&self) -> usize {
         let iam = &self.global.iam;
         let global = iam.users.len()
-            + iam.virtual_mfa_devices.len()
+            + iam.virtual_mfa_devices.as_ref().map_or(0, Vec::len)
             + self.global.billing_alarms.len()
             + self.global.budgets.len();
         let regional: usize = self

@@ -6,9 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use super::ResourceMeta;
 
-/// The AWS managed policy that makes a permission set an administrator.
-pub const ADMINISTRATOR_ACCESS: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
-
 /// What one region's SSO Admin endpoint reports. An Identity Center
 /// instance lives in one region; other regions report none.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -38,16 +35,22 @@ pub struct PermissionSet {
     pub session_duration: Option<String>,
     /// `None` when ListManagedPoliciesInPermissionSet failed.
     pub managed_policy_arns: Option<Vec<String>>,
-    /// Whether an inline policy allows every action on every resource;
     /// `None` when GetInlinePolicyForPermissionSet failed.
-    pub inline_policy_allows_everything: Option<bool>,
-    /// AdministratorAccess attached, or an inline policy allowing `*` on
-    /// `*`. `None` when a policy call failed and neither was seen.
-    pub grants_administrator: Option<bool>,
+    pub inline_policy: Option<InlinePolicy>,
     /// Users and groups this permission set is assigned to in the scanned
     /// account; empty when it is not assigned here, `None` when
     /// ListAccountAssignments failed.
     pub account_assignments: Option<Vec<AccountAssignment>>,
+}
+
+/// GetInlinePolicyForPermissionSet: no inline policy is a fact about the
+/// permission set, not a failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "document", rename_all = "snake_case")]
+pub enum InlinePolicy {
+    None,
+    /// The policy document as IAM Identity Center returned it (JSON text).
+    Set(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,402 @@
+//! IAM facts. The root user's state, combined from what IAM reports in
+//! three places: the account summary, the virtual MFA devices and the
+//! credential report's `<root_account>` row, which stands in when the
+//! summary could not be read. And how long each user's credentials have
+//! gone unused, on the snapshot's clock.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::snapshot::iam::{ConsoleAccess, CredentialReportRow, IamAccount, IamUser};
+use crate::snapshot::sts::AccountIdentity;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RootFacts {
+    pub arn: String,
+    /// `None` when neither the summary nor the credential report could be read.
+    pub mfa_enabled: Option<bool>,
+    /// What kind of device protects root; `None` when that cannot be known.
+    pub mfa_type: Option<MfaType>,
+    pub access_keys_present: Option<bool>,
+    /// The credential report's `<root_account>` row.
+    pub credentials: Option<CredentialReportRow>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaType {
+    None,
+    Virtual,
+    /// MFA is enabled and no virtual device is assigned to root: a hardware
+    /// key or token (or a passkey, which IAM reports the same way).
+    Hardware,
+}
+
+impl RootFacts {
+    /// Root's MFA is virtual when a virtual device is assigned to the root
+    /// ARN, hardware when MFA is on without one; the type is known only
+    /// when the virtual devices could be listed.
+    pub fn of(account: &AccountIdentity, iam: &IamAccount) -> RootFacts {
+        let arn = format!("arn:{}:iam::{}:root", account.partition, account.account_id);
+        let credentials = iam
+            .credential_report
+            .as_ref()
+            .and_then(|report| report.root())
+            .cloned();
+        let summary = iam.summary.as_ref();
+        let mfa_enabled = summary
+            .map(|s| s.account_mfa_enabled)
+            .or_else(|| credentials.as_ref().map(|row| row.mfa_active));
+        let access_keys_present = summary.map(|s| s.account_access_keys_present).or_else(|| {
+            credentials
+                .as_ref()
+                .map(|row| row.access_key_1.active || row.access_key_2.active)
+        });
+        let mfa_type = match (mfa_enabled, &iam.virtual_mfa_devices) {
+            (Some(false), _) => Some(MfaType::None),
+            (Some(true), Some(devices)) => Some(
+                if devices
+                    .iter()
+                    .any(|d| d.user_arn.as_deref() == Some(arn.as_str()))
+                {
+                    MfaType::Virtual
+                } else {
+                    MfaType::Hardware
+                },
+            ),
+            _ => None,
+        };
+        RootFacts {
+            arn,
+            mfa_enabled,
+            mfa_type,
+            access_keys_present,
+            credentials,
+        }
+    }
+}
+
+/// How long a user's credentials have gone unused when the snapshot was
+/// taken.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UserFacts {
+    /// The console password (with a login profile) and every active
+    /// access key whose idle time is known.
+    pub idle_credentials: Vec<IdleCredential>,
+    /// Credentials whose idle time cannot be known, and why: their data
+    /// could not be read.
+    pub idle_unknown: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdleCredential {
+    /// `console password` or `access key AKIA…`.
+    pub credential: String,
+    /// What `since` is: `last used`; `never used, set up` or `never used,
+    /// created`; `set up again` (console access re-created after its last
+    /// use, which `last_used` gives).
+    pub basis: &'static str,
+    pub since: DateTime<Utc>,
+    /// Whole days from `since` to the moment the snapshot was collected.
+    pub idle_days: i64,
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+impl UserFacts {
+    pub fn of(user: &IamUser, now: DateTime<Utc>) -> UserFacts {
+        let idle = |credential: String,
+                    basis: &'static str,
+                    since: Option<DateTime<Utc>>,
+                    last_used: Option<DateTime<Utc>>| match since {
+            Some(since) => Ok(IdleCredential {
+                basis,
+                since,
+                idle_days: (now - since).num_days(),
+                last_used,
+                credential,
+            }),
+            None => Err(format!("{credential}: no date to count from")),
+        };
+        let mut credentials = Vec::new();
+        let password = || "console password".to_owned();
+        match &user.console_access {
+            None => credentials.push(Err(
+                "console password: the login profile could not be read".to_owned()
+            )),
+            Some(ConsoleAccess::Disabled) => {}
+            Some(ConsoleAccess::Enabled { created, .. }) => {
+                credentials.push(match (user.password_last_used, *created) {
+                    (None, set_up) => idle(
+                        password(),
+                        "never used, set up",
+                        set_up.or(user.created),
+                        None,
+                    ),
+                    (Some(used), Some(set_up)) if set_up > used => {
+                        idle(password(), "set up again", Some(set_up), Some(used))
+                    }
+                    (Some(used), _) => idle(password(), "last used", Some(used), None),
+                });
+            }
+        }
+        match &user.access_keys {
+            None => credentials.push(Err("access keys: they could not be listed".to_owned())),
+            Some(keys) => {
+                for key in keys {
+                    if key.status.as_deref() != Some("Active") {
+                        continue;
+                    }
+                    let credential = format!("access key {}", key.id);
+                    credentials.push(match &key.last_used {
+                        None => Err(format!("{credential}: its last use could not be read")),
+                        Some(last) => match last.date {
+                            Some(date) => idle(credential, "last used", Some(date), None),
+                            None => idle(credential, "never used, created", key.created, None),
+                        },
+                    });
+                }
+            }
+        }
+        let mut facts = UserFacts::default();
+        for credential in credentials {
+            match credential {
+                Ok(known) => facts.idle_credentials.push(known),
+                Err(unknown) => facts.idle_unknown.push(unknown),
+            }
+        }
+        facts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::iam::{AccountSummary, CredentialReport, VirtualMfaDevice};
+
+    fn summary(mfa: bool, keys: bool) -> AccountSummary {
+        AccountSummary {
+            account_mfa_enabled: mfa,
+            account_access_keys_present: keys,
+            ..AccountSummary::default()
+        }
+    }
+
+    fn root_of(
+        summary: Option<AccountSummary>,
+        devices: Option<Vec<VirtualMfaDevice>>,
+        report: Option<CredentialReport>,
+    ) -> RootFacts {
+        let account = AccountIdentity {
+            account_id: "123456789012".to_owned(),
+            partition: "aws".to_owned(),
+            caller_arn: "arn:aws:iam::123456789012:user/audit".to_owned(),
+        };
+        let iam = IamAccount {
+            summary,
+            virtual_mfa_devices: devices,
+            credential_report: report,
+            ..IamAccount::default()
+        };
+        RootFacts::of(&account, &iam)
+    }
+
+    #[test]
+    fn root_mfa_is_virtual_when_a_virtual_device_is_assigned_to_root_else_hardware() {
+        let root_device = VirtualMfaDevice {
+            serial_number: "arn:aws:iam::123456789012:mfa/root-account-mfa-device".to_owned(),
+            user_arn: Some("arn:aws:iam::123456789012:root".to_owned()),
+            enable_date: None,
+        };
+        let user_device = VirtualMfaDevice {
+            serial_number: "arn:aws:iam::123456789012:mfa/alice".to_owned(),
+            user_arn: Some("arn:aws:iam::123456789012:user/alice".to_owned()),
+            enable_date: None,
+        };
+        let virtual_root = root_of(
+            Some(summary(true, false)),
+            Some(vec![user_device.clone(), root_device]),
+            None,
+        );
+        assert_eq!(virtual_root.mfa_type, Some(MfaType::Virtual));
+        assert_eq!(virtual_root.arn, "arn:aws:iam::123456789012:root");
+        let hardware_root = root_of(Some(summary(true, true)), Some(vec![user_device]), None);
+        assert_eq!(hardware_root.mfa_type, Some(MfaType::Hardware));
+        assert_eq!(hardware_root.access_keys_present, Some(true));
+        assert_eq!(
+            root_of(Some(summary(false, false)), None, None).mfa_type,
+            Some(MfaType::None)
+        );
+        let unknown = root_of(Some(summary(true, false)), None, None);
+        assert_eq!((unknown.mfa_enabled, unknown.mfa_type), (Some(true), None));
+        let nothing = root_of(None, None, None);
+        assert_eq!(
+            (nothing.mfa_enabled, nothing.access_keys_present),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn without_the_summary_the_credential_report_decides() {
+        let report = CredentialReport::parse(
+            "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n\
+             <root_account>,arn:aws:iam::123456789012:root,2019-03-01T10:00:00+00:00,not_supported,no_information,not_supported,not_supported,false,false,N/A,N/A,N/A,N/A,true,2020-01-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A\n",
+            None,
+        )
+        .expect("report parses");
+        let root = root_of(None, Some(vec![]), Some(report));
+        assert_eq!(root.mfa_enabled, Some(false));
+        assert_eq!(root.mfa_type, Some(MfaType::None));
+        assert_eq!(
+            root.access_keys_present,
+            Some(true),
+            "the second key is active"
+        );
+        assert!(root.credentials.is_some());
+    }
+}
+
+#[cfg(test)]
+mod idle_tests {
+    use super::*;
+    use crate::snapshot::ResourceMeta;
+    use crate::snapshot::iam::{AccessKey, AccessKeyLastUsed};
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("a time")
+    }
+
+    fn user(
+        password_last_used: Option<&str>,
+        console: Option<ConsoleAccess>,
+        keys: Option<Vec<AccessKey>>,
+    ) -> IamUser {
+        IamUser {
+            meta: ResourceMeta::default(),
+            name: "bob".to_owned(),
+            path: None,
+            created: Some(at("2024-01-01T00:00:00Z")),
+            password_last_used: password_last_used.map(at),
+            console_access: console,
+            mfa_devices: Some(vec![]),
+            access_keys: keys,
+        }
+    }
+
+    fn console(created: Option<&str>) -> Option<ConsoleAccess> {
+        Some(ConsoleAccess::Enabled {
+            created: created.map(at),
+            password_reset_required: false,
+        })
+    }
+
+    fn key(id: &str, status: &str, created: &str, last_used: Option<Option<&str>>) -> AccessKey {
+        AccessKey {
+            id: id.to_owned(),
+            status: Some(status.to_owned()),
+            created: Some(at(created)),
+            last_used: last_used.map(|date| AccessKeyLastUsed {
+                date: date.map(at),
+                region: None,
+                service: None,
+            }),
+        }
+    }
+
+    const NOW: &str = "2026-06-01T00:00:00Z";
+
+    fn idle(user: &IamUser) -> Vec<(String, &'static str, i64)> {
+        UserFacts::of(user, at(NOW))
+            .idle_credentials
+            .into_iter()
+            .map(|c| (c.credential, c.basis, c.idle_days))
+            .collect()
+    }
+
+    #[test]
+    fn idle_days_count_whole_days_to_the_snapshot() {
+        for (used, days) in [
+            ("2026-04-16T00:00:00Z", 46),
+            ("2026-04-17T00:00:00Z", 45),
+            ("2026-04-17T00:00:01Z", 44),
+            ("2026-04-18T00:00:00Z", 44),
+        ] {
+            let user = user(
+                Some(used),
+                console(Some("2024-01-01T00:00:00Z")),
+                Some(vec![]),
+            );
+            assert_eq!(
+                idle(&user),
+                [("console password".to_owned(), "last used", days)]
+            );
+        }
+    }
+
+    #[test]
+    fn the_console_counts_from_its_last_use_its_set_up_or_the_user() {
+        let never = user(None, console(Some("2026-05-01T00:00:00Z")), Some(vec![]));
+        assert_eq!(
+            idle(&never),
+            [("console password".to_owned(), "never used, set up", 31)]
+        );
+        let no_profile_date = user(None, console(None), Some(vec![]));
+        assert_eq!(
+            idle(&no_profile_date),
+            [("console password".to_owned(), "never used, set up", 882)]
+        );
+        let again = user(
+            Some("2025-01-01T00:00:00Z"),
+            console(Some("2026-05-31T00:00:00Z")),
+            Some(vec![]),
+        );
+        let facts = UserFacts::of(&again, at(NOW));
+        assert_eq!(facts.idle_credentials[0].basis, "set up again");
+        assert_eq!(facts.idle_credentials[0].idle_days, 1);
+        assert_eq!(
+            facts.idle_credentials[0].last_used,
+            Some(at("2025-01-01T00:00:00Z"))
+        );
+        let disabled = user(
+            Some("2020-01-01T00:00:00Z"),
+            Some(ConsoleAccess::Disabled),
+            Some(vec![]),
+        );
+        assert_eq!(idle(&disabled), []);
+    }
+
+    #[test]
+    fn active_keys_count_from_their_last_use_else_their_creation_and_unknowns_are_named() {
+        let keys = vec![
+            key(
+                "AKIA1",
+                "Active",
+                "2026-01-01T00:00:00Z",
+                Some(Some("2026-05-01T00:00:00Z")),
+            ),
+            key("AKIA2", "Active", "2026-05-02T00:00:00Z", Some(None)),
+            key("AKIA3", "Inactive", "2020-01-01T00:00:00Z", Some(None)),
+            key("AKIA4", "Active", "2020-01-01T00:00:00Z", None),
+        ];
+        let user = user(None, Some(ConsoleAccess::Disabled), Some(keys));
+        let facts = UserFacts::of(&user, at(NOW));
+        assert_eq!(
+            idle(&user),
+            [
+                ("access key AKIA1".to_owned(), "last used", 31),
+                ("access key AKIA2".to_owned(), "never used, created", 30),
+            ]
+        );
+        assert_eq!(
+            facts.idle_unknown,
+            ["access key AKIA4: its last use could not be read"]
+        );
+        let unread = UserFacts::of(&super::idle_tests::user(None, None, None), at(NOW));
+        assert_eq!(
+            unread.idle_unknown,
+            [
+                "console password: the login profile could not be read",
+                "access keys: they could not be listed"
+            ]
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! A version-1 snapshot still evaluates: it is upgraded on read, and what
+//! version 1 never kept (permission sets' inline policy documents) is
+//! recorded as missing, never guessed. `fixtures/demo/snapshot-v1.json` is
+//! the demo as version 1 wrote it; `fixtures/demo/snapshot.json` the same
+//! collection in the current version.
+
+mod support;
+
+use std::path::Path;
+
+use rampart::pipeline::{Gate, Plan, PlanOptions, RunClock};
+use rampart::snapshot::{CollectionError, SCHEMA_VERSION, Snapshot};
+use support::DEMO;
+
+const DEMO_V1: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/demo/snapshot-v1.json"
+);
+
+#[test]
+fn a_version_1_snapshot_is_upgraded_with_a_note_where_data_is_missing() {
+    let old = Snapshot::read(Path::new(DEMO_V1)).expect("a version-1 snapshot reads");
+    let current = Snapshot::read(Path::new(DEMO)).expect("the demo reads");
+    assert_eq!(old.schema_version, SCHEMA_VERSION);
+
+    // What version 1 never kept is missing, and said to be.
+    let notes: Vec<&CollectionError> = old
+        .collection_errors
+        .iter()
+        .filter(|e| e.code == "NotInSnapshot")
+        .collect();
+    let sets: Vec<&str> = old
+        .regions
+        .values()
+        .flat_map(|r| &r.identity_center.instances)
+        .flat_map(|i| &i.permission_sets)
+        .map(|p| p.meta.arn.as_str())
+        .collect();
+    assert_eq!(notes.len(), sets.len());
+    for (note, arn) in notes.iter().zip(&sets) {
+        assert_eq!(
+            (
+                note.service.as_str(),
+                note.operation.as_str(),
+                note.resource.as_deref()
+            ),
+            ("sso", "GetInlinePolicyForPermissionSet", Some(*arn))
+        );
+    }
+
+    // Everything else is the same collection.
+    let mut upgraded = old.clone();
+    upgraded
+        .collection_errors
+        .retain(|e| e.code != "NotInSnapshot");
+    for (region, data) in upgraded.regions.iter_mut() {
+        for (instance, same) in data
+            .identity_center
+            .instances
+            .iter_mut()
+            .zip(&current.regions[region].identity_center.instances)
+        {
+            for (set, same) in instance
+                .permission_sets
+                .iter_mut()
+                .zip(&same.permission_sets)
+            {
+                assert_eq!(set.inline_policy, None);
+                set.inline_policy = same.inline_policy.clone();
+            }
+        }
+    }
+    assert_eq!(upgraded, current);
+}
+
+#[test]
+fn a_version_1_snapshot_evaluates_to_the_same_findings() {
+    let plan = Plan::load(&PlanOptions::default()).expect("built-in rules load");
+    let evaluate = |path: &str| {
+        let snapshot = Snapshot::read(Path::new(path)).expect("snapshot reads");
+        let now = || snapshot.collected_at;
+        let clock = RunClock {
+            started_at: now(),
+            today: now().date_naive(),
+            now: &now,
+        };
+        plan.run(&snapshot, &clock, &[], Gate::default())
+            .report
+            .findings
+    };
+    // The administrator permission set is known from its managed policy,
+    // so no verdict needed the inline documents.
+    assert_eq!(evaluate(DEMO_V1), evaluate(DEMO));
+}
