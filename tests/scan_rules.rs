@@ -799,6 +799,33 @@ async fn main_account() -> Vec<Finding> {
         iam_actions(everywhere.api_calls.keys().chain(snapshot.api_calls.keys())),
         example_policy_actions()
     );
+
+    // Every call a rule `requires`, and every listing a resource type
+    // comes from, is an operation the collectors really make, named as the
+    // SDK names it: a typo there would never match a failure.
+    let made: BTreeSet<&str> = everywhere
+        .api_calls
+        .keys()
+        .chain(snapshot.api_calls.keys())
+        .map(String::as_str)
+        .collect();
+    let engine = Engine::load(None).expect("built-in rules load");
+    for rule in engine.rules() {
+        let listing = rule.resource.listing().into_iter();
+        for (service, operation) in rule
+            .requires
+            .iter()
+            .map(|(s, o)| (s.as_str(), o.as_str()))
+            .chain(listing)
+        {
+            let call = format!("{service}:{operation}");
+            assert!(
+                made.contains(call.as_str()),
+                "{}: {call} is never made",
+                rule.id
+            );
+        }
+    }
     findings
 }
 

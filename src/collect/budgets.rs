@@ -15,8 +15,6 @@ pub async fn collect(client: &Client, scope: &Scope<'_>) -> Vec<Budget> {
     // Budgets answers NotFound for an account that has no budgets.
     let listed = scope
         .call_allowing_absent(
-            SERVICE,
-            "DescribeBudgets",
             client
                 .describe_budgets()
                 .account_id(account)
@@ -58,8 +56,6 @@ async fn notifications(
     // NotFound: the budget has no notifications.
     let listed = scope
         .call_allowing_absent(
-            SERVICE,
-            "DescribeNotificationsForBudget",
             client
                 .describe_notifications_for_budget()
                 .account_id(account)
@@ -76,8 +72,6 @@ async fn notifications(
     for notification in listed {
         let subscribers = scope
             .call(
-                SERVICE,
-                "DescribeSubscribersForNotification",
                 client
                     .describe_subscribers_for_notification()
                     .account_id(account)

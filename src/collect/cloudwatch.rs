@@ -8,13 +8,9 @@ use super::Scope;
 use crate::snapshot::ResourceMeta;
 use crate::snapshot::cloudwatch::*;
 
-const SERVICE: &str = "cloudwatch";
-
 pub async fn billing_alarms(client: &Client, scope: &Scope<'_>) -> Vec<BillingAlarm> {
     let Some(pages) = scope
         .call(
-            SERVICE,
-            "DescribeAlarms",
             client
                 .describe_alarms()
                 .into_paginator()

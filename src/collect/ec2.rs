@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types as aws;
 
+use super::ledger::Operation;
 use super::{Scope, to_utc};
 use crate::snapshot::ResourceMeta;
 use crate::snapshot::ec2::*;
@@ -32,9 +33,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
         ebs_encryption_by_default,
         instance_metadata_defaults,
     ) = tokio::join!(
-        scope.call(
-            SERVICE,
-            "DescribeVpcs",
+        scope.call_named(
             client
                 .describe_vpcs()
                 .into_paginator()
@@ -42,9 +41,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeSubnets",
+        scope.call_named(
             client
                 .describe_subnets()
                 .into_paginator()
@@ -52,9 +49,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeRouteTables",
+        scope.call_named(
             client
                 .describe_route_tables()
                 .into_paginator()
@@ -62,9 +57,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeInternetGateways",
+        scope.call_named(
             client
                 .describe_internet_gateways()
                 .into_paginator()
@@ -72,9 +65,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeNatGateways",
+        scope.call_named(
             client
                 .describe_nat_gateways()
                 .into_paginator()
@@ -82,9 +73,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeNetworkAcls",
+        scope.call_named(
             client
                 .describe_network_acls()
                 .into_paginator()
@@ -92,9 +81,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeSecurityGroups",
+        scope.call_named(
             client
                 .describe_security_groups()
                 .into_paginator()
@@ -102,9 +89,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeNetworkInterfaces",
+        scope.call_named(
             client
                 .describe_network_interfaces()
                 .into_paginator()
@@ -112,9 +97,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeInstances",
+        scope.call_named(
             client
                 .describe_instances()
                 .into_paginator()
@@ -122,9 +105,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeFlowLogs",
+        scope.call_named(
             client
                 .describe_flow_logs()
                 .into_paginator()
@@ -132,9 +113,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeTransitGateways",
+        scope.call_named(
             client
                 .describe_transit_gateways()
                 .into_paginator()
@@ -142,9 +121,7 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "DescribeVpcPeeringConnections",
+        scope.call_named(
             client
                 .describe_vpc_peering_connections()
                 .into_paginator()
@@ -152,16 +129,8 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
                 .send()
                 .try_collect()
         ),
-        scope.call(
-            SERVICE,
-            "GetEbsEncryptionByDefault",
-            client.get_ebs_encryption_by_default().send()
-        ),
-        scope.call(
-            SERVICE,
-            "GetInstanceMetadataDefaults",
-            client.get_instance_metadata_defaults().send()
-        ),
+        scope.call(client.get_ebs_encryption_by_default().send()),
+        scope.call(client.get_instance_metadata_defaults().send()),
     );
 
     Ec2Region {
@@ -174,11 +143,12 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
         security_groups: convert_all(security_groups, scope, security_group),
         network_interfaces: convert_all(network_interfaces, scope, network_interface),
         instances: convert_all(
-            reservations.map(|reservations| {
-                reservations
+            reservations.map(|(reservations, operation)| {
+                let instances = reservations
                     .into_iter()
                     .flat_map(|reservation| reservation.instances.unwrap_or_default())
-                    .collect()
+                    .collect();
+                (instances, operation)
             }),
             scope,
             instance,
@@ -207,16 +177,38 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
     }
 }
 
+/// Why a listed item cannot be used: AWS left out something the reasoning
+/// needs (an id, a VPC, an ACL entry's rule number, a protocol or its
+/// ports). Nothing is guessed in its place: the item is skipped and its
+/// listing recorded as malformed, so rules on its type are not evaluated
+/// in the region rather than decided without it.
+type Malformed = String;
+
+/// Converts what a listing returned, skipping and recording what is
+/// malformed.
 fn convert_all<A, T>(
-    items: Option<Vec<A>>,
+    listed: Option<(Vec<A>, Operation)>,
     scope: &Scope<'_>,
-    convert: impl Fn(A, &Scope<'_>) -> T,
+    convert: impl Fn(A, &Scope<'_>) -> Result<T, Malformed>,
 ) -> Vec<T> {
+    let Some((items, operation)) = listed else {
+        return Vec::new();
+    };
     items
-        .unwrap_or_default()
         .into_iter()
-        .map(|item| convert(item, scope))
+        .filter_map(|item| match convert(item, scope) {
+            Ok(converted) => Some(converted),
+            Err(why) => {
+                scope.record_malformed(&operation, why);
+                None
+            }
+        })
         .collect()
+}
+
+/// A value the reasoning needs, or why the item is malformed.
+fn required<T>(value: Option<T>, what: &str, item: &str) -> Result<T, Malformed> {
+    value.ok_or_else(|| format!("{item} without {what} was skipped"))
 }
 
 fn meta(
@@ -225,14 +217,18 @@ fn meta(
     id: Option<String>,
     arn: Option<String>,
     tags: Option<Vec<aws::Tag>>,
-) -> ResourceMeta {
-    let id = id.unwrap_or_default();
-    ResourceMeta {
+) -> Result<ResourceMeta, Malformed> {
+    let id = required(
+        id.filter(|id| !id.is_empty()),
+        "an id",
+        &format!("a {resource_type}"),
+    )?;
+    Ok(ResourceMeta {
         arn: arn.unwrap_or_else(|| scope.arn(SERVICE, &format!("{resource_type}/{id}"))),
         id,
         region: scope.region.to_owned(),
         tags: tag_map(tags),
-    }
+    })
 }
 
 fn tag_map(tags: Option<Vec<aws::Tag>>) -> BTreeMap<String, String> {
@@ -242,15 +238,15 @@ fn tag_map(tags: Option<Vec<aws::Tag>>) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn vpc(v: aws::Vpc, scope: &Scope<'_>) -> Vpc {
+fn vpc(v: aws::Vpc, scope: &Scope<'_>) -> Result<Vpc, Malformed> {
     let association = |cidr: Option<String>, state: Option<aws::VpcCidrBlockState>| {
         Some(CidrAssociation {
             cidr: cidr?,
             state: state.and_then(|s| s.state).map(|s| s.as_str().to_owned()),
         })
     };
-    Vpc {
-        meta: meta(scope, "vpc", v.vpc_id, None, v.tags),
+    Ok(Vpc {
+        meta: meta(scope, "vpc", v.vpc_id, None, v.tags)?,
         owner_id: v.owner_id,
         state: v.state.map(|s| s.as_str().to_owned()),
         is_default: v.is_default.unwrap_or(false),
@@ -269,13 +265,13 @@ fn vpc(v: aws::Vpc, scope: &Scope<'_>) -> Vpc {
             .collect(),
         dhcp_options_id: v.dhcp_options_id,
         instance_tenancy: v.instance_tenancy.map(|t| t.as_str().to_owned()),
-    }
+    })
 }
 
-fn subnet(s: aws::Subnet, scope: &Scope<'_>) -> Subnet {
-    Subnet {
-        meta: meta(scope, "subnet", s.subnet_id, s.subnet_arn, s.tags),
-        vpc_id: s.vpc_id.unwrap_or_default(),
+fn subnet(s: aws::Subnet, scope: &Scope<'_>) -> Result<Subnet, Malformed> {
+    Ok(Subnet {
+        meta: meta(scope, "subnet", s.subnet_id, s.subnet_arn, s.tags)?,
+        vpc_id: required(s.vpc_id, "a VPC id", "a subnet")?,
         cidr_block: s.cidr_block,
         ipv6_cidr_blocks: s
             .ipv6_cidr_block_association_set
@@ -300,10 +296,10 @@ fn subnet(s: aws::Subnet, scope: &Scope<'_>) -> Subnet {
         assign_ipv6_address_on_creation: s.assign_ipv6_address_on_creation.unwrap_or(false),
         default_for_az: s.default_for_az.unwrap_or(false),
         state: s.state.map(|s| s.as_str().to_owned()),
-    }
+    })
 }
 
-fn route_table(t: aws::RouteTable, scope: &Scope<'_>) -> RouteTable {
+fn route_table(t: aws::RouteTable, scope: &Scope<'_>) -> Result<RouteTable, Malformed> {
     let associations: Vec<RouteTableAssociation> = t
         .associations
         .unwrap_or_default()
@@ -319,9 +315,9 @@ fn route_table(t: aws::RouteTable, scope: &Scope<'_>) -> RouteTable {
                 .map(|s| s.as_str().to_owned()),
         })
         .collect();
-    RouteTable {
-        meta: meta(scope, "route-table", t.route_table_id, None, t.tags),
-        vpc_id: t.vpc_id.unwrap_or_default(),
+    Ok(RouteTable {
+        meta: meta(scope, "route-table", t.route_table_id, None, t.tags)?,
+        vpc_id: required(t.vpc_id, "a VPC id", "a route table")?,
         is_main: associations.iter().any(|a| a.main),
         routes: t
             .routes
@@ -336,7 +332,7 @@ fn route_table(t: aws::RouteTable, scope: &Scope<'_>) -> RouteTable {
             .into_iter()
             .filter_map(|vgw| vgw.gateway_id)
             .collect(),
-    }
+    })
 }
 
 fn route(r: aws::Route) -> Route {
@@ -396,15 +392,18 @@ fn gateway_kind(id: &str) -> RouteTargetKind {
     }
 }
 
-fn internet_gateway(g: aws::InternetGateway, scope: &Scope<'_>) -> InternetGateway {
-    InternetGateway {
+fn internet_gateway(
+    g: aws::InternetGateway,
+    scope: &Scope<'_>,
+) -> Result<InternetGateway, Malformed> {
+    Ok(InternetGateway {
         meta: meta(
             scope,
             "internet-gateway",
             g.internet_gateway_id,
             None,
             g.tags,
-        ),
+        )?,
         owner_id: g.owner_id,
         attachments: g
             .attachments
@@ -417,12 +416,12 @@ fn internet_gateway(g: aws::InternetGateway, scope: &Scope<'_>) -> InternetGatew
                 })
             })
             .collect(),
-    }
+    })
 }
 
-fn nat_gateway(g: aws::NatGateway, scope: &Scope<'_>) -> NatGateway {
-    NatGateway {
-        meta: meta(scope, "natgateway", g.nat_gateway_id, None, g.tags),
+fn nat_gateway(g: aws::NatGateway, scope: &Scope<'_>) -> Result<NatGateway, Malformed> {
+    Ok(NatGateway {
+        meta: meta(scope, "natgateway", g.nat_gateway_id, None, g.tags)?,
         vpc_id: g.vpc_id,
         subnet_id: g.subnet_id,
         state: g.state.map(|s| s.as_str().to_owned()),
@@ -438,21 +437,27 @@ fn nat_gateway(g: aws::NatGateway, scope: &Scope<'_>) -> NatGateway {
                 public_ip: a.public_ip,
             })
             .collect(),
-    }
+    })
 }
 
-fn network_acl(acl: aws::NetworkAcl, scope: &Scope<'_>) -> NetworkAcl {
-    let mut entries: Vec<NetworkAclEntry> = acl
+fn network_acl(acl: aws::NetworkAcl, scope: &Scope<'_>) -> Result<NetworkAcl, Malformed> {
+    // One entry left out could open or close a port, so an entry that
+    // cannot be read makes the whole ACL unusable.
+    let id = acl
+        .network_acl_id
+        .clone()
+        .unwrap_or_else(|| "a network ACL".to_owned());
+    let mut entries = acl
         .entries
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|entry| network_acl_entry(entry, scope))
-        .collect();
+        .map(|entry| network_acl_entry(entry).map_err(|why| format!("{id}: {why}")))
+        .collect::<Result<Vec<NetworkAclEntry>, Malformed>>()?;
     // Evaluation order is by rule number within each direction; store it so.
     entries.sort_by_key(|entry| (entry.egress, entry.rule_number));
-    NetworkAcl {
-        meta: meta(scope, "network-acl", acl.network_acl_id, None, acl.tags),
-        vpc_id: acl.vpc_id.unwrap_or_default(),
+    Ok(NetworkAcl {
+        meta: meta(scope, "network-acl", acl.network_acl_id, None, acl.tags)?,
+        vpc_id: required(acl.vpc_id, "a VPC id", "a network ACL")?,
         is_default: acl.is_default.unwrap_or(false),
         entries,
         associations: acl
@@ -466,14 +471,22 @@ fn network_acl(acl: aws::NetworkAcl, scope: &Scope<'_>) -> NetworkAcl {
                 })
             })
             .collect(),
-    }
+    })
 }
 
-fn network_acl_entry(entry: aws::NetworkAclEntry, scope: &Scope<'_>) -> Option<NetworkAclEntry> {
-    let protocol = parse_protocol(entry.protocol.as_deref(), scope)?;
-    Some(NetworkAclEntry {
-        rule_number: entry.rule_number.unwrap_or_default(),
-        egress: entry.egress.unwrap_or(false),
+fn network_acl_entry(entry: aws::NetworkAclEntry) -> Result<NetworkAclEntry, Malformed> {
+    const ENTRY: &str = "an entry";
+    let protocol = parse_protocol(entry.protocol.as_deref())?;
+    let ports = |range: Option<aws::PortRange>| -> Result<PortRange, Malformed> {
+        let range = required(range, "a port range", ENTRY)?;
+        Ok(PortRange {
+            from: required(range.from, "a first port", ENTRY)?,
+            to: required(range.to, "a last port", ENTRY)?,
+        })
+    };
+    Ok(NetworkAclEntry {
+        rule_number: required(entry.rule_number, "a rule number", ENTRY)?,
+        egress: required(entry.egress, "a direction", ENTRY)?,
         protocol,
         action: match entry.rule_action {
             Some(aws::RuleAction::Allow) => RuleAction::Allow,
@@ -484,10 +497,7 @@ fn network_acl_entry(entry: aws::NetworkAclEntry, scope: &Scope<'_>) -> Option<N
         cidr_ipv4: entry.cidr_block,
         cidr_ipv6: entry.ipv6_cidr_block,
         port_range: if protocol.has_ports() {
-            entry.port_range.map(|range| PortRange {
-                from: range.from.unwrap_or(0),
-                to: range.to.unwrap_or(65535),
-            })
+            Some(ports(entry.port_range)?)
         } else {
             None
         },
@@ -502,52 +512,54 @@ fn network_acl_entry(entry: aws::NetworkAclEntry, scope: &Scope<'_>) -> Option<N
     })
 }
 
-/// Parses a protocol from the API; an unparseable one is logged and its
-/// entry dropped, since guessing could invent or hide an open port.
-fn parse_protocol(text: Option<&str>, scope: &Scope<'_>) -> Option<Protocol> {
-    match text.unwrap_or("-1").parse() {
-        Ok(protocol) => Some(protocol),
-        Err(err) => {
-            tracing::warn!(region = scope.region, "skipping entry: {err}");
-            None
-        }
-    }
+/// Parses a protocol from the API: a missing or unknown one is malformed,
+/// since guessing could invent or hide an open port.
+fn parse_protocol(text: Option<&str>) -> Result<Protocol, Malformed> {
+    required(text, "a protocol", "an entry")?
+        .parse()
+        .map_err(|err| format!("an entry was skipped: {err}"))
 }
 
-fn security_group(g: aws::SecurityGroup, scope: &Scope<'_>) -> SecurityGroup {
-    let permissions = |perms: Option<Vec<aws::IpPermission>>| -> Vec<Permission> {
+fn security_group(g: aws::SecurityGroup, scope: &Scope<'_>) -> Result<SecurityGroup, Malformed> {
+    // As with ACL entries, a rule left out could hide an open port.
+    let id = g
+        .group_id
+        .clone()
+        .unwrap_or_else(|| "a security group".to_owned());
+    let permissions = |perms: Option<Vec<aws::IpPermission>>| {
         perms
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|p| permission(p, scope))
-            .collect()
+            .map(|p| permission(p).map_err(|why| format!("{id}: {why}")))
+            .collect::<Result<Vec<Permission>, Malformed>>()
     };
-    SecurityGroup {
+    Ok(SecurityGroup {
         meta: meta(
             scope,
             "security-group",
             g.group_id,
             g.security_group_arn,
             g.tags,
-        ),
-        name: g.group_name.unwrap_or_default(),
+        )?,
+        name: required(g.group_name, "a name", &id)?,
         description: g.description,
         vpc_id: g.vpc_id,
         owner_id: g.owner_id,
-        ingress: permissions(g.ip_permissions),
-        egress: permissions(g.ip_permissions_egress),
-    }
+        ingress: permissions(g.ip_permissions)?,
+        egress: permissions(g.ip_permissions_egress)?,
+    })
 }
 
-fn permission(p: aws::IpPermission, scope: &Scope<'_>) -> Option<Permission> {
-    let protocol = parse_protocol(p.ip_protocol.as_deref(), scope)?;
+fn permission(p: aws::IpPermission) -> Result<Permission, Malformed> {
+    const RULE: &str = "a rule";
+    let protocol = parse_protocol(p.ip_protocol.as_deref())?;
     let (from, to) = (p.from_port, p.to_port);
-    Some(Permission {
+    Ok(Permission {
         protocol,
         port_range: if protocol.has_ports() {
             Some(PortRange {
-                from: from.unwrap_or(0),
-                to: to.unwrap_or(65535),
+                from: required(from, "a first port", RULE)?,
+                to: required(to, "a last port", RULE)?,
             })
         } else {
             None
@@ -610,15 +622,18 @@ fn permission(p: aws::IpPermission, scope: &Scope<'_>) -> Option<Permission> {
     })
 }
 
-fn network_interface(n: aws::NetworkInterface, scope: &Scope<'_>) -> NetworkInterface {
-    NetworkInterface {
+fn network_interface(
+    n: aws::NetworkInterface,
+    scope: &Scope<'_>,
+) -> Result<NetworkInterface, Malformed> {
+    Ok(NetworkInterface {
         meta: meta(
             scope,
             "network-interface",
             n.network_interface_id,
             None,
             n.tag_set,
-        ),
+        )?,
         vpc_id: n.vpc_id,
         subnet_id: n.subnet_id,
         availability_zone: n.availability_zone,
@@ -647,10 +662,10 @@ fn network_interface(n: aws::NetworkInterface, scope: &Scope<'_>) -> NetworkInte
             device_index: a.device_index,
             status: a.status.map(|s| s.as_str().to_owned()),
         }),
-    }
+    })
 }
 
-fn instance(i: aws::Instance, scope: &Scope<'_>) -> Instance {
+fn instance(i: aws::Instance, scope: &Scope<'_>) -> Result<Instance, Malformed> {
     let interfaces = i.network_interfaces.unwrap_or_default();
     // Groups of every interface, not just the primary: a secondary ENI can
     // carry a more open group than the one the console shows.
@@ -660,8 +675,8 @@ fn instance(i: aws::Instance, scope: &Scope<'_>) -> Instance {
         .chain(i.security_groups.iter().flatten())
         .filter_map(|g| g.group_id.clone())
         .collect();
-    Instance {
-        meta: meta(scope, "instance", i.instance_id, None, i.tags),
+    Ok(Instance {
+        meta: meta(scope, "instance", i.instance_id, None, i.tags)?,
         state: i
             .state
             .and_then(|s| s.name)
@@ -685,33 +700,33 @@ fn instance(i: aws::Instance, scope: &Scope<'_>) -> Instance {
             instance_metadata_tags: m.instance_metadata_tags.map(|t| t.as_str().to_owned()),
         }),
         iam_instance_profile_arn: i.iam_instance_profile.and_then(|p| p.arn),
-    }
+    })
 }
 
-fn flow_log(f: aws::FlowLog, scope: &Scope<'_>) -> FlowLog {
-    FlowLog {
-        meta: meta(scope, "vpc-flow-log", f.flow_log_id, None, f.tags),
+fn flow_log(f: aws::FlowLog, scope: &Scope<'_>) -> Result<FlowLog, Malformed> {
+    Ok(FlowLog {
+        meta: meta(scope, "vpc-flow-log", f.flow_log_id, None, f.tags)?,
         resource_id: f.resource_id,
         traffic_type: f.traffic_type.map(|t| t.as_str().to_owned()),
         log_destination_type: f.log_destination_type.map(|t| t.as_str().to_owned()),
         log_destination: f.log_destination.or(f.log_group_name),
         flow_log_status: f.flow_log_status,
         deliver_logs_status: f.deliver_logs_status,
-    }
+    })
 }
 
-fn transit_gateway(t: aws::TransitGateway, scope: &Scope<'_>) -> TransitGateway {
+fn transit_gateway(t: aws::TransitGateway, scope: &Scope<'_>) -> Result<TransitGateway, Malformed> {
     let options = t
         .options
         .unwrap_or_else(|| aws::TransitGatewayOptions::builder().build());
-    TransitGateway {
+    Ok(TransitGateway {
         meta: meta(
             scope,
             "transit-gateway",
             t.transit_gateway_id,
             t.transit_gateway_arn,
             t.tags,
-        ),
+        )?,
         owner_id: t.owner_id,
         state: t.state.map(|s| s.as_str().to_owned()),
         auto_accept_shared_attachments: options.auto_accept_shared_attachments
@@ -721,10 +736,13 @@ fn transit_gateway(t: aws::TransitGateway, scope: &Scope<'_>) -> TransitGateway 
         default_route_table_propagation: options.default_route_table_propagation
             == Some(aws::DefaultRouteTablePropagationValue::Enable),
         amazon_side_asn: options.amazon_side_asn,
-    }
+    })
 }
 
-fn peering_connection(p: aws::VpcPeeringConnection, scope: &Scope<'_>) -> VpcPeeringConnection {
+fn peering_connection(
+    p: aws::VpcPeeringConnection,
+    scope: &Scope<'_>,
+) -> Result<VpcPeeringConnection, Malformed> {
     let side = |info: aws::VpcPeeringConnectionVpcInfo| PeeringSide {
         vpc_id: info.vpc_id,
         owner_id: info.owner_id,
@@ -745,21 +763,21 @@ fn peering_connection(p: aws::VpcPeeringConnection, scope: &Scope<'_>) -> VpcPee
             .filter_map(|c| c.ipv6_cidr_block)
             .collect(),
     };
-    VpcPeeringConnection {
+    Ok(VpcPeeringConnection {
         meta: meta(
             scope,
             "vpc-peering-connection",
             p.vpc_peering_connection_id,
             None,
             p.tags,
-        ),
+        )?,
         status: p
             .status
             .and_then(|s| s.code)
             .map(|code| code.as_str().to_owned()),
         requester: p.requester_vpc_info.map(side),
         accepter: p.accepter_vpc_info.map(side),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -788,7 +806,8 @@ mod tests {
                     .build(),
                 scope,
             )
-        });
+        })
+        .expect("converts");
         assert_eq!(
             vpc.meta.arn,
             "arn:aws-us-gov:ec2:us-gov-west-1:111122223333:vpc/vpc-1"
@@ -806,10 +825,9 @@ mod tests {
             .icmp_type_code(aws::IcmpTypeCode::builder().r#type(128).code(0).build())
             .port_range(aws::PortRange::builder().from(1).to(2).build())
             .build();
-        let converted = with_scope(|scope| network_acl_entry(entry, scope));
         assert_eq!(
-            converted,
-            Some(NetworkAclEntry {
+            network_acl_entry(entry),
+            Ok(NetworkAclEntry {
                 rule_number: 120,
                 egress: false,
                 protocol: Protocol::Icmpv6,
@@ -826,22 +844,127 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_with_an_unknown_action_counts_as_deny_and_an_unparseable_protocol_is_dropped() {
+    fn an_entry_with_an_unknown_action_counts_as_deny() {
         let unknown_action = aws::NetworkAclEntry::builder()
             .rule_number(1)
+            .egress(false)
             .protocol("6")
+            .port_range(aws::PortRange::builder().from(22).to(22).build())
             .rule_action(aws::RuleAction::from("maybe"))
             .build();
-        let converted = with_scope(|scope| network_acl_entry(unknown_action, scope));
-        assert_eq!(converted.map(|e| e.action), Some(RuleAction::Deny));
-
-        let unknown_protocol = aws::NetworkAclEntry::builder()
-            .rule_number(2)
-            .protocol("carrier-pigeon")
-            .build();
         assert_eq!(
-            with_scope(|scope| network_acl_entry(unknown_protocol, scope)),
-            None
+            network_acl_entry(unknown_action).map(|e| e.action),
+            Ok(RuleAction::Deny)
+        );
+    }
+
+    /// A network ACL as AWS would send it, with one entry changed.
+    fn acl_with(entry: aws::builders::NetworkAclEntryBuilder) -> aws::NetworkAcl {
+        aws::NetworkAcl::builder()
+            .network_acl_id("acl-1")
+            .vpc_id("vpc-1")
+            .entries(entry.build())
+            .build()
+    }
+
+    fn ssh_entry() -> aws::builders::NetworkAclEntryBuilder {
+        aws::NetworkAclEntry::builder()
+            .rule_number(90)
+            .egress(false)
+            .protocol("6")
+            .rule_action(aws::RuleAction::Deny)
+            .cidr_block("0.0.0.0/0")
+            .port_range(aws::PortRange::builder().from(22).to(22).build())
+    }
+
+    #[test]
+    fn nothing_the_reasoning_needs_is_invented_the_item_is_malformed_instead() {
+        let acl = |entry| with_scope(|scope| network_acl(acl_with(entry), scope));
+        assert!(acl(ssh_entry()).is_ok());
+        // A missing rule number would have become 0 and decided first.
+        assert_eq!(
+            acl(ssh_entry().set_rule_number(None)).err().as_deref(),
+            Some("acl-1: an entry without a rule number was skipped")
+        );
+        assert_eq!(
+            acl(ssh_entry().set_protocol(None)).err().as_deref(),
+            Some("acl-1: an entry without a protocol was skipped")
+        );
+        assert!(
+            acl(ssh_entry().protocol("carrier-pigeon"))
+                .is_err_and(|why| why.starts_with("acl-1: an entry was skipped:"))
+        );
+        assert_eq!(
+            acl(ssh_entry().set_port_range(None)).err().as_deref(),
+            Some("acl-1: an entry without a port range was skipped")
+        );
+        let no_vpc = with_scope(|scope| {
+            network_acl(
+                aws::NetworkAcl::builder().network_acl_id("acl-2").build(),
+                scope,
+            )
+        });
+        assert_eq!(
+            no_vpc.err().as_deref(),
+            Some("a network ACL without a VPC id was skipped")
+        );
+        let no_id =
+            with_scope(|scope| vpc(aws::Vpc::builder().cidr_block("10.0.0.0/16").build(), scope));
+        assert_eq!(
+            no_id.err().as_deref(),
+            Some("a vpc without an id was skipped")
+        );
+        let tcp_without_ports = with_scope(|scope| {
+            security_group(
+                aws::SecurityGroup::builder()
+                    .group_id("sg-1")
+                    .group_name("web")
+                    .ip_permissions(
+                        aws::IpPermission::builder()
+                            .ip_protocol("tcp")
+                            .ip_ranges(aws::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                            .build(),
+                    )
+                    .build(),
+                scope,
+            )
+        });
+        assert_eq!(
+            tcp_without_ports.err().as_deref(),
+            Some("sg-1: a rule without a first port was skipped")
+        );
+    }
+
+    #[test]
+    fn a_malformed_item_is_left_out_and_its_listing_recorded() {
+        let account = AccountIdentity {
+            account_id: "111122223333".to_owned(),
+            partition: "aws".to_owned(),
+            caller_arn: "arn:aws:iam::111122223333:user/auditor".to_owned(),
+        };
+        let ledger = Ledger::default();
+        let scope = Scope::regional("eu-west-1", &account, &ledger);
+        let listed = vec![
+            acl_with(ssh_entry()),
+            acl_with(ssh_entry().set_rule_number(None)),
+        ];
+        let operation = Operation {
+            service: "ec2".to_owned(),
+            name: "DescribeNetworkAcls".to_owned(),
+        };
+        let acls = convert_all(Some((listed, operation)), &scope, network_acl);
+        assert_eq!(acls.len(), 1);
+        let (_, errors) = ledger.take();
+        assert_eq!(
+            errors,
+            [crate::snapshot::CollectionError {
+                service: "ec2".to_owned(),
+                region: Some("eu-west-1".to_owned()),
+                operation: "DescribeNetworkAcls".to_owned(),
+                resource: None,
+                code: "MalformedResponse".to_owned(),
+                message: "acl-1: an entry without a rule number was skipped".to_owned(),
+            }]
         );
     }
 
@@ -904,24 +1027,22 @@ mod tests {
                     .build(),
                 scope,
             )
-        });
+        })
+        .expect("converts");
         assert_eq!(instance.security_group_ids, ["sg-a", "sg-b"]);
         assert_eq!(instance.network_interface_ids, ["eni-1", "eni-2"]);
     }
 
     #[test]
     fn an_all_protocol_permission_has_neither_ports_nor_icmp() {
-        let permission = with_scope(|scope| {
-            permission(
-                aws::IpPermission::builder()
-                    .ip_protocol("-1")
-                    .from_port(-1)
-                    .to_port(-1)
-                    .ip_ranges(aws::IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                    .build(),
-                scope,
-            )
-        })
+        let permission = permission(
+            aws::IpPermission::builder()
+                .ip_protocol("-1")
+                .from_port(-1)
+                .to_port(-1)
+                .ip_ranges(aws::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
         .expect("converts");
         assert_eq!(permission.protocol, Protocol::All);
         assert_eq!(permission.port_range, None);

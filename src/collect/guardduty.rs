@@ -24,8 +24,6 @@ pub async fn collect_region(
 ) -> GuardDutyRegion {
     let Some(ids) = scope
         .call(
-            SERVICE,
-            "ListDetectors",
             client
                 .list_detectors()
                 .into_paginator()
@@ -60,11 +58,7 @@ async fn detector(client: &Client, scope: &Scope<'_>, id: String, max_findings: 
     // A detector whose details could not be read is still a detector: it is
     // kept with no status rather than dropped, which would read as "off".
     let (output, active_findings_by_severity, listed) = tokio::join!(
-        scope.call(
-            SERVICE,
-            "GetDetector",
-            client.get_detector().detector_id(&id).send(),
-        ),
+        scope.call(client.get_detector().detector_id(&id).send(),),
         severity_counts(client, scope, &id),
         findings(client, scope, &id, max_findings),
     );
@@ -120,10 +114,8 @@ async fn severity_counts(
     scope: &Scope<'_>,
     detector: &str,
 ) -> Option<BTreeMap<SeverityLabel, u64>> {
-    let output = scope
-        .call(
-            SERVICE,
-            "GetFindingsStatistics",
+    let (output, operation) = scope
+        .call_named(
             client
                 .get_findings_statistics()
                 .detector_id(detector)
@@ -150,8 +142,7 @@ async fn severity_counts(
     // and partial counts must not pass for complete ones.
     if groups.len() >= MAX_SEVERITY_GROUPS as usize {
         scope.record_failure(
-            SERVICE,
-            "GetFindingsStatistics",
+            &operation,
             "IncompleteStatistics",
             format!("more than {MAX_SEVERITY_GROUPS} severity groups; counts left out"),
         );
@@ -194,8 +185,6 @@ async fn findings(
         }
         let Some(page) = scope
             .call(
-                SERVICE,
-                "ListFindings",
                 client
                     .list_findings()
                     .detector_id(detector)
@@ -229,8 +218,6 @@ async fn findings(
     for batch in ids.chunks(PAGE_SIZE) {
         let Some(output) = scope
             .call(
-                SERVICE,
-                "GetFindings",
                 client
                     .get_findings()
                     .detector_id(detector)

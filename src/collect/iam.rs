@@ -12,7 +12,6 @@ use super::{Scope, to_utc};
 use crate::snapshot::ResourceMeta;
 use crate::snapshot::iam::*;
 
-const SERVICE: &str = "iam";
 /// Per-user calls run this many users at a time: IAM's request rate limit
 /// is account-wide, so more would only earn throttling.
 const USER_CONCURRENCY: usize = 8;
@@ -40,13 +39,7 @@ pub async fn collect(client: &Client, scope: &Scope<'_>) -> IamAccount {
 }
 
 async fn account_summary(client: &Client, scope: &Scope<'_>) -> Option<AccountSummary> {
-    let output = scope
-        .call(
-            SERVICE,
-            "GetAccountSummary",
-            client.get_account_summary().send(),
-        )
-        .await?;
+    let output = scope.call(client.get_account_summary().send()).await?;
     let map = output.summary_map.unwrap_or_default();
     let get = |key: aws::SummaryKeyType| map.get(&key).copied().unwrap_or(0);
     Some(AccountSummary {
@@ -67,8 +60,6 @@ async fn account_summary(client: &Client, scope: &Scope<'_>) -> Option<AccountSu
 async fn virtual_mfa_devices(client: &Client, scope: &Scope<'_>) -> Option<Vec<VirtualMfaDevice>> {
     let devices = scope
         .call(
-            SERVICE,
-            "ListVirtualMFADevices",
             client
                 .list_virtual_mfa_devices()
                 .assignment_status(aws::AssignmentStatusType::Assigned)
@@ -92,12 +83,9 @@ async fn virtual_mfa_devices(client: &Client, scope: &Scope<'_>) -> Option<Vec<V
 
 async fn password_policy(client: &Client, scope: &Scope<'_>) -> Option<PasswordPolicyState> {
     let output = scope
-        .call_allowing_absent(
-            SERVICE,
-            "GetAccountPasswordPolicy",
-            client.get_account_password_policy().send(),
-            |e| e.is_no_such_entity_exception(),
-        )
+        .call_allowing_absent(client.get_account_password_policy().send(), |e| {
+            e.is_no_such_entity_exception()
+        })
         .await?;
     let Some(policy) = output.and_then(|output| output.password_policy) else {
         return Some(PasswordPolicyState::NotSet);
@@ -122,20 +110,15 @@ async fn credential_report(client: &Client, scope: &Scope<'_>) -> Option<Credent
     let started = tokio::time::Instant::now();
     let mut delay = REPORT_FIRST_DELAY;
     loop {
-        let output = scope
-            .call(
-                SERVICE,
-                "GenerateCredentialReport",
-                client.generate_credential_report().send(),
-            )
+        let (output, operation) = scope
+            .call_named(client.generate_credential_report().send())
             .await?;
         if output.state == Some(aws::ReportStateType::Complete) {
             break;
         }
         if started.elapsed() >= REPORT_DEADLINE {
             scope.record_failure(
-                SERVICE,
-                "GenerateCredentialReport",
+                &operation,
                 "Timeout",
                 format!(
                     "the credential report was not complete after {}s",
@@ -148,12 +131,8 @@ async fn credential_report(client: &Client, scope: &Scope<'_>) -> Option<Credent
         delay = (delay * 2).min(REPORT_MAX_DELAY);
     }
 
-    let output = scope
-        .call(
-            SERVICE,
-            "GetCredentialReport",
-            client.get_credential_report().send(),
-        )
+    let (output, operation) = scope
+        .call_named(client.get_credential_report().send())
         .await?;
     let content = output
         .content
@@ -163,8 +142,7 @@ async fn credential_report(client: &Client, scope: &Scope<'_>) -> Option<Credent
         Ok(text) => text,
         Err(err) => {
             scope.record_failure(
-                SERVICE,
-                "GetCredentialReport",
+                &operation,
                 "MalformedCredentialReport",
                 format!("the report is not UTF-8: {err}"),
             );
@@ -174,12 +152,7 @@ async fn credential_report(client: &Client, scope: &Scope<'_>) -> Option<Credent
     match CredentialReport::parse(&text, to_utc(output.generated_time)) {
         Ok(report) => Some(report),
         Err(err) => {
-            scope.record_failure(
-                SERVICE,
-                "GetCredentialReport",
-                "MalformedCredentialReport",
-                err.to_string(),
-            );
+            scope.record_failure(&operation, "MalformedCredentialReport", err.to_string());
             None
         }
     }
@@ -188,8 +161,6 @@ async fn credential_report(client: &Client, scope: &Scope<'_>) -> Option<Credent
 async fn users(client: &Client, scope: &Scope<'_>) -> Vec<IamUser> {
     let Some(listed) = scope
         .call(
-            SERVICE,
-            "ListUsers",
             client
                 .list_users()
                 .into_paginator()
@@ -218,8 +189,6 @@ async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> Ia
     let (console_access, mfa_devices, access_keys, tags) = tokio::join!(
         console_access(client, scope, &name),
         scope.call(
-            SERVICE,
-            "ListMFADevices",
             client
                 .list_mfa_devices()
                 .user_name(&name)
@@ -230,8 +199,6 @@ async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> Ia
         ),
         access_keys(client, scope, &name),
         scope.call(
-            SERVICE,
-            "ListUserTags",
             client
                 .list_user_tags()
                 .user_name(&name)
@@ -271,12 +238,9 @@ async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> Ia
 /// A login profile means a console password; NoSuchEntity means none.
 async fn console_access(client: &Client, scope: &Scope<'_>, user: &str) -> Option<ConsoleAccess> {
     let output = scope
-        .call_allowing_absent(
-            SERVICE,
-            "GetLoginProfile",
-            client.get_login_profile().user_name(user).send(),
-            |e| e.is_no_such_entity_exception(),
-        )
+        .call_allowing_absent(client.get_login_profile().user_name(user).send(), |e| {
+            e.is_no_such_entity_exception()
+        })
         .await?;
     Some(match output.and_then(|output| output.login_profile) {
         Some(profile) => ConsoleAccess::Enabled {
@@ -290,8 +254,6 @@ async fn console_access(client: &Client, scope: &Scope<'_>, user: &str) -> Optio
 async fn access_keys(client: &Client, scope: &Scope<'_>, user: &str) -> Option<Vec<AccessKey>> {
     let keys = scope
         .call(
-            SERVICE,
-            "ListAccessKeys",
             client
                 .list_access_keys()
                 .user_name(user)
@@ -307,11 +269,7 @@ async fn access_keys(client: &Client, scope: &Scope<'_>, user: &str) -> Option<V
             continue;
         };
         let last_used = scope
-            .call(
-                SERVICE,
-                "GetAccessKeyLastUsed",
-                client.get_access_key_last_used().access_key_id(&id).send(),
-            )
+            .call(client.get_access_key_last_used().access_key_id(&id).send())
             .await
             .map(|output| {
                 let used = output.access_key_last_used;

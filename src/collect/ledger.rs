@@ -3,8 +3,10 @@
 //! operation that could change the account, so a scan is read-only by
 //! construction rather than by convention.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -25,6 +27,44 @@ pub fn is_read_only(operation: &str) -> bool {
         .iter()
         .any(|prefix| operation.starts_with(prefix))
         || operation == "GenerateCredentialReport"
+}
+
+tokio::task_local! {
+    /// The operation the SDK is making inside [`named`], as the
+    /// interceptor reads it from the SDK's own metadata.
+    static OPERATION: RefCell<Option<Operation>>;
+}
+
+/// An operation as the snapshot names it: the IAM action prefix of its
+/// service (`sso`, not `ssoadmin`) and the API's operation name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub service: String,
+    pub name: String,
+}
+
+impl Operation {
+    /// For a call that failed before the SDK named it.
+    pub fn unknown() -> Operation {
+        Operation {
+            service: "unknown".to_owned(),
+            name: "unknown".to_owned(),
+        }
+    }
+}
+
+/// Runs one SDK call (or a drained paginator) and names the operation it
+/// made, so that failures are recorded under the SDK's name rather than
+/// one written again at the call site. `None` when the call failed before
+/// the SDK named it.
+pub async fn named<T>(call: impl Future<Output = T>) -> (T, Option<Operation>) {
+    OPERATION
+        .scope(RefCell::new(None), async {
+            let result = call.await;
+            let operation = OPERATION.with(|cell| cell.borrow_mut().take());
+            (result, operation)
+        })
+        .await
 }
 
 #[derive(Debug, Default)]
@@ -204,7 +244,13 @@ impl Intercept for LedgerInterceptor {
             )
             .into());
         }
-        let key = format!("{}:{}", iam_prefix(metadata.service()), metadata.name());
+        let operation = Operation {
+            service: iam_prefix(metadata.service()),
+            name: metadata.name().to_owned(),
+        };
+        let key = format!("{}:{}", operation.service, operation.name);
+        // Outside `named` (a test client) there is no one to tell.
+        let _ = OPERATION.try_with(|cell| *cell.borrow_mut() = Some(operation));
         self.ledger
             .with_state(|state| *state.calls.entry(key).or_default() += 1);
         Ok(())

@@ -30,7 +30,7 @@ use crate::snapshot::cloudwatch::BILLING_REGION;
 use crate::snapshot::iam::GLOBAL_REGION;
 use crate::snapshot::sts::AccountIdentity;
 use crate::snapshot::{GlobalSnapshot, RegionSnapshot, SCHEMA_VERSION, Snapshot, ToolInfo};
-use ledger::{CallSite, Ledger};
+use ledger::{CallSite, Ledger, Operation};
 
 use session::validate_region;
 
@@ -173,60 +173,89 @@ impl<'a> Scope<'a> {
         }
     }
 
-    /// Awaits one call (or drained paginator). A failure is recorded and
-    /// yields `None`, so one denied or throttled service never stops a scan.
+    /// Awaits one call (or drained paginator). A failure is recorded under
+    /// the operation the SDK names and yields `None`, so one denied or
+    /// throttled service never stops a scan.
     pub async fn call<T, E>(
         &self,
-        service: &str,
-        operation: &str,
         call: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     ) -> Option<T>
     where
         E: ProvideErrorMetadata + StdError + 'static,
     {
-        self.call_allowing_absent(service, operation, call, |_| false)
-            .await
-            .flatten()
+        self.call_allowing_absent(call, |_| false).await.flatten()
     }
 
-    /// Like [`Scope::call`], for operations that answer "there is none"
-    /// with an error (IAM's NoSuchEntity, Budgets' NotFound): that error is
-    /// an answer, `Some(None)`, not a failure. Other errors are recorded
-    /// and yield `None`.
+    /// Like [`Scope::call`], also naming the operation that answered, for
+    /// listings whose items may turn out malformed.
+    pub async fn call_named<T, E>(
+        &self,
+        call: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Option<(T, Operation)>
+    where
+        E: ProvideErrorMetadata + StdError + 'static,
+    {
+        match ledger::named(call).await {
+            (Ok(value), Some(operation)) => Some((value, operation)),
+            (Ok(_), None) => {
+                // The interceptor names every request before it is sent.
+                self.record_failure(
+                    &Operation::unknown(),
+                    "Unnamed",
+                    "a call answered without the SDK naming its operation".to_owned(),
+                );
+                None
+            }
+            (Err(err), operation) => {
+                self.record_call_error(operation, &err);
+                None
+            }
+        }
+    }
+
+    /// Records that a listing answered with an item rampart cannot use; the
+    /// item is left out.
+    pub fn record_malformed(&self, operation: &Operation, why: String) {
+        self.record_failure(operation, "MalformedResponse", why);
+    }
+
+    fn record_call_error<E>(&self, operation: Option<Operation>, err: &SdkError<E, HttpResponse>)
+    where
+        E: ProvideErrorMetadata + StdError + 'static,
+    {
+        let operation = operation.unwrap_or_else(Operation::unknown);
+        self.ledger
+            .record_error(self.call_site(&operation.service, &operation.name), err);
+    }
+
+    /// Like [`Scope::call`], for reads whose "not found" error is an
+    /// answer (no password policy, no login profile): `Some(None)` then.
     pub async fn call_allowing_absent<T, E>(
         &self,
-        service: &str,
-        operation: &str,
         call: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         means_absent: impl Fn(&E) -> bool,
     ) -> Option<Option<T>>
     where
         E: ProvideErrorMetadata + StdError + 'static,
     {
-        match call.await {
-            Ok(value) => Some(Some(value)),
-            Err(err) if err.as_service_error().is_some_and(&means_absent) => Some(None),
-            Err(err) => {
-                self.record_error(service, operation, &err);
+        match ledger::named(call).await {
+            (Ok(value), _) => Some(Some(value)),
+            (Err(err), _) if err.as_service_error().is_some_and(&means_absent) => Some(None),
+            (Err(err), operation) => {
+                self.record_call_error(operation, &err);
                 None
             }
         }
     }
 
-    /// Records a failed call.
-    pub fn record_error<E>(&self, service: &str, operation: &str, err: &SdkError<E, HttpResponse>)
-    where
-        E: ProvideErrorMetadata + StdError + 'static,
-    {
-        self.ledger
-            .record_error(self.call_site(service, operation), err);
-    }
-
     /// Records a failure that is not an API error, such as a response that
     /// arrived but could not be understood.
-    pub fn record_failure(&self, service: &str, operation: &str, code: &str, message: String) {
-        self.ledger
-            .record(self.call_site(service, operation), code, message);
+    pub fn record_failure(&self, operation: &Operation, code: &str, message: String) {
+        self.ledger.record(
+            self.call_site(&operation.service, &operation.name),
+            code,
+            message,
+        );
     }
 }
 
@@ -360,9 +389,13 @@ async fn collect_global(
         if commercial {
             cloudwatch::billing_alarms(&cloudwatch, &scope).await
         } else {
+            // No call is made, so the SDK names none.
+            let not_made = Operation {
+                service: "cloudwatch".to_owned(),
+                name: "DescribeAlarms".to_owned(),
+            };
             scope.record_failure(
-                "cloudwatch",
-                "DescribeAlarms",
+                &not_made,
                 "UnsupportedPartition",
                 format!(
                     "billing metrics exist only in the aws partition's {BILLING_REGION}, not in {}",

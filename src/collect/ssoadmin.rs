@@ -9,13 +9,9 @@ use super::{Scope, to_utc};
 use crate::snapshot::ResourceMeta;
 use crate::snapshot::ssoadmin::*;
 
-const SERVICE: &str = "sso";
-
 pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> IdentityCenterRegion {
     let Some(listed) = scope
         .call(
-            SERVICE,
-            "ListInstances",
             client
                 .list_instances()
                 .into_paginator()
@@ -48,8 +44,6 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> IdentityCente
 async fn permission_sets(client: &Client, scope: &Scope<'_>, instance: &str) -> Vec<PermissionSet> {
     let Some(arns) = scope
         .call(
-            SERVICE,
-            "ListPermissionSets",
             client
                 .list_permission_sets()
                 .instance_arn(instance)
@@ -78,8 +72,6 @@ async fn permission_set(
     let scope = &scope.about(&arn);
     let (described, managed, inline, assignments) = tokio::join!(
         scope.call(
-            SERVICE,
-            "DescribePermissionSet",
             client
                 .describe_permission_set()
                 .instance_arn(instance)
@@ -87,8 +79,6 @@ async fn permission_set(
                 .send(),
         ),
         scope.call(
-            SERVICE,
-            "ListManagedPoliciesInPermissionSet",
             client
                 .list_managed_policies_in_permission_set()
                 .instance_arn(instance)
@@ -99,8 +89,6 @@ async fn permission_set(
                 .try_collect(),
         ),
         scope.call(
-            SERVICE,
-            "GetInlinePolicyForPermissionSet",
             client
                 .get_inline_policy_for_permission_set()
                 .instance_arn(instance)
@@ -108,8 +96,6 @@ async fn permission_set(
                 .send(),
         ),
         scope.call(
-            SERVICE,
-            "ListAccountAssignments",
             client
                 .list_account_assignments()
                 .instance_arn(instance)

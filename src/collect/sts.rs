@@ -28,16 +28,31 @@ pub async fn caller_identity(
             });
         }
     };
-    let caller_arn = identity.arn.unwrap_or_default();
+    // Every fingerprint and ARN is built from the account id, so an answer
+    // without one (or without the caller's ARN) cannot be used.
+    let (Some(account_id), Some(caller_arn)) = (
+        identity.account.filter(|id| !id.is_empty()),
+        identity.arn.filter(|arn| !arn.is_empty()),
+    ) else {
+        return Err(CollectError::Identity {
+            region: region.to_owned(),
+            message: "MalformedResponse: the answer names no account id or caller ARN".to_owned(),
+        });
+    };
     // arn:PARTITION:iam::ACCOUNT:...
-    let partition = caller_arn
-        .split(':')
-        .nth(1)
+    let Some(partition) = caller_arn
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').next())
         .filter(|p| !p.is_empty())
-        .unwrap_or("aws")
-        .to_owned();
+        .map(str::to_owned)
+    else {
+        return Err(CollectError::Identity {
+            region: region.to_owned(),
+            message: format!("MalformedResponse: the caller ARN `{caller_arn}` names no partition"),
+        });
+    };
     Ok(AccountIdentity {
-        account_id: identity.account.unwrap_or_default(),
+        account_id,
         partition,
         caller_arn,
     })
