@@ -266,7 +266,7 @@ async fn account_level_state_is_collected_and_typed() {
         .identity_center_instances
         .iter()
         .flat_map(|i| &i.permission_sets)
-        .map(|p| (p.name.as_deref(), p.grants_administrator))
+        .map(|p| (p.set.name.as_deref(), p.grants_administrator))
         .collect();
     assert_eq!(
         grants,

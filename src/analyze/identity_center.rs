@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use chrono::{DateTime, Utc};
 
-use crate::snapshot::ssoadmin::{AccountAssignment, InlinePolicy, PermissionSet, SsoInstance};
+use crate::snapshot::ssoadmin::{InlinePolicy, PermissionSet, SsoInstance};
 use crate::snapshot::{ResourceMeta, Snapshot};
 
 /// An instance with every permission set's derived facts, for the account
@@ -24,14 +24,11 @@ pub struct InstanceFacts {
     pub permission_sets: Vec<PermissionSetFacts>,
 }
 
+/// A permission set as collected, and what its policies grant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PermissionSetFacts {
     #[serde(flatten)]
-    pub meta: ResourceMeta,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub session_duration: Option<String>,
-    pub managed_policy_arns: Option<Vec<String>>,
+    pub set: PermissionSet,
     /// Whether the inline policy allows every action on every resource
     /// without conditions; `None` when it could not be read.
     pub inline_policy_allows_everything: Option<bool>,
@@ -39,7 +36,6 @@ pub struct PermissionSetFacts {
     /// `*`; `None` when a policy could not be read and the other did not
     /// grant.
     pub grants_administrator: Option<bool>,
-    pub account_assignments: Option<Vec<AccountAssignment>>,
 }
 
 /// Every Identity Center instance of the snapshot, regions in name order.
@@ -89,14 +85,9 @@ impl PermissionSetFacts {
             _ => None,
         };
         PermissionSetFacts {
-            meta: set.meta.clone(),
-            name: set.name.clone(),
-            description: set.description.clone(),
-            session_duration: set.session_duration.clone(),
-            managed_policy_arns: set.managed_policy_arns.clone(),
+            set: set.clone(),
             inline_policy_allows_everything,
             grants_administrator,
-            account_assignments: set.account_assignments.clone(),
         }
     }
 }
