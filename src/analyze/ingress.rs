@@ -21,6 +21,11 @@ pub struct InternetIngress {
     /// port order.
     pub tcp: Vec<OpenPorts>,
     pub udp: Vec<OpenPorts>,
+    /// When every TCP port is open to the internet, each in one family or
+    /// the other (the spans above may be cut where their sources differ):
+    /// the sources of all of them.
+    pub every_tcp_port: Option<OpenSources>,
+    pub every_udp_port: Option<OpenSources>,
 }
 
 /// The sources that together cover the internet, per family; a family's
@@ -61,29 +66,32 @@ impl OpenSources {
     }
 }
 
-/// The ranges, when together they cover their whole family: sorted, each
-/// once, without those another range contains. Unparsable ranges admit
-/// nothing AWS would accept, so they are left out.
+/// The ranges, when together they cover their whole family, as
+/// [`outermost`] lists them; otherwise none.
 fn covering<'a>(ranges: impl Iterator<Item = &'a CidrSource>) -> Vec<String> {
-    let mut networks: Vec<(Network, &str)> = ranges
-        .filter_map(|r| Network::parse(&r.cidr).map(|n| (n, r.cidr.as_str())))
-        .collect();
-    let Some(v6) = networks.first().map(|(n, _)| n.is_ipv6()) else {
-        return Vec::new();
-    };
-    let all: Vec<Network> = networks.iter().map(|(n, _)| *n).collect();
-    if !covers_family(&all, v6) {
-        return Vec::new();
+    let texts: Vec<&str> = ranges.map(|r| r.cidr.as_str()).collect();
+    let networks: Vec<Network> = texts.iter().filter_map(|t| Network::parse(t)).collect();
+    match networks.first() {
+        Some(first) if covers_family(&networks, first.is_ipv6()) => outermost(texts),
+        _ => Vec::new(),
     }
-    let outer: Vec<Network> = all.clone();
-    networks.retain(|(network, _)| {
-        !outer
-            .iter()
-            .any(|other| other != network && other.contains(network))
-    });
-    let mut out: Vec<String> = networks
+}
+
+/// Ranges sorted, each once, without those another range contains.
+/// Unparsable ranges admit nothing AWS would accept, so they are left out.
+fn outermost<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let networks: Vec<(Network, &str)> = texts
         .into_iter()
-        .map(|(_, text)| text.to_owned())
+        .filter_map(|text| Network::parse(text).map(|n| (n, text)))
+        .collect();
+    let mut out: Vec<String> = networks
+        .iter()
+        .filter(|(network, _)| {
+            !networks
+                .iter()
+                .any(|(other, _)| other != network && other.contains(network))
+        })
+        .map(|(_, text)| (*text).to_owned())
         .collect();
     out.sort();
     out.dedup();
@@ -137,14 +145,43 @@ fn open_ports(group: &SecurityGroup, protocol: Protocol) -> Vec<OpenPorts> {
     out
 }
 
+/// The sources of every port, when the spans leave no port out.
+fn every_port(spans: &[OpenPorts]) -> Option<OpenSources> {
+    let mut next = 0;
+    for span in spans {
+        if span.from != next {
+            return None;
+        }
+        next = span.to + 1;
+    }
+    if next != MAX_PORT + 1 {
+        return None;
+    }
+    let union = |family: fn(&OpenSources) -> &Vec<String>| {
+        outermost(
+            spans
+                .iter()
+                .flat_map(|span| family(&span.sources).iter().map(String::as_str)),
+        )
+    };
+    Some(OpenSources {
+        ipv4_sources: union(|s| &s.ipv4_sources),
+        ipv6_sources: union(|s| &s.ipv6_sources),
+    })
+}
+
 impl InternetIngress {
     pub fn of(group: &SecurityGroup) -> InternetIngress {
+        let tcp = open_ports(group, Protocol::Tcp);
+        let udp = open_ports(group, Protocol::Udp);
         InternetIngress {
             all_protocols: OpenSources::of(
                 group.ingress.iter().filter(|p| p.protocol == Protocol::All),
             ),
-            tcp: open_ports(group, Protocol::Tcp),
-            udp: open_ports(group, Protocol::Udp),
+            every_tcp_port: every_port(&tcp),
+            every_udp_port: every_port(&udp),
+            tcp,
+            udp,
         }
     }
 }
@@ -253,6 +290,45 @@ mod tests {
                 ipv6_sources: vec![],
             })
         );
+    }
+
+    #[test]
+    fn every_port_is_open_even_when_one_port_s_sources_differ() {
+        // One more rule on 443 cuts the span, but leaves no port closed.
+        let facts = InternetIngress::of(&group(vec![
+            permission(Protocol::Tcp, Some((0, MAX_PORT)), &["0.0.0.0/0"]),
+            permission(Protocol::Tcp, Some((443, 443)), &["::/0"]),
+        ]));
+        assert_eq!(facts.tcp.len(), 3);
+        assert_eq!(
+            facts.every_tcp_port,
+            Some(OpenSources {
+                ipv4_sources: vec!["0.0.0.0/0".to_owned()],
+                ipv6_sources: vec!["::/0".to_owned()],
+            })
+        );
+        assert_eq!(facts.every_udp_port, None);
+        let halves_and_one_port = InternetIngress::of(&group(vec![
+            permission(
+                Protocol::Tcp,
+                Some((0, MAX_PORT)),
+                &["0.0.0.0/1", "128.0.0.0/1"],
+            ),
+            permission(Protocol::Tcp, Some((22, 22)), &["0.0.0.0/0"]),
+        ]));
+        assert_eq!(
+            halves_and_one_port.every_tcp_port,
+            Some(OpenSources {
+                ipv4_sources: vec!["0.0.0.0/0".to_owned()],
+                ipv6_sources: vec![],
+            })
+        );
+        let one_port_short = InternetIngress::of(&group(vec![permission(
+            Protocol::Tcp,
+            Some((1, MAX_PORT)),
+            &["0.0.0.0/0"],
+        )]));
+        assert_eq!(one_port_short.every_tcp_port, None);
     }
 
     #[test]

@@ -199,7 +199,7 @@ fn convert_all<A, T>(
         .filter_map(|item| match convert(item, scope) {
             Ok(converted) => Some(converted),
             Err(why) => {
-                scope.record_malformed(&operation, why);
+                scope.record_malformed(&operation, format!("skipped {why}"));
                 None
             }
         })
@@ -208,7 +208,7 @@ fn convert_all<A, T>(
 
 /// A value the reasoning needs, or why the item is malformed.
 fn required<T>(value: Option<T>, what: &str, item: &str) -> Result<T, Malformed> {
-    value.ok_or_else(|| format!("{item} without {what} was skipped"))
+    value.ok_or_else(|| format!("{item} without {what}"))
 }
 
 fn meta(
@@ -517,7 +517,7 @@ fn network_acl_entry(entry: aws::NetworkAclEntry) -> Result<NetworkAclEntry, Mal
 fn parse_protocol(text: Option<&str>) -> Result<Protocol, Malformed> {
     required(text, "a protocol", "an entry")?
         .parse()
-        .map_err(|err| format!("an entry was skipped: {err}"))
+        .map_err(|err| format!("an entry with an unknown protocol: {err}"))
 }
 
 fn security_group(g: aws::SecurityGroup, scope: &Scope<'_>) -> Result<SecurityGroup, Malformed> {
@@ -884,19 +884,19 @@ mod tests {
         // A missing rule number would have become 0 and decided first.
         assert_eq!(
             acl(ssh_entry().set_rule_number(None)).err().as_deref(),
-            Some("acl-1: an entry without a rule number was skipped")
+            Some("acl-1: an entry without a rule number")
         );
         assert_eq!(
             acl(ssh_entry().set_protocol(None)).err().as_deref(),
-            Some("acl-1: an entry without a protocol was skipped")
+            Some("acl-1: an entry without a protocol")
         );
         assert!(
             acl(ssh_entry().protocol("carrier-pigeon"))
-                .is_err_and(|why| why.starts_with("acl-1: an entry was skipped:"))
+                .is_err_and(|why| why.starts_with("acl-1: an entry with an unknown protocol: "))
         );
         assert_eq!(
             acl(ssh_entry().set_port_range(None)).err().as_deref(),
-            Some("acl-1: an entry without a port range was skipped")
+            Some("acl-1: an entry without a port range")
         );
         let no_vpc = with_scope(|scope| {
             network_acl(
@@ -906,14 +906,11 @@ mod tests {
         });
         assert_eq!(
             no_vpc.err().as_deref(),
-            Some("a network ACL without a VPC id was skipped")
+            Some("a network ACL without a VPC id")
         );
         let no_id =
             with_scope(|scope| vpc(aws::Vpc::builder().cidr_block("10.0.0.0/16").build(), scope));
-        assert_eq!(
-            no_id.err().as_deref(),
-            Some("a vpc without an id was skipped")
-        );
+        assert_eq!(no_id.err().as_deref(), Some("a vpc without an id"));
         let tcp_without_ports = with_scope(|scope| {
             security_group(
                 aws::SecurityGroup::builder()
@@ -931,7 +928,7 @@ mod tests {
         });
         assert_eq!(
             tcp_without_ports.err().as_deref(),
-            Some("sg-1: a rule without a first port was skipped")
+            Some("sg-1: a rule without a first port")
         );
     }
 
@@ -963,7 +960,7 @@ mod tests {
                 operation: "DescribeNetworkAcls".to_owned(),
                 resource: None,
                 code: "MalformedResponse".to_owned(),
-                message: "acl-1: an entry without a rule number was skipped".to_owned(),
+                message: "skipped acl-1: an entry without a rule number".to_owned(),
             }]
         );
     }

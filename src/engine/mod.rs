@@ -424,6 +424,42 @@ mod tests {
     }
 
     #[test]
+    fn reachability_without_a_hop_s_data_is_not_evaluated() {
+        // A region whose ACLs could not all be read (denied, or one came
+        // back malformed and was left out): no instance there passes.
+        let mut snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        snapshot
+            .collection_errors
+            .push(error(Some("us-east-1"), "ec2", "DescribeNetworkAcls"));
+        let engine = Engine::load(None).expect("built-in rules load");
+        let selection = Selection {
+            rules: vec!["ec2-instance-admin-port-reachable-from-internet".to_owned()],
+            ..Selection::default()
+        };
+        let rules = engine.select(&selection).expect("the rule exists");
+        let findings = engine.evaluate(&snapshot, &Analysis::of(&snapshot), &rules);
+        let in_region: Vec<(Status, Option<&str>)> = findings
+            .iter()
+            .filter(|f| f.resource.region == "us-east-1")
+            .map(|f| (f.status, f.message.as_deref()))
+            .collect();
+        let instances = snapshot.regions["us-east-1"].ec2.instances.len();
+        assert!(instances > 0);
+        assert_eq!(
+            in_region,
+            vec![
+                (
+                    Status::NotEvaluated,
+                    Some(
+                        "ec2:DescribeNetworkAcls failed (AccessDenied), so the data this rule reads is missing"
+                    )
+                );
+                instances
+            ]
+        );
+    }
+
+    #[test]
     fn a_condition_that_fails_on_a_resource_is_an_error_result() {
         // A rule that reads a field one group lacks: that group's result is
         // ERROR with the interpreter's reason, the others still decide.
