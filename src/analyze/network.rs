@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::cidr::{Network, covers_internet};
 use crate::snapshot::ec2::{
-    Ec2Region, Permission, RouteDestination, RouteTable, RouteTargetKind, Vpc, VpcPeeringConnection,
+    Ec2Region, FlowLog, Permission, RouteDestination, RouteTable, RouteTargetKind, Vpc,
+    VpcPeeringConnection,
 };
 
 /// AWS reserves the first four addresses and the last one of every subnet.
@@ -41,6 +42,9 @@ pub struct VpcFacts {
     pub ipv4_cidrs: Vec<String>,
     /// Flow logs attached to the VPC itself and active.
     pub active_flow_log_ids: Vec<String>,
+    /// Of those, the ones recording rejected traffic (traffic type `ALL`
+    /// or `REJECT`), as CIS 3.7 and EC2.6 ask.
+    pub rejected_traffic_flow_log_ids: Vec<String>,
     pub subnet_count: usize,
     pub network_interface_count: usize,
     /// Other VPCs of the account, in any region, whose IPv4 ranges overlap
@@ -224,17 +228,23 @@ fn subnet_facts(ec2: &Ec2Region, subnet: &crate::snapshot::ec2::Subnet) -> Subne
 }
 
 fn vpc_facts(ec2: &Ec2Region, vpc: &Vpc) -> VpcFacts {
+    let active: Vec<&FlowLog> = ec2
+        .flow_logs
+        .iter()
+        .filter(|log| {
+            log.resource_id.as_deref() == Some(vpc.meta.id.as_str())
+                && log.flow_log_status.as_deref() == Some("ACTIVE")
+        })
+        .collect();
+    let ids = |logs: &mut dyn Iterator<Item = &&FlowLog>| -> Vec<String> {
+        logs.map(|log| log.meta.id.clone()).collect()
+    };
     VpcFacts {
         ipv4_cidrs: ipv4_cidrs(vpc),
-        active_flow_log_ids: ec2
-            .flow_logs
+        active_flow_log_ids: ids(&mut active.iter()),
+        rejected_traffic_flow_log_ids: ids(&mut active
             .iter()
-            .filter(|log| {
-                log.resource_id.as_deref() == Some(vpc.meta.id.as_str())
-                    && log.flow_log_status.as_deref() == Some("ACTIVE")
-            })
-            .map(|log| log.meta.id.clone())
-            .collect(),
+            .filter(|log| matches!(log.traffic_type.as_deref(), Some("ALL" | "REJECT")))),
         subnet_count: ec2
             .subnets
             .iter()

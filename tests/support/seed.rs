@@ -866,7 +866,7 @@ pub struct RuleCases {
     /// Its default group, emptied of every rule.
     pub rules_default_group: String,
     pub rules_subnet: String,
-    /// 10.20.3.0/28 with one interface in it: 10 of 11 addresses free.
+    /// 10.20.3.0/28 with ten interfaces in it: 1 of 11 addresses free.
     pub tiny_subnet: String,
     /// Admits TCP 443 from the internet; egress allows only TCP 443.
     pub return_blocked_acl: String,
@@ -956,7 +956,10 @@ pub async fn seed_rule_cases(
     for chunk in attached.chunks(5) {
         create_interface(&ec2, &rules_subnet, chunk, "rules").await;
     }
-    create_interface(&ec2, &tiny_subnet, &[], "fills the tiny subnet").await;
+    // Ten of a /28's eleven usable addresses: more than 90% used.
+    for _ in 0..10 {
+        create_interface(&ec2, &tiny_subnet, &[], "fills the tiny subnet").await;
+    }
     let rules_default_group = default_group(&ec2, &rules_vpc).await;
     empty_group(&ec2, &rules_default_group).await;
 
