@@ -168,18 +168,18 @@ fn evaluate_reports_the_demo_snapshot_offline() {
     let cells = |first: &str| row(&|line| line.starts_with(&format!("│ {first} ")));
     assert!(
         stdout
-            .contains("\n135 failing finding(s): 7 critical, 38 high, 66 medium, 23 low, 1 info\n")
+            .contains("\n136 failing finding(s): 7 critical, 38 high, 67 medium, 23 low, 1 info\n")
     );
     // By service and by region: critical, high, medium, low, info, total.
     assert_eq!(
         cells("guardduty"),
         ["guardduty", "6", "19", "29", "18", "-", "72"]
     );
-    assert_eq!(cells("global"), ["global", "1", "2", "4", "2", "1", "10"]);
+    assert_eq!(cells("global"), ["global", "1", "2", "5", "2", "1", "11"]);
     assert!(stdout.contains("\nEverything requested was collected and evaluated.\n"));
     assert!(
         stdout.ends_with(
-            "450 check(s): 135 failed, 315 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"
+            "450 check(s): 136 failed, 314 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"
         ),
         "{stdout}"
     );
@@ -216,7 +216,7 @@ fn evaluate_reports_the_demo_snapshot_offline() {
     );
     let (_, quiet, _) = run(home.path(), &["evaluate", DEMO, "--fail-on", "never", "-q"]);
     assert!(!quiet.contains("\nFailing\n"), "{quiet}");
-    assert!(quiet.contains("135 failing finding(s)"));
+    assert!(quiet.contains("136 failing finding(s)"));
 }
 
 #[test]
@@ -426,7 +426,7 @@ fn selection_flags_pick_rules() {
     );
     assert!(
         stdout.ends_with(
-            "77 check(s): 32 failed, 45 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"
+            "77 check(s): 33 failed, 44 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"
         ),
         "{stdout}"
     );

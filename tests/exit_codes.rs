@@ -36,12 +36,12 @@ fn read_json(path: &Path) -> Value {
 #[test]
 fn failing_findings_at_or_above_the_threshold_exit_1() {
     let home = tempfile::tempdir().expect("temp dir");
-    // 135 failing findings, one of them info: the default threshold is low.
+    // 136 failing findings, one of them info: the default threshold is low.
     let (code, stdout, stderr) = evaluate(home.path(), &[]);
     assert_eq!(code, 1);
-    assert_eq!(stderr, "rampart: 134 failing finding(s) at or above low\n");
+    assert_eq!(stderr, "rampart: 135 failing finding(s) at or above low\n");
     assert!(stdout.ends_with(
-        "450 check(s): 135 failed, 315 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"
+        "450 check(s): 136 failed, 314 passed, 0 not evaluated, 0 error(s), 0 suppressed\n"
     ));
 
     let (code, _, stderr) = evaluate(home.path(), &["--fail-on", "critical"]);
@@ -52,7 +52,7 @@ fn failing_findings_at_or_above_the_threshold_exit_1() {
     let (code, _, stderr) = evaluate(home.path(), &["--fail-on", "info"]);
     assert_eq!(
         (code, stderr.as_str()),
-        (1, "rampart: 135 failing finding(s) at or above info\n")
+        (1, "rampart: 136 failing finding(s) at or above info\n")
     );
 }
 
@@ -196,7 +196,7 @@ fn a_baseline_marks_findings_new_and_fail_on_new_counts_only_those() {
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains(&format!(
-            "Compared with {}: 0 new, 135 existing, 0 resolved.\n",
+            "Compared with {}: 0 new, 136 existing, 0 resolved.\n",
             full.display()
         )),
         "{stdout}"
@@ -271,7 +271,7 @@ fn a_baseline_marks_findings_new_and_fail_on_new_counts_only_those() {
         "{diff}"
     );
     assert!(
-        diff.ends_with("1 new, 1 resolved, 134 unchanged failing finding(s)\n"),
+        diff.ends_with("1 new, 1 resolved, 135 unchanged failing finding(s)\n"),
         "{diff}"
     );
 
@@ -340,7 +340,7 @@ fn suppressed_findings_stay_in_the_report_and_do_not_fail_the_job() {
     );
     let json = read_json(&report);
     assert_eq!(json["summary"]["suppressed"], 60);
-    assert_eq!(json["summary"]["failed"], 75);
+    assert_eq!(json["summary"]["failed"], 76);
     let suppressed = json["findings"]
         .as_array()
         .expect("findings")

@@ -137,7 +137,7 @@ fn the_fixture_covers_every_triage_state() {
             summary.not_evaluated,
             summary.suppressed
         ),
-        (78, 63, 11, 2, 2)
+        (78, 64, 10, 2, 2)
     );
     assert_eq!((summary.new, summary.resolved), (Some(1), Some(2)));
     assert_eq!(report.expired_suppressions.len(), 1);

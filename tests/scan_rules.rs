@@ -585,11 +585,12 @@ async fn main_account() -> Vec<Finding> {
         [&users["alice"], &users["bob"]],
     );
 
-    // The account: root without MFA and signed in yesterday; a password
-    // policy short of CIS on length, lower case and reuse; IAM users beside
-    // Identity Center.
+    // The account: root without MFA (so not behind hardware MFA either)
+    // and signed in yesterday; a password policy short of CIS on length,
+    // lower case and reuse; IAM users beside Identity Center.
     for rule in [
         "iam-root-mfa-not-enabled",
+        "iam-root-mfa-not-hardware",
         "iam-root-recently-used",
         "iam-password-policy-minimum-length-too-short",
         "iam-password-policy-lowercase-not-required",
