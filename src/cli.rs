@@ -20,7 +20,7 @@ use crate::collect::{self, CollectOptions, RegionSelection};
 use crate::engine::rule::Rule;
 use crate::engine::{Engine, Selection};
 use crate::files;
-use crate::pipeline::{Gate, Plan, PlanOptions, Render, RunClock, Verdict};
+use crate::pipeline::{self, Gate, Plan, PlanOptions, Render, RunClock, Verdict};
 use crate::report::terminal::TerminalOptions;
 use crate::report::{self, Format};
 use crate::results::Report;
@@ -428,10 +428,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
                 });
             }
             check_outputs(&outputs)?;
-            let rendered: Vec<String> = renders(&outputs, &args.terminal.options())
-                .iter()
-                .map(|render| report::render(&report, render.format, &render.options))
-                .collect();
+            let rendered = pipeline::render(&report, &renders(&outputs, &args.terminal.options()));
             write_outputs(&outputs, &rendered)?;
         }
         Command::Diff(args) => {

@@ -130,10 +130,6 @@ impl Plan {
         })
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// The selected rules, in the engine's order.
     pub fn rules(&self) -> Vec<&Rule> {
         self.rule_ids
@@ -166,10 +162,7 @@ impl Plan {
         );
         self.triage(&mut report, clock.today);
         report.scan.finished_at = (clock.now)();
-        let rendered = renders
-            .iter()
-            .map(|render| report::render(&report, render.format, &render.options))
-            .collect();
+        let rendered = render(&report, renders);
         let verdict = gate.verdict(&report);
         Outcome {
             report,
@@ -188,6 +181,14 @@ impl Plan {
             baseline::apply(report, old, name);
         }
     }
+}
+
+/// The report in each requested format, in order.
+pub fn render(report: &Report, renders: &[Render]) -> Vec<String> {
+    renders
+        .iter()
+        .map(|render| report::render(report, render.format, &render.options))
+        .collect()
 }
 
 impl Gate {
