@@ -341,7 +341,7 @@ fn an_unknown_key_in_a_rule_is_rejected() {
         format!(
             "rampart: error: {}:6:1: unknown field `rational`, expected one of id, aliases, title, \
              severity, severity_from, resource, description, rationale, remediation, references, compliance, \
-             equivalents, vars, requires, when, message, now, tests\n",
+             equivalents, vars, requires, when, message, unknown, now, tests\n",
             file.display()
         )
     );

@@ -44,6 +44,18 @@ impl Network {
         self.v6
     }
 
+    /// The first and last address, as integers of the family.
+    pub fn range(&self) -> (u128, u128) {
+        (self.first, self.last)
+    }
+
+    /// The prefix length: 32 for one IPv4 address, 0 for the whole family.
+    pub fn prefix_len(&self) -> u32 {
+        let bits = if self.v6 { 128 } else { 32 };
+        let host_bits = 128 - (self.last - self.first).leading_zeros();
+        bits - host_bits
+    }
+
     /// How many addresses the network holds.
     pub fn size(&self) -> u128 {
         (self.last - self.first).saturating_add(1)

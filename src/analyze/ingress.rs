@@ -7,8 +7,9 @@
 
 use serde::Serialize;
 
-use super::cidr::{Network, covers_family};
-use super::ports::MAX_PORT;
+use super::cidr::Network;
+use super::ports::{MAX_PORT, Transport, port_interval};
+use super::sets::{Family, Flows, Intervals, PortText};
 use crate::snapshot::ec2::{CidrSource, Permission, Protocol, SecurityGroup};
 
 /// The inbound traffic a group admits from every address of a family.
@@ -70,10 +71,13 @@ impl OpenSources {
 /// [`outermost`] lists them; otherwise none.
 fn covering<'a>(ranges: impl Iterator<Item = &'a CidrSource>) -> Vec<String> {
     let texts: Vec<&str> = ranges.map(|r| r.cidr.as_str()).collect();
-    let networks: Vec<Network> = texts.iter().filter_map(|t| Network::parse(t)).collect();
-    match networks.first() {
-        Some(first) if covers_family(&networks, first.is_ipv6()) => outermost(texts),
-        _ => Vec::new(),
+    let Some(family) = texts.first().map(|text| Family::of_text(text)) else {
+        return Vec::new();
+    };
+    if Intervals::of_cidrs(texts.iter().copied(), family).covers(&family.internet()) {
+        outermost(texts)
+    } else {
+        Vec::new()
     }
 }
 
@@ -186,6 +190,57 @@ impl InternetIngress {
     }
 }
 
+/// One inbound permission of a group as the (port, source address) pairs
+/// it admits in one family and transport. Sources that are other groups or
+/// prefix lists are not internet addresses the model can name, so they
+/// admit nothing here.
+#[derive(Debug, Clone)]
+pub struct GroupRule {
+    pub group_id: String,
+    /// `sg-0abc: tcp 22 from 0.0.0.0/0`.
+    pub label: String,
+    pub flows: Flows,
+}
+
+/// The group's inbound permissions for one family and transport.
+pub fn group_rules(group: &SecurityGroup, family: Family, transport: Transport) -> Vec<GroupRule> {
+    let protocol = match transport {
+        Transport::Tcp => Protocol::Tcp,
+        Transport::Udp => Protocol::Udp,
+    };
+    group
+        .ingress
+        .iter()
+        .filter_map(|permission| {
+            let (from, to) = ports(permission, protocol)?;
+            let cidrs: Vec<&str> = match family {
+                Family::Ipv4 => &permission.ipv4_ranges,
+                Family::Ipv6 => &permission.ipv6_ranges,
+            }
+            .iter()
+            .map(|source| source.cidr.as_str())
+            .collect();
+            let flows = Flows::rect(
+                &port_interval(from, to),
+                &Intervals::of_cidrs(cidrs.iter().copied(), family),
+            );
+            if flows.is_empty() {
+                return None;
+            }
+            let what = if permission.protocol == Protocol::All {
+                "all traffic".to_owned()
+            } else {
+                format!("{} {}", transport.name(), PortText(from, to))
+            };
+            Some(GroupRule {
+                group_id: group.meta.id.clone(),
+                label: format!("{}: {what} from {}", group.meta.id, cidrs.join(", ")),
+                flows,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,7 +316,7 @@ mod tests {
                 Some((22, 22)),
                 &["0.0.0.0/0", "203.0.113.0/24"],
             ),
-            permission(Protocol::Udp, Some((53, 53)), &["0.0.0.0/1", "::/1"]),
+            permission(Protocol::Udp, Some((53, 53)), &["0.0.0.0/1", "8000::/1"]),
         ]));
         assert_eq!(
             facts.tcp,
@@ -272,6 +327,30 @@ mod tests {
             ]
         );
         assert_eq!(facts.udp, [], "half of each family is not the internet");
+    }
+
+    #[test]
+    fn every_internet_address_is_enough_without_the_private_ranges() {
+        // The public IPv4 space less nothing routable: open, though 10/8
+        // and the other private ranges are left out; ::/1 holds 2000::/3.
+        let public = Family::Ipv4.internet().to_cidrs(Family::Ipv4);
+        let texts: Vec<&str> = public.iter().map(String::as_str).collect();
+        let facts = InternetIngress::of(&group(vec![
+            permission(Protocol::Tcp, Some((22, 22)), &texts),
+            permission(Protocol::Tcp, Some((443, 443)), &["::/1"]),
+        ]));
+        assert_eq!(facts.tcp.len(), 2);
+        assert_eq!(
+            (facts.tcp[0].from, facts.tcp[0].sources.ipv4_sources.len()),
+            (22, public.len())
+        );
+        assert_eq!(facts.tcp[1].sources.ipv6_sources, ["::/1"]);
+        let one_short = InternetIngress::of(&group(vec![permission(
+            Protocol::Tcp,
+            Some((22, 22)),
+            &texts[1..],
+        )]));
+        assert_eq!(one_short.tcp, []);
     }
 
     #[test]

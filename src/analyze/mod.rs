@@ -12,6 +12,8 @@ pub mod ingress;
 pub mod nacl;
 pub mod network;
 pub mod ports;
+pub mod routes;
+pub mod sets;
 
 use std::collections::HashMap;
 
@@ -19,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::snapshot::ec2::Ec2Region;
 use crate::snapshot::{RegionSnapshot, Snapshot};
-use exposure::{AclIpv4, Endpoint, Exposure};
+use exposure::{Endpoint, Exposure, RegionModel};
 use guardduty::GuardDutyFacts;
 use iam::{RootFacts, UserFacts};
 use identity_center::InstanceFacts;
@@ -106,46 +108,60 @@ fn analyze_region(region: &RegionSnapshot) -> RegionAnalysis {
 /// The network facts of a region; GuardDuty's are added by the caller.
 fn analyze_ec2(ec2: &Ec2Region) -> RegionAnalysis {
     let network = RegionNetwork::of(ec2);
-    let acls: HashMap<&str, AclIpv4> = ec2
-        .network_acls
-        .iter()
-        .map(|acl| (acl.meta.id.as_str(), AclIpv4::of(acl)))
-        .collect();
+    let model = RegionModel::of(ec2, &network);
     let network_interfaces: HashMap<String, Exposure> = ec2
         .network_interfaces
         .iter()
         .map(|eni| {
+            let mut unknown = Vec::new();
+            let mut public_ipv4: Vec<&str> = eni.public_ip.as_deref().into_iter().collect();
+            match &eni.secondary_public_ips {
+                Some(ips) => public_ipv4.extend(ips.iter().map(String::as_str)),
+                None => unknown.push(format!(
+                    "the Elastic IPs of {}'s secondary private addresses are not in the snapshot",
+                    eni.meta.id
+                )),
+            }
             let endpoint = Endpoint {
                 network_interface_id: &eni.meta.id,
-                public_ip: eni.public_ip.as_deref(),
+                public_ipv4,
+                ipv6_addresses: &eni.ipv6_addresses,
                 subnet_id: eni.subnet_id.as_deref(),
                 security_group_ids: &eni.security_group_ids,
+                unknown,
             };
-            let facts = exposure::exposure(&acls, &network, &endpoint);
-            (eni.meta.id.clone(), facts)
+            (eni.meta.id.clone(), exposure::exposure(&model, &endpoint))
         })
         .collect();
     let instances = ec2
         .instances
         .iter()
         .map(|instance| {
-            let interfaces: Vec<Exposure> = instance
-                .network_interface_ids
-                .iter()
-                .filter_map(|id| network_interfaces.get(id).cloned())
-                .collect();
-            // Without its interfaces in the snapshot, the instance's own
-            // primary address, subnet and groups stand in for them.
-            let facts = if interfaces.is_empty() {
+            // Without interfaces listed, the instance's own primary
+            // address, subnet and groups describe its one interface.
+            let facts = if instance.network_interface_ids.is_empty() {
                 let endpoint = Endpoint {
                     network_interface_id: &instance.meta.id,
-                    public_ip: instance.public_ip.as_deref(),
+                    public_ipv4: instance.public_ip.as_deref().into_iter().collect(),
+                    ipv6_addresses: &[],
                     subnet_id: instance.subnet_id.as_deref(),
                     security_group_ids: &instance.security_group_ids,
+                    unknown: Vec::new(),
                 };
-                exposure::exposure(&acls, &network, &endpoint)
+                exposure::exposure(&model, &endpoint)
             } else {
-                Exposure::merge(interfaces)
+                Exposure::merge(instance.network_interface_ids.iter().map(|id| {
+                    network_interfaces
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| Exposure {
+                            unknown: vec![format!(
+                                "network interface {id} of {} is not in the snapshot",
+                                instance.meta.id
+                            )],
+                            ..Exposure::default()
+                        })
+                }))
             };
             (instance.meta.id.clone(), facts)
         })
@@ -222,7 +238,8 @@ mod tests {
             id,
             json!({
                 "vpc_id": "vpc-1", "subnet_id": subnet, "requester_managed": false,
-                "public_ip": public_ip, "ipv6_addresses": [], "security_group_ids": [group],
+                "public_ip": public_ip, "secondary_public_ips": [], "ipv6_addresses": [],
+                "security_group_ids": [group],
             }),
         )
     }
@@ -283,13 +300,16 @@ mod tests {
     fn a_subnet_is_public_through_its_explicit_table_else_the_main_one() {
         let facts = RegionNetwork::of(&region());
         let public = &facts.subnets["subnet-public"];
-        assert!(public.public);
+        assert_eq!(
+            (public.public_ipv4, public.public_ipv6),
+            (Some(true), Some(false))
+        );
         assert_eq!(public.route_table_id.as_deref(), Some("rtb-public"));
         assert!(!public.uses_main_route_table);
         assert_eq!(public.internet_gateway_id.as_deref(), Some("igw-1"));
         assert_eq!(public.network_acl_id.as_deref(), Some("acl-default"));
         let private = &facts.subnets["subnet-private"];
-        assert!(!private.public);
+        assert_eq!(private.public_ipv4, Some(false));
         assert_eq!(private.route_table_id.as_deref(), Some("rtb-main"));
         assert!(private.uses_main_route_table);
         // A /24 has 251 usable addresses; 241 free means 10 used.
@@ -309,19 +329,29 @@ mod tests {
 
         let reachable = exposure("eni-reachable");
         assert_eq!(reachable.blocked_by, Vec::<String>::new());
+        assert_eq!(reachable.unknown, Vec::<String>::new());
         assert_eq!(reachable.reachable.len(), 1);
         let path = &reachable.reachable[0];
         assert_eq!(
-            (path.protocol.as_str(), path.from, path.to),
-            ("tcp", 22, 22)
+            (path.protocol, path.family, path.from, path.to),
+            ("tcp", "ipv4", 22, 22)
         );
-        assert_eq!(path.security_group_id, "sg-ssh");
-        assert_eq!(path.sources, ["0.0.0.0/0"]);
-        assert_eq!(path.public_ip.as_deref(), Some("203.0.113.10"));
+        assert_eq!(path.security_group_ids, ["sg-ssh"]);
+        assert_eq!(path.security_group_rules, ["sg-ssh: tcp 22 from 0.0.0.0/0"]);
+        assert_eq!(path.sources, "every internet IPv4 address");
+        assert_eq!(path.addresses, ["203.0.113.10"]);
         assert_eq!(path.internet_gateway_id.as_deref(), Some("igw-1"));
-        assert_eq!(path.route_table_id.as_deref(), Some("rtb-public"));
-        assert_eq!(path.network_acl_id.as_deref(), Some("acl-default"));
-        assert_eq!(path.network_acl_rule, Some(100));
+        assert_eq!(path.route_table_id, "rtb-public");
+        assert_eq!(path.routes, ["0.0.0.0/0 → igw-1"]);
+        assert_eq!(path.network_acl_id, "acl-default");
+        assert_eq!(path.network_acl_inbound_rules, [100]);
+        assert_eq!(path.network_acl_outbound_rules, [100]);
+        assert_eq!(
+            path.path,
+            "from every internet IPv4 address through igw-1 to 203.0.113.10 on eni-reachable: \
+             route table rtb-public (0.0.0.0/0 → igw-1), network ACL acl-default inbound entry 100 \
+             and outbound entry 100 for the replies, security group rule sg-ssh: tcp 22 from 0.0.0.0/0"
+        );
 
         let private = exposure("eni-private-subnet");
         assert_eq!(private.open_in_security_groups.len(), 1);
@@ -329,7 +359,7 @@ mod tests {
         assert_eq!(
             private.blocked_by,
             [
-                "subnet subnet-private has no default route to an internet gateway (route table rtb-main)"
+                "route table rtb-main sends no internet IPv4 address to an internet gateway (no route matches), so replies to TCP 22 cannot return"
             ]
         );
 
@@ -338,7 +368,7 @@ mod tests {
         assert_eq!(
             denied.blocked_by,
             [
-                "network ACL acl-no-ssh denies inbound traffic from the internet to some ports the security groups open"
+                "network ACL acl-no-ssh admits no inbound TCP 22 from the internet over IPv4 (denied by entry 90)"
             ]
         );
 
@@ -346,7 +376,7 @@ mod tests {
         assert!(no_ip.reachable.is_empty());
         assert_eq!(
             no_ip.blocked_by,
-            ["eni-no-public-ip has no public IPv4 address"]
+            ["eni-no-public-ip has no public IPv4 address the internet can reach"]
         );
 
         let internal = exposure("eni-internal-group");
@@ -359,13 +389,48 @@ mod tests {
         assert_eq!(
             no_replies.blocked_by,
             [
-                "network ACL acl-no-replies admits no outbound TCP to the internet on ephemeral ports 1024-65535, so replies cannot leave"
+                "network ACL acl-no-replies admits no outbound TCP over IPv4 to clients' ephemeral ports 1024-65535 at the addresses admitted inbound, so replies on TCP 22 cannot leave"
             ]
         );
         let acl = &analysis.network_acls["acl-no-replies"];
         assert_eq!(
             acl.ephemeral_return_blocked.tcp,
             [ports::PortSpan::new(1024, 65_535)]
+        );
+    }
+
+    #[test]
+    fn a_peering_route_is_within_the_peer_when_its_ranges_hold_it_together() {
+        let mut ec2 = region();
+        ec2.vpc_peering_connections = serde_json::from_value(json!([with_meta("pcx-1", json!({
+            "status": "active",
+            "requester": {"vpc_id": "vpc-1", "cidr_blocks": ["10.0.0.0/16"], "ipv6_cidr_blocks": []},
+            "accepter": {"vpc_id": "vpc-2", "cidr_blocks": ["10.2.0.0/16", "10.3.0.0/16"], "ipv6_cidr_blocks": []},
+        }))]))
+        .expect("peering parses");
+        let peering = |cidr: &str, pcx: &str| {
+            serde_json::from_value(json!({"destination": {"kind": "ipv4", "value": cidr},
+                "target": {"kind": "vpc_peering", "id": pcx}, "state": "active"}))
+            .expect("route parses")
+        };
+        ec2.route_tables[0].routes = vec![
+            peering("10.2.0.0/15", "pcx-1"),
+            peering("10.2.0.0/14", "pcx-1"),
+            peering("10.9.0.0/16", "pcx-gone"),
+        ];
+        let facts = RegionNetwork::of(&ec2);
+        let routes = &facts.route_tables["rtb-main"].peering_routes;
+        let within: Vec<(&str, Option<bool>)> = routes
+            .iter()
+            .map(|r| (r.destination.as_str(), r.within_peer))
+            .collect();
+        assert_eq!(
+            within,
+            [
+                ("10.2.0.0/15", Some(true)),
+                ("10.2.0.0/14", Some(false)),
+                ("10.9.0.0/16", None)
+            ]
         );
     }
 

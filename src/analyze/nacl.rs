@@ -5,7 +5,8 @@
 use serde::Serialize;
 
 use super::cidr::{Network, covers_internet};
-use super::ports::{EPHEMERAL, PortSpan, subtract};
+use super::ports::{EPHEMERAL, PortSpan, Transport, ephemeral_ports, port_interval, subtract};
+use super::sets::{self, Flows, Intervals, MAX_PORT};
 use crate::snapshot::ec2::{NetworkAcl, NetworkAclEntry, Protocol, RuleAction};
 
 /// The traffic an ACL admits in one direction for an address anywhere on
@@ -146,6 +147,93 @@ pub fn admission(acl: &NetworkAcl, egress: bool, family: Family) -> Admission {
     admitted.tcp.sort_by_key(|span| span.from);
     admitted.udp.sort_by_key(|span| span.from);
     admitted
+}
+
+/// What an ACL decides in one direction, for one address family and
+/// transport, by first match on every (port, address) pair: the remote
+/// address (the source inbound, the destination outbound) and the port the
+/// packet is sent to. Entries for narrower ranges decide their own
+/// addresses, so allows that together cover the internet admit it and a
+/// narrower deny ahead of an allow removes its addresses.
+#[derive(Debug, Clone, Default)]
+pub struct AclDecisions {
+    /// Per allow entry (by rule number), the pairs it decides.
+    pub allowed: Vec<(i32, Flows)>,
+    /// Per deny entry, the pairs it decides; pairs no entry matches are
+    /// denied too and not listed.
+    pub denied: Vec<(i32, Flows)>,
+    /// Every admitted pair.
+    pub admitted: Flows,
+}
+
+impl AclDecisions {
+    pub fn of(
+        acl: &NetworkAcl,
+        egress: bool,
+        family: sets::Family,
+        transport: Transport,
+    ) -> AclDecisions {
+        let mut entries: Vec<&NetworkAclEntry> = acl
+            .entries
+            .iter()
+            .filter(|e| e.egress == egress && transport.matches(e.protocol))
+            .collect();
+        entries.sort_by_key(|e| e.rule_number);
+        let mut undecided = Flows::rect(&Intervals::span(0, MAX_PORT), &family.everything());
+        let mut out = AclDecisions::default();
+        for entry in entries {
+            let cidr = match family {
+                sets::Family::Ipv4 => entry.cidr_ipv4.as_deref(),
+                sets::Family::Ipv6 => entry.cidr_ipv6.as_deref(),
+            };
+            let Some(network) = cidr.and_then(Network::parse) else {
+                continue;
+            };
+            let (first, last) = network.range();
+            // An entry for every protocol covers every port.
+            let ports = match (entry.protocol, entry.port_range) {
+                (Protocol::Tcp | Protocol::Udp, Some(range)) => port_interval(range.from, range.to),
+                _ => Intervals::span(0, MAX_PORT),
+            };
+            let matched = Flows::rect(&ports, &Intervals::span(first, last));
+            let decided = undecided.intersection(&matched);
+            if decided.is_empty() {
+                continue;
+            }
+            undecided = undecided.difference(&matched);
+            if entry.action == RuleAction::Allow {
+                out.admitted = out.admitted.union(&decided);
+                out.allowed.push((entry.rule_number, decided));
+            } else {
+                out.denied.push((entry.rule_number, decided));
+            }
+        }
+        out
+    }
+
+    /// The allow entries deciding some of `flows`.
+    pub fn allowing(&self, flows: &Flows) -> Vec<i32> {
+        Self::numbers(&self.allowed, flows)
+    }
+
+    /// The deny entries deciding some of `flows`.
+    pub fn denying(&self, flows: &Flows) -> Vec<i32> {
+        Self::numbers(&self.denied, flows)
+    }
+
+    fn numbers(entries: &[(i32, Flows)], flows: &Flows) -> Vec<i32> {
+        entries
+            .iter()
+            .filter(|(_, decided)| decided.intersects(flows))
+            .map(|(number, _)| *number)
+            .collect()
+    }
+
+    /// The remote addresses a reply can be sent to outbound: those some
+    /// client ephemeral port (1024-65535) is admitted to.
+    pub fn reply_addresses(&self) -> Intervals {
+        self.admitted.addresses_on(&ephemeral_ports())
+    }
 }
 
 #[cfg(test)]

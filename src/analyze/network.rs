@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::cidr::{Network, covers_internet};
+use super::cidr::Network;
+use super::routes::Routing;
+use super::sets::{Family, Intervals};
 use crate::snapshot::ec2::{
     Ec2Region, FlowLog, Permission, RouteDestination, RouteTable, RouteTargetKind, Vpc,
     VpcPeeringConnection,
@@ -23,11 +25,14 @@ pub struct SubnetFacts {
     /// True when the subnet has no explicit association and follows the
     /// main table (and every change made to it).
     pub uses_main_route_table: bool,
-    /// The internet gateway a default route (0.0.0.0/0 or ::/0) reaches.
+    /// The internet gateway the subnet's table sends internet addresses to.
     pub internet_gateway_id: Option<String>,
-    /// Whether the subnet's route table sends a default route to an
-    /// internet gateway.
-    pub public: bool,
+    /// Whether the table sends some internet IPv4 addresses to an internet
+    /// gateway; `None` when the subnet's table is not in the snapshot.
+    pub public_ipv4: Option<bool>,
+    /// The same for IPv6: a ::/0 route to an internet gateway makes a
+    /// subnet IPv6-public, not IPv4-public.
+    pub public_ipv6: Option<bool>,
     pub network_acl_id: Option<String>,
     /// Addresses instances can use: the IPv4 block less the five AWS keeps.
     pub usable_addresses: Option<u64>,
@@ -79,8 +84,9 @@ pub struct SecurityGroupFacts {
 pub struct RouteTableFacts {
     /// Subnets explicitly associated with the table.
     pub subnet_ids: Vec<String>,
-    /// The internet gateway the table's default route (0.0.0.0/0 or ::/0)
-    /// reaches: every subnet using the table is public.
+    /// The internet gateway the table sends internet addresses to (by
+    /// longest prefix, in either family): every subnet using the table is
+    /// public.
     pub internet_gateway_id: Option<String>,
     pub peering_routes: Vec<PeeringRoute>,
 }
@@ -90,17 +96,21 @@ pub struct RouteTableFacts {
 pub struct PeeringRoute {
     pub destination: String,
     pub peering_connection_id: String,
-    /// The ranges of the VPC on the other side, when the peering is known.
-    pub peer_cidrs: Vec<String>,
-    /// Whether the destination lies inside the peer's ranges; false when it
-    /// also covers addresses the peer does not hold.
-    pub within_peer: bool,
+    /// The ranges of the VPC on the other side; `None` when the peering
+    /// connection is not in the snapshot.
+    pub peer_cidrs: Option<Vec<String>>,
+    /// Whether the destination lies inside the union of the peer's ranges;
+    /// false when it also covers addresses the peer does not hold, `None`
+    /// when the peer's ranges are unknown.
+    pub within_peer: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NatGatewayFacts {
-    /// Whether the gateway's subnet routes to an internet gateway; `None`
-    /// when the subnet is not in the snapshot.
+    /// Whether the gateway's subnet routes internet IPv4 addresses to an
+    /// internet gateway (an IPv6 route does not let a NAT gateway reach
+    /// the IPv4 internet); `None` when the subnet or its route table is not
+    /// in the snapshot.
     pub subnet_public: Option<bool>,
 }
 
@@ -129,7 +139,7 @@ impl RegionNetwork {
                     .subnet_id
                     .as_ref()
                     .and_then(|id| subnets.get(id))
-                    .map(|facts| facts.public);
+                    .and_then(|facts| facts.public_ipv4);
                 (nat.meta.id.clone(), NatGatewayFacts { subnet_public })
             })
             .collect();
@@ -174,25 +184,43 @@ pub fn route_table_of<'a>(
     }
 }
 
-/// The internet gateway a table's default route (0.0.0.0/0 or ::/0)
-/// reaches, ignoring blackholed routes.
-pub fn default_route_gateway(table: &RouteTable) -> Option<&str> {
-    table.routes.iter().find_map(|route| {
-        let destination = match &route.destination {
-            RouteDestination::Ipv4(cidr) | RouteDestination::Ipv6(cidr) => Network::parse(cidr)?,
-            _ => return None,
+/// Where a table sends internet addresses: per family, whether some go
+/// through an internet gateway (by longest prefix, so split defaults
+/// such as 0.0.0.0/1 and 128.0.0.0/1 count and a more specific route
+/// elsewhere takes its addresses away), and the gateway.
+pub struct InternetRouting {
+    pub ipv4: bool,
+    pub ipv6: bool,
+    pub internet_gateway_id: Option<String>,
+}
+
+impl InternetRouting {
+    pub fn of(table: &RouteTable) -> InternetRouting {
+        let mut gateway = None;
+        let mut public = |family: Family| {
+            let routing = Routing::of(table, family);
+            let internet = family.internet();
+            let to_gateway = routing
+                .deciding(&internet)
+                .find(|decision| decision.to_internet_gateway());
+            if gateway.is_none() {
+                gateway = to_gateway.and_then(|d| d.target_id.clone());
+            }
+            to_gateway.is_some()
         };
-        (route.target.kind == RouteTargetKind::InternetGateway
-            && route.state.as_deref() != Some("blackhole")
-            && covers_internet(&[destination]))
-        .then_some(route.target.id.as_deref())
-        .flatten()
-    })
+        let ipv4 = public(Family::Ipv4);
+        let ipv6 = public(Family::Ipv6);
+        InternetRouting {
+            ipv4,
+            ipv6,
+            internet_gateway_id: gateway,
+        }
+    }
 }
 
 fn subnet_facts(ec2: &Ec2Region, subnet: &crate::snapshot::ec2::Subnet) -> SubnetFacts {
     let table = route_table_of(ec2, &subnet.meta.id, &subnet.vpc_id);
-    let internet_gateway_id = table.and_then(|(table, _)| default_route_gateway(table));
+    let routing = table.map(|(table, _)| InternetRouting::of(table));
     let network_acl_id = ec2
         .network_acls
         .iter()
@@ -218,8 +246,9 @@ fn subnet_facts(ec2: &Ec2Region, subnet: &crate::snapshot::ec2::Subnet) -> Subne
     SubnetFacts {
         route_table_id: table.map(|(table, _)| table.meta.id.clone()),
         uses_main_route_table: table.is_some_and(|(_, main)| main),
-        public: internet_gateway_id.is_some(),
-        internet_gateway_id: internet_gateway_id.map(str::to_owned),
+        public_ipv4: routing.as_ref().map(|r| r.ipv4),
+        public_ipv6: routing.as_ref().map(|r| r.ipv6),
+        internet_gateway_id: routing.and_then(|r| r.internet_gateway_id),
         network_acl_id,
         usable_addresses,
         used_addresses,
@@ -318,7 +347,8 @@ fn security_group_facts(ec2: &Ec2Region) -> HashMap<String, SecurityGroupFacts> 
 }
 
 fn route_table_facts(ec2: &Ec2Region, table: &RouteTable) -> RouteTableFacts {
-    let peer_cidrs = |peering: &VpcPeeringConnection| -> Vec<String> {
+    // The other side's ranges; `None` when the connection names no side.
+    let peer_cidrs = |peering: &VpcPeeringConnection| -> Option<Vec<String>> {
         let (requester, accepter) = (peering.requester.as_ref(), peering.accepter.as_ref());
         let other =
             if requester.and_then(|side| side.vpc_id.as_deref()) == Some(table.vpc_id.as_str()) {
@@ -326,15 +356,13 @@ fn route_table_facts(ec2: &Ec2Region, table: &RouteTable) -> RouteTableFacts {
             } else {
                 requester
             };
-        other
-            .map(|side| {
-                side.cidr_blocks
-                    .iter()
-                    .chain(&side.ipv6_cidr_blocks)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
+        other.map(|side| {
+            side.cidr_blocks
+                .iter()
+                .chain(&side.ipv6_cidr_blocks)
+                .cloned()
+                .collect()
+        })
     };
     let peering_routes = table
         .routes
@@ -346,17 +374,17 @@ fn route_table_facts(ec2: &Ec2Region, table: &RouteTable) -> RouteTableFacts {
                 _ => return None,
             };
             let peering_connection_id = route.target.id.clone()?;
-            let peer_cidrs = ec2
+            let peer_cidrs: Option<Vec<String>> = ec2
                 .vpc_peering_connections
                 .iter()
                 .find(|p| p.meta.id == peering_connection_id)
-                .map(peer_cidrs)
-                .unwrap_or_default();
-            let within_peer = Network::parse(&destination).is_some_and(|dest| {
-                peer_cidrs
-                    .iter()
-                    .filter_map(|cidr| Network::parse(cidr))
-                    .any(|peer| peer.contains(&dest))
+                .and_then(peer_cidrs);
+            // Inside the peer when the peer's ranges together hold it,
+            // even if no single range does.
+            let within_peer = peer_cidrs.as_ref().map(|peer| {
+                let family = Family::of_text(&destination);
+                Intervals::of_cidrs(peer.iter().map(String::as_str), family)
+                    .covers(&Intervals::of_cidrs([destination.as_str()], family))
             });
             Some(PeeringRoute {
                 destination,
@@ -372,7 +400,7 @@ fn route_table_facts(ec2: &Ec2Region, table: &RouteTable) -> RouteTableFacts {
             .iter()
             .filter_map(|a| a.subnet_id.clone())
             .collect(),
-        internet_gateway_id: default_route_gateway(table).map(str::to_owned),
+        internet_gateway_id: InternetRouting::of(table).internet_gateway_id,
         peering_routes,
     }
 }

@@ -4,12 +4,66 @@
 
 use serde::Serialize;
 
+use super::sets::{self, Intervals};
+use crate::snapshot::ec2::Protocol;
+
+/// The transports whose ports the reachability model follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Transport {
+    pub const BOTH: [Transport; 2] = [Transport::Tcp, Transport::Udp];
+
+    /// The transport's position in [`Transport::BOTH`].
+    pub fn index(self) -> usize {
+        match self {
+            Transport::Tcp => 0,
+            Transport::Udp => 1,
+        }
+    }
+
+    /// `tcp` or `udp`, as rules name them.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+
+    /// Whether a rule or entry for `protocol` applies to this transport.
+    pub fn matches(self, protocol: Protocol) -> bool {
+        match protocol {
+            Protocol::All => true,
+            Protocol::Tcp => self == Transport::Tcp,
+            Protocol::Udp => self == Transport::Udp,
+            _ => false,
+        }
+    }
+}
+
 pub const MAX_PORT: i32 = 65_535;
 
 /// Where clients' return traffic arrives: the ephemeral range an ACL must
 /// admit outbound for a response to leave (AWS advises 1024-65535, which
 /// covers every operating system's choice).
 pub const EPHEMERAL: (i32, i32) = (1024, MAX_PORT);
+
+/// Ports `from..=to` as a set; a range reaching below 0 or above 65535 is
+/// cut there.
+pub fn port_interval(from: i32, to: i32) -> Intervals {
+    match (u128::try_from(from.max(0)), u128::try_from(to)) {
+        (Ok(from), Ok(to)) => Intervals::span(from, to.min(sets::MAX_PORT)),
+        _ => Intervals::empty(),
+    }
+}
+
+/// The client ports replies are sent to: [`EPHEMERAL`].
+pub fn ephemeral_ports() -> Intervals {
+    port_interval(EPHEMERAL.0, EPHEMERAL.1)
+}
 
 /// Ports `from..=to`, admitted by the ACL entry `rule_number` when the set
 /// comes from an ACL.

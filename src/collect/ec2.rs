@@ -644,6 +644,15 @@ fn network_interface(
         requester_managed: n.requester_managed.unwrap_or(false),
         private_ip: n.private_ip_address,
         public_ip: n.association.and_then(|a| a.public_ip),
+        // EC2 omits an empty list, so an absent one holds no addresses.
+        secondary_public_ips: Some(
+            n.private_ip_addresses
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|address| address.primary != Some(true))
+                .filter_map(|address| address.association.and_then(|a| a.public_ip))
+                .collect(),
+        ),
         ipv6_addresses: n
             .ipv6_addresses
             .unwrap_or_default()

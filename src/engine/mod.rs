@@ -284,12 +284,12 @@ fn evaluate_one(
             };
             finding_with_severity(rule, severity, resource, Status::Fail, Some(message))
         }
-        Ok(None) => finding(
-            rule,
-            resource,
-            Status::NotEvaluated,
-            Some("the data this rule reads is missing from the snapshot".to_owned()),
-        ),
+        Ok(None) => {
+            let message = rule.render_unknown(subject).unwrap_or_else(|err| {
+                format!("the data this rule reads is missing (message failed: {err})")
+            });
+            finding(rule, resource, Status::NotEvaluated, Some(message))
+        }
         Err(err) => finding(
             rule,
             resource,

@@ -32,6 +32,8 @@ pub struct Remediation {
 pub enum Expect {
     Pass,
     Fail,
+    /// The condition gives null: the data it needs is missing.
+    NotEvaluated,
 }
 
 /// A rule parameter's value, overridable without editing the rule.
@@ -89,6 +91,10 @@ struct RuleFile {
     requires: Vec<String>,
     when: Spanned<String>,
     message: Spanned<String>,
+    /// Why there is no verdict when the condition gives null, naming the
+    /// missing data.
+    #[serde(default)]
+    unknown: Option<Spanned<String>>,
     /// The clock of every inline test that states none of its own.
     #[serde(default)]
     now: Option<DateTime<Utc>>,
@@ -117,6 +123,7 @@ pub struct Rule {
     pub(crate) when: Expr,
     pub(crate) severity_from: Option<Expr>,
     pub(crate) message: Vec<MessagePart>,
+    pub(crate) unknown: Option<Vec<MessagePart>>,
     pub(crate) context: RuleContext,
     tests_now: Option<DateTime<Utc>>,
     tests: Vec<TestFile>,
@@ -157,12 +164,7 @@ impl Rule {
             let got = match self.check(&subject) {
                 Ok(Some(true)) => Expect::Fail,
                 Ok(Some(false)) => Expect::Pass,
-                Ok(None) => {
-                    failures.push(failure(
-                        "the condition gave null (no verdict): the test resource lacks data the rule reads".to_owned(),
-                    ));
-                    continue;
-                }
+                Ok(None) => Expect::NotEvaluated,
                 Err(err) => {
                     failures.push(failure(format!("the condition failed: {err}")));
                     continue;
@@ -173,6 +175,10 @@ impl Rule {
                     "expected {:?}, got {:?}",
                     test.expect, got
                 )));
+            } else if got == Expect::NotEvaluated {
+                if let Err(err) = self.render_unknown(&subject) {
+                    failures.push(failure(format!("the `unknown` message failed: {err}")));
+                }
             } else if got == Expect::Fail {
                 if let Err(err) = self.render_message(&subject) {
                     failures.push(failure(format!("the message failed: {err}")));
@@ -224,8 +230,25 @@ impl Rule {
     }
 
     pub(crate) fn render_message(&self, subject: &super::expr::Subject) -> Result<String, String> {
+        self.render(&self.message, subject)
+    }
+
+    /// Why the condition gave no verdict on this resource: the rule's
+    /// `unknown` message, or a generic sentence when it has none.
+    pub(crate) fn render_unknown(&self, subject: &super::expr::Subject) -> Result<String, String> {
+        match &self.unknown {
+            Some(parts) => self.render(parts, subject),
+            None => Ok("the data this rule reads is missing from the snapshot".to_owned()),
+        }
+    }
+
+    fn render(
+        &self,
+        parts: &[MessagePart],
+        subject: &super::expr::Subject,
+    ) -> Result<String, String> {
         let mut out = String::new();
-        for part in &self.message {
+        for part in parts {
             match part {
                 MessagePart::Text(text) => out.push_str(text),
                 MessagePart::Expr(expr) => out.push_str(&expr.text(&self.context, subject)?),
@@ -427,6 +450,15 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
     let message = template(env, &file.message, text).map_err(|(line, column, message)| {
         error(line, column, format!("in `message`: {message}"))
     })?;
+    let unknown = file
+        .unknown
+        .as_ref()
+        .map(|scalar| {
+            template(env, scalar, text).map_err(|(line, column, message)| {
+                error(line, column, format!("in `unknown`: {message}"))
+            })
+        })
+        .transpose()?;
     let expectations: BTreeSet<Expect> = file.tests.iter().map(|t| t.expect).collect();
     if !expectations.contains(&Expect::Pass) || !expectations.contains(&Expect::Fail) {
         return Err(error(
@@ -468,6 +500,7 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
         when,
         severity_from,
         message,
+        unknown,
         context,
         tests_now: file.now,
         tests: file.tests,

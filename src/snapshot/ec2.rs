@@ -400,8 +400,13 @@ pub struct NetworkInterface {
     pub owner_id: Option<String>,
     pub requester_managed: bool,
     pub private_ip: Option<String>,
-    /// The public IPv4 address (auto-assigned or Elastic IP), if any.
+    /// The public IPv4 address (auto-assigned or Elastic IP) of the
+    /// primary private address, if any.
     pub public_ip: Option<String>,
+    /// Elastic IPs associated with secondary private addresses; absent
+    /// from snapshots taken before rampart collected them.
+    #[serde(default)]
+    pub secondary_public_ips: Option<Vec<String>>,
     pub ipv6_addresses: Vec<String>,
     pub security_group_ids: Vec<String>,
     pub attachment: Option<InterfaceAttachment>,

@@ -1,0 +1,651 @@
+//! The reachability model checked against a brute-force reference: a
+//! packet simulator that walks one connection through the hops exactly as
+//! AWS documents them (the reply's route by longest prefix, the network
+//! ACL inbound by rule number, the ACL outbound for the reply to the
+//! client's port, the security groups' union), written without any of the
+//! model's set arithmetic. Property tests generate small random VPCs (routes,
+//! ACL entries, groups and addresses in both families) and random packets,
+//! and the model's facts must agree with the simulator on every packet:
+//! which ports the groups open to the whole internet, and from which
+//! addresses each is reachable.
+
+use std::net::IpAddr;
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use rampart::analyze::Analysis;
+use rampart::analyze::exposure::Exposure;
+use rampart::snapshot::ec2::{Ec2Region, NetworkAcl, Protocol, RouteTable, SecurityGroup};
+use rampart::snapshot::{RegionSnapshot, Snapshot};
+use serde_json::{Value, json};
+
+const REGION: &str = "us-east-1";
+
+// ---------------------------------------------------------------- reference
+
+/// A CIDR block as its family, first and last address; parsed here, not
+/// by the model's code.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Block {
+    v6: bool,
+    first: u128,
+    last: u128,
+    prefix: u32,
+}
+
+fn block(text: &str) -> Block {
+    let (address, prefix) = text.split_once('/').unwrap_or((text, ""));
+    let (v6, bits, value) = match address.parse::<IpAddr>().expect("address") {
+        IpAddr::V4(ip) => (false, 32, u128::from(u32::from(ip))),
+        IpAddr::V6(ip) => (true, 128, u128::from(ip)),
+    };
+    let prefix = if prefix.is_empty() {
+        bits
+    } else {
+        prefix.parse().expect("prefix")
+    };
+    let host = bits - prefix;
+    let mask = if host == 128 {
+        u128::MAX
+    } else {
+        (1u128 << host) - 1
+    };
+    Block {
+        v6,
+        first: value & !mask,
+        last: (value & !mask) | mask,
+        prefix,
+    }
+}
+
+impl Block {
+    fn holds(&self, v6: bool, address: u128) -> bool {
+        self.v6 == v6 && self.first <= address && address <= self.last
+    }
+}
+
+/// IPv4 ranges the internet never routes, written out here rather than
+/// taken from the model, so the reference stays independent of it.
+const NEVER_ROUTED_V4: [&str; 8] = [
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "224.0.0.0/3",
+];
+
+/// Whether an address is one the internet routes: not this-network,
+/// private, shared, loopback, link-local, multicast or reserved (IPv4);
+/// global unicast 2000::/3 (IPv6).
+fn internet(v6: bool, address: u128) -> bool {
+    if v6 {
+        return block("2000::/3").holds(true, address);
+    }
+    !NEVER_ROUTED_V4
+        .iter()
+        .any(|cidr| block(cidr).holds(false, address))
+}
+
+/// One connection attempt from the internet.
+#[derive(Debug, Clone, Copy)]
+struct Packet {
+    v6: bool,
+    tcp: bool,
+    source: u128,
+    client_port: i32,
+    port: i32,
+}
+
+fn protocol_matches(protocol: Protocol, tcp: bool) -> bool {
+    match protocol {
+        Protocol::All => true,
+        Protocol::Tcp => tcp,
+        Protocol::Udp => !tcp,
+        _ => false,
+    }
+}
+
+/// The route the reply to `destination` takes, by longest prefix (static
+/// before propagated), and whether it leaves through an internet gateway.
+fn reply_routed_to_internet(table: &RouteTable, v6: bool, destination: u128) -> bool {
+    use rampart::snapshot::ec2::{RouteDestination, RouteTargetKind};
+    let mut best: Option<(u32, bool, bool)> = None;
+    for route in &table.routes {
+        let cidr = match &route.destination {
+            RouteDestination::Ipv4(c) | RouteDestination::Ipv6(c) => c,
+            _ => continue,
+        };
+        let b = block(cidr);
+        if !b.holds(v6, destination) {
+            continue;
+        }
+        let propagated = route.origin.as_deref() == Some("EnableVgwRoutePropagation");
+        let to_igw = route.target.kind == RouteTargetKind::InternetGateway
+            && route.state.as_deref() != Some("blackhole");
+        let better = match best {
+            None => true,
+            Some((prefix, best_propagated, _)) => {
+                b.prefix > prefix || (b.prefix == prefix && best_propagated && !propagated)
+            }
+        };
+        if better {
+            best = Some((b.prefix, propagated, to_igw));
+        }
+    }
+    best.is_some_and(|(_, _, to_igw)| to_igw)
+}
+
+/// The first entry matching the packet decides; none matching denies.
+fn acl_allows(
+    acl: &NetworkAcl,
+    egress: bool,
+    v6: bool,
+    tcp: bool,
+    remote: u128,
+    port: i32,
+) -> bool {
+    let mut entries: Vec<_> = acl.entries.iter().filter(|e| e.egress == egress).collect();
+    entries.sort_by_key(|e| e.rule_number);
+    for entry in entries {
+        if !protocol_matches(entry.protocol, tcp) {
+            continue;
+        }
+        let cidr = if v6 {
+            &entry.cidr_ipv6
+        } else {
+            &entry.cidr_ipv4
+        };
+        let Some(cidr) = cidr else { continue };
+        if !block(cidr).holds(v6, remote) {
+            continue;
+        }
+        if entry.protocol != Protocol::All
+            && let Some(range) = entry.port_range
+            && !(range.from <= port && port <= range.to)
+        {
+            continue;
+        }
+        return entry.action == rampart::snapshot::ec2::RuleAction::Allow;
+    }
+    false
+}
+
+fn group_admits(groups: &[&SecurityGroup], v6: bool, tcp: bool, source: u128, port: i32) -> bool {
+    groups.iter().flat_map(|g| &g.ingress).any(|permission| {
+        protocol_matches(permission.protocol, tcp)
+            && (permission.protocol == Protocol::All
+                || permission
+                    .port_range
+                    .is_none_or(|r| r.from <= port && port <= r.to))
+            && if v6 {
+                &permission.ipv6_ranges
+            } else {
+                &permission.ipv4_ranges
+            }
+            .iter()
+            .any(|source_range| block(&source_range.cidr).holds(v6, source))
+    })
+}
+
+/// The scenario the simulator walks: one interface in one subnet.
+struct World<'a> {
+    table: &'a RouteTable,
+    acl: &'a NetworkAcl,
+    groups: Vec<&'a SecurityGroup>,
+    has_public_ipv4: bool,
+    has_global_ipv6: bool,
+}
+
+impl World<'_> {
+    fn delivered(&self, p: Packet) -> bool {
+        let addressed = if p.v6 {
+            self.has_global_ipv6
+        } else {
+            self.has_public_ipv4
+        };
+        addressed
+            && internet(p.v6, p.source)
+            && acl_allows(self.acl, false, p.v6, p.tcp, p.source, p.port)
+            && group_admits(&self.groups, p.v6, p.tcp, p.source, p.port)
+            && acl_allows(self.acl, true, p.v6, p.tcp, p.source, p.client_port)
+            && reply_routed_to_internet(self.table, p.v6, p.source)
+    }
+
+    /// Whether some client port 1024-65535 gets the connection through.
+    /// The outbound decision only changes at entries' port bounds, so
+    /// trying each bound and its neighbours tries every case.
+    fn reachable(&self, v6: bool, tcp: bool, source: u128, port: i32) -> bool {
+        let mut client_ports = vec![1024, 65_535];
+        for entry in self.acl.entries.iter().filter(|e| e.egress) {
+            if let Some(range) = entry.port_range {
+                client_ports.extend([range.from - 1, range.from, range.to, range.to + 1]);
+            }
+        }
+        client_ports
+            .into_iter()
+            .filter(|c| (1024..=65_535).contains(c))
+            .any(|client_port| {
+                self.delivered(Packet {
+                    v6,
+                    tcp,
+                    source,
+                    client_port,
+                    port,
+                })
+            })
+    }
+
+    /// Whether the groups admit the port from every internet address of
+    /// the family: checked at the start of every stretch of addresses over
+    /// which neither a group source nor the internet's edge changes.
+    fn open(&self, v6: bool, tcp: bool, port: i32) -> bool {
+        let mut starts = vec![0u128];
+        let mut edges = |b: Block| {
+            starts.push(b.first);
+            if let Some(next) = b.last.checked_add(1) {
+                starts.push(next);
+            }
+        };
+        for cidr in self
+            .groups
+            .iter()
+            .flat_map(|g| &g.ingress)
+            .flat_map(|p| p.ipv4_ranges.iter().chain(&p.ipv6_ranges))
+        {
+            edges(block(&cidr.cidr));
+        }
+        for cidr in NEVER_ROUTED_V4.iter().chain(&["2000::/3"]) {
+            edges(block(cidr));
+        }
+        let top = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+        starts
+            .into_iter()
+            .filter(|start| *start <= top && internet(v6, *start))
+            .all(|start| group_admits(&self.groups, v6, tcp, start, port))
+    }
+}
+
+// ---------------------------------------------------------------- generators
+
+const V4_BLOCKS: &[&str] = &[
+    "0.0.0.0/0",
+    "0.0.0.0/1",
+    "128.0.0.0/1",
+    "64.0.0.0/2",
+    "8.0.0.0/8",
+    "8.8.8.0/24",
+    "10.0.0.0/8",
+    "52.0.0.0/8",
+    "52.94.0.0/16",
+    "100.64.0.0/10",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "203.0.113.7/32",
+];
+
+const V6_BLOCKS: &[&str] = &[
+    "::/0",
+    "::/1",
+    "8000::/1",
+    "2000::/3",
+    "2600::/16",
+    "2600:1f18::/32",
+    "2a05:d000::/25",
+    "fc00::/7",
+];
+
+const PORTS: &[i32] = &[
+    0, 21, 22, 23, 80, 443, 1023, 1024, 3306, 3389, 32_768, 49_152, 65_535,
+];
+
+fn cidr(v6: bool) -> BoxedStrategy<String> {
+    if v6 {
+        prop_oneof![
+            3 => prop::sample::select(V6_BLOCKS).prop_map(str::to_owned),
+            1 => (any::<u128>(), 0u32..=128).prop_map(|(a, p)| {
+                let b = block(&format!("{}/{p}", std::net::Ipv6Addr::from(a)));
+                format!("{}/{p}", std::net::Ipv6Addr::from(b.first))
+            }),
+        ]
+        .boxed()
+    } else {
+        prop_oneof![
+            3 => prop::sample::select(V4_BLOCKS).prop_map(str::to_owned),
+            1 => (any::<u32>(), 0u32..=32).prop_map(|(a, p)| {
+                let b = block(&format!("{}/{p}", std::net::Ipv4Addr::from(a)));
+                let first = u32::try_from(b.first).unwrap_or(0);
+                format!("{}/{p}", std::net::Ipv4Addr::from(first))
+            }),
+        ]
+        .boxed()
+    }
+}
+
+fn port_range() -> impl Strategy<Value = (i32, i32)> {
+    (prop::sample::select(PORTS), prop::sample::select(PORTS))
+        .prop_map(|(a, b)| (a.min(b), a.max(b)))
+}
+
+fn protocol() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(&["tcp", "udp", "-1", "icmp"][..])
+}
+
+fn meta(id: &str, fields: Value) -> Value {
+    let mut out = json!({"id": id, "arn": format!("arn:aws:ec2:{REGION}:123456789012:x/{id}"), "region": REGION});
+    if let (Some(out), Some(fields)) = (out.as_object_mut(), fields.as_object()) {
+        out.extend(fields.clone());
+    }
+    out
+}
+
+fn ports_json(protocol: &str, (from, to): (i32, i32)) -> Value {
+    if matches!(protocol, "tcp" | "udp") {
+        json!({"from": from, "to": to})
+    } else {
+        Value::Null
+    }
+}
+
+fn permission() -> impl Strategy<Value = Value> {
+    (
+        protocol(),
+        port_range(),
+        prop::collection::vec(cidr(false), 0..3),
+        prop::collection::vec(cidr(true), 0..2),
+    )
+        .prop_map(|(protocol, ports, v4, v6)| {
+            let sources = |cidrs: Vec<String>| -> Vec<Value> {
+                cidrs.into_iter().map(|c| json!({"cidr": c})).collect()
+            };
+            json!({
+                "protocol": protocol, "port_range": ports_json(protocol, ports),
+                "ipv4_ranges": sources(v4), "ipv6_ranges": sources(v6),
+                "prefix_list_ids": [], "referenced_groups": [],
+            })
+        })
+}
+
+fn acl_entry() -> impl Strategy<Value = Value> {
+    (
+        1..60i32,
+        any::<bool>(),
+        protocol(),
+        any::<bool>(),
+        any::<bool>(),
+        port_range(),
+    )
+        .prop_flat_map(|(rule, egress, protocol, allow, v6, ports)| {
+            cidr(v6).prop_map(move |cidr| {
+                json!({
+                    "rule_number": rule * 10, "egress": egress, "protocol": protocol,
+                    "action": if allow { "allow" } else { "deny" },
+                    "cidr_ipv4": if v6 { Value::Null } else { json!(cidr) },
+                    "cidr_ipv6": if v6 { json!(cidr) } else { Value::Null },
+                    "port_range": ports_json(protocol, ports),
+                })
+            })
+        })
+}
+
+fn route() -> impl Strategy<Value = Value> {
+    (
+        any::<bool>(),
+        prop::sample::select(
+            &[
+                ("internet_gateway", "igw-1"),
+                ("internet_gateway", "igw-1"),
+                ("nat_gateway", "nat-1"),
+                ("transit_gateway", "tgw-1"),
+                ("vpc_peering", "pcx-1"),
+                ("egress_only_internet_gateway", "eigw-1"),
+            ][..],
+        ),
+        prop::sample::select(&["active", "active", "active", "blackhole"][..]),
+        any::<bool>(),
+    )
+        .prop_flat_map(|(v6, (kind, id), state, propagated)| {
+            cidr(v6).prop_map(move |cidr| {
+                json!({
+                    "destination": {"kind": if v6 { "ipv6" } else { "ipv4" }, "value": cidr},
+                    "target": {"kind": kind, "id": id}, "state": state,
+                    "origin": if propagated { "EnableVgwRoutePropagation" } else { "CreateRoute" },
+                })
+            })
+        })
+}
+
+/// A region with one interface in one subnet. Most start from an open
+/// configuration (a group admitting the internet on some ports, ACL entries
+/// allowing everything late in the order, default routes to the internet
+/// gateway) so that random entries ahead of them have something to
+/// narrow; the ACL's entries have distinct rule numbers per direction, as
+/// AWS requires.
+fn region() -> impl Strategy<Value = Ec2Region> {
+    (
+        prop::collection::vec(prop::collection::vec(permission(), 0..4), 1..3),
+        prop::collection::vec(acl_entry(), 0..8),
+        prop::collection::vec(route(), 0..5),
+        (any::<bool>(), any::<bool>()),
+        prop::sample::select(&[None, Some("2600:1f18::10"), Some("fd00::10")][..]),
+        (prop::bool::weighted(0.8), prop::bool::weighted(0.8), prop::bool::weighted(0.8)),
+        (protocol(), port_range()),
+    )
+        .prop_map(|(mut groups, mut entries, mut routes, (public_ipv4, secondary_eip), ipv6, (open_acl, open_routes, open_group), (open_protocol, open_ports))| {
+            let mut seen = std::collections::BTreeSet::new();
+            entries.retain(|e| seen.insert((e["egress"].as_bool(), e["rule_number"].as_i64())));
+            if open_acl {
+                for egress in [false, true] {
+                    entries.push(json!({"rule_number": 32_000, "egress": egress, "protocol": "-1",
+                        "action": "allow", "cidr_ipv4": "0.0.0.0/0"}));
+                    entries.push(json!({"rule_number": 32_001, "egress": egress, "protocol": "-1",
+                        "action": "allow", "cidr_ipv6": "::/0"}));
+                }
+            }
+            if open_routes {
+                for (kind, cidr) in [("ipv4", "0.0.0.0/0"), ("ipv6", "::/0")] {
+                    routes.push(json!({"destination": {"kind": kind, "value": cidr},
+                        "target": {"kind": "internet_gateway", "id": "igw-1"}, "state": "active",
+                        "origin": "CreateRoute"}));
+                }
+            }
+            if open_group {
+                groups[0].push(json!({"protocol": open_protocol, "port_range": ports_json(open_protocol, open_ports),
+                    "ipv4_ranges": [{"cidr": "0.0.0.0/0"}], "ipv6_ranges": [{"cidr": "::/0"}],
+                    "prefix_list_ids": [], "referenced_groups": []}));
+            }
+            routes.push(json!({"destination": {"kind": "ipv4", "value": "10.0.0.0/16"},
+                "target": {"kind": "local", "id": "local"}, "state": "active", "origin": "CreateRouteTable"}));
+            let group_ids: Vec<String> = (0..groups.len()).map(|i| format!("sg-{i}")).collect();
+            // The public address is the primary's or an Elastic IP on a
+            // secondary private address: either makes the interface public.
+            let (public_ip, secondary) = match (public_ipv4, secondary_eip) {
+                (false, _) => (Value::Null, json!([])),
+                (true, false) => (json!("54.1.2.3"), json!([])),
+                (true, true) => (Value::Null, json!(["54.1.2.4"])),
+            };
+            let region = json!({
+                "vpcs": [meta("vpc-1", json!({"is_default": false, "cidr_block": "10.0.0.0/16",
+                    "cidr_blocks": [{"cidr": "10.0.0.0/16", "state": "associated"}], "ipv6_cidr_blocks": []}))],
+                "subnets": [meta("subnet-1", json!({"vpc_id": "vpc-1", "cidr_block": "10.0.1.0/24",
+                    "available_ip_address_count": 250, "map_public_ip_on_launch": false,
+                    "default_for_az": false, "ipv6_cidr_blocks": [], "assign_ipv6_address_on_creation": false}))],
+                "route_tables": [meta("rtb-1", json!({"vpc_id": "vpc-1", "is_main": true,
+                    "propagating_vgw_ids": [], "routes": routes, "associations": [{"main": true}]}))],
+                "internet_gateways": [], "nat_gateways": [], "instances": [], "flow_logs": [],
+                "transit_gateways": [], "vpc_peering_connections": [],
+                "network_acls": [meta("acl-1", json!({"vpc_id": "vpc-1", "is_default": true,
+                    "entries": entries, "associations": [{"subnet_id": "subnet-1"}]}))],
+                "security_groups": groups.iter().enumerate().map(|(i, ingress)| meta(&format!("sg-{i}"),
+                    json!({"name": format!("g{i}"), "vpc_id": "vpc-1", "egress": [], "ingress": ingress}))).collect::<Vec<_>>(),
+                "network_interfaces": [meta("eni-1", json!({"vpc_id": "vpc-1", "subnet_id": "subnet-1",
+                    "requester_managed": false, "private_ip": "10.0.1.10",
+                    "public_ip": public_ip, "secondary_public_ips": secondary,
+                    "ipv6_addresses": ipv6.into_iter().collect::<Vec<_>>(), "security_group_ids": group_ids}))],
+                "ebs_encryption_by_default": true,
+            });
+            serde_json::from_value(region).expect("generated region parses")
+        })
+}
+
+/// Addresses where some decision may change, and their neighbours: every
+/// block's edges in the scenario, plus a few fixed internet addresses.
+fn probe_addresses(ec2: &Ec2Region, v6: bool) -> Vec<u128> {
+    let mut cidrs: Vec<String> = Vec::new();
+    for group in &ec2.security_groups {
+        for p in &group.ingress {
+            cidrs.extend(
+                p.ipv4_ranges
+                    .iter()
+                    .chain(&p.ipv6_ranges)
+                    .map(|c| c.cidr.clone()),
+            );
+        }
+    }
+    for acl in &ec2.network_acls {
+        for e in &acl.entries {
+            cidrs.extend(e.cidr_ipv4.iter().chain(&e.cidr_ipv6).cloned());
+        }
+    }
+    for table in &ec2.route_tables {
+        for r in &table.routes {
+            if let rampart::snapshot::ec2::RouteDestination::Ipv4(c)
+            | rampart::snapshot::ec2::RouteDestination::Ipv6(c) = &r.destination
+            {
+                cidrs.push(c.clone());
+            }
+        }
+    }
+    cidrs.extend(["8.8.8.8", "203.0.113.9", "2600:1f18::1", "2a05:d000::5"].map(str::to_owned));
+    let top = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+    let mut out: Vec<u128> = cidrs
+        .iter()
+        .map(|c| block(c))
+        .filter(|b| b.v6 == v6)
+        .flat_map(|b| {
+            [
+                b.first.wrapping_sub(1),
+                b.first,
+                b.last,
+                b.last.wrapping_add(1),
+            ]
+        })
+        .filter(|a| *a <= top)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn probe_ports(ec2: &Ec2Region) -> Vec<i32> {
+    let mut out: Vec<i32> = PORTS.to_vec();
+    let mut edges = |range: Option<rampart::snapshot::ec2::PortRange>| {
+        if let Some(r) = range {
+            out.extend([r.from - 1, r.from, r.to, r.to + 1]);
+        }
+    };
+    for group in &ec2.security_groups {
+        for p in &group.ingress {
+            edges(p.port_range);
+        }
+    }
+    for acl in &ec2.network_acls {
+        for e in &acl.entries {
+            edges(e.port_range);
+        }
+    }
+    out.retain(|p| (0..=65_535).contains(p));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn analyse(ec2: &Ec2Region) -> Exposure {
+    let mut snapshot: Snapshot =
+        serde_json::from_str(include_str!("../fixtures/demo/snapshot.json")).expect("demo parses");
+    snapshot.regions.clear();
+    snapshot.collection_errors.clear();
+    let region = RegionSnapshot {
+        ec2: ec2.clone(),
+        ..RegionSnapshot::default()
+    };
+    snapshot.regions.insert(REGION.to_owned(), region);
+    let analysis = Analysis::of(&snapshot);
+    analysis.regions[REGION].network_interfaces["eni-1"].clone()
+}
+
+fn world(ec2: &Ec2Region) -> World<'_> {
+    let eni = &ec2.network_interfaces[0];
+    World {
+        table: &ec2.route_tables[0],
+        acl: &ec2.network_acls[0],
+        groups: ec2.security_groups.iter().collect(),
+        has_public_ipv4: eni.public_ip.is_some()
+            || eni
+                .secondary_public_ips
+                .as_ref()
+                .is_some_and(|ips| !ips.is_empty()),
+        has_global_ipv6: eni
+            .ipv6_addresses
+            .iter()
+            .any(|a| internet(true, block(a).first)),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_model_agrees_with_the_packet_simulator_on_every_probe(ec2 in region()) {
+        let exposure = analyse(&ec2);
+        let world = world(&ec2);
+        prop_assert!(exposure.unknown.is_empty(), "{:?}", exposure.unknown);
+        for v6 in [false, true] {
+            let family = if v6 { "ipv6" } else { "ipv4" };
+            let addresses = probe_addresses(&ec2, v6);
+            for tcp in [true, false] {
+                let protocol = if tcp { "tcp" } else { "udp" };
+                for port in probe_ports(&ec2) {
+                    let open = world.open(v6, tcp, port);
+                    let modelled_open = exposure.open_in_security_groups.iter().any(|o| {
+                        o.protocol == protocol && o.family == family && o.from <= port && port <= o.to
+                    });
+                    prop_assert_eq!(modelled_open, open, "open: {} {} {}", family, protocol, port);
+                    for &source in &addresses {
+                        let expected = open && world.reachable(v6, tcp, source, port);
+                        let modelled = exposure.reachable.iter().any(|p| {
+                            p.protocol == protocol && p.family == family
+                                && p.from <= port && port <= p.to && p.source_set.contains(source)
+                        });
+                        prop_assert_eq!(
+                            modelled, expected,
+                            "{} {} port {} from {:#x}: {:#?}", family, protocol, port, source, exposure.reachable
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A missing hop gives no verdict: nothing reachable, and the missing data
+/// named.
+#[test]
+fn a_hop_missing_from_the_snapshot_is_named_not_passed() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let tree = region().new_tree(&mut runner).expect("a region");
+    let mut ec2 = tree.current();
+    ec2.network_acls.clear();
+    ec2.security_groups[0].ingress = serde_json::from_value(json!([{"protocol": "tcp",
+        "port_range": {"from": 22, "to": 22}, "ipv4_ranges": [{"cidr": "0.0.0.0/0"}],
+        "ipv6_ranges": [], "prefix_list_ids": [], "referenced_groups": []}]))
+    .expect("permission parses");
+    let exposure = analyse(&ec2);
+    assert!(exposure.reachable.is_empty());
+    assert_eq!(
+        exposure.unknown,
+        ["the network ACL of subnet subnet-1 is not in the snapshot"]
+    );
+}
