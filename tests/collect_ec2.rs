@@ -562,6 +562,9 @@ async fn collect_counts_every_call_and_calls_only_read_operations() {
         ("iam:ListUsers", 1),
         ("cloudwatch:DescribeAlarms", 1),
         ("budgets:DescribeBudgets", 1),
+        // Application and network, then classic, in each region.
+        ("elasticloadbalancing:DescribeLoadBalancers", 4),
+        ("elasticloadbalancing:DescribeTargetGroups", 2),
     ] {
         expected.insert(operation.to_owned(), calls);
     }

@@ -6,7 +6,6 @@ mod support;
 
 use std::process::Output;
 
-use aws_sdk_iam::Client as IamClient;
 use rampart::collect::ledger::Ledger;
 use rampart::snapshot::iam::ConsoleAccess;
 use rampart::snapshot::{CollectionError, Snapshot};
@@ -16,43 +15,6 @@ use support::replay::{Replay, ReplayServer};
 
 const REGION: &str = "us-east-1";
 
-/// A moto server that enforces IAM after `seeding_calls` requests, with a
-/// scanner user allowed everything except `denied_action`. Returns the
-/// server and the scanner's access key pair.
-async fn server_denying(denied_action: &str) -> (MotoServer, String, String) {
-    // Three seeding calls below run before enforcement starts.
-    let moto = MotoServer::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
-    let iam = IamClient::new(&support::seeding_config(&moto.endpoint, REGION).await);
-    iam.create_user()
-        .user_name("scanner")
-        .send()
-        .await
-        .expect("create user");
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "*", "Resource": "*"},
-            {"Effect": "Deny", "Action": denied_action, "Resource": "*"}
-        ]
-    });
-    iam.put_user_policy()
-        .user_name("scanner")
-        .policy_name("all-but-one")
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .expect("put policy");
-    let key = iam
-        .create_access_key()
-        .user_name("scanner")
-        .send()
-        .await
-        .expect("create key")
-        .access_key
-        .expect("access key");
-    (moto, key.access_key_id, key.secret_access_key)
-}
-
 /// Runs `rampart COMMAND --endpoint-url FRONT --region us-east-1` as the
 /// scanner user of a server denying `denied_action`, with `extra` args;
 /// `collect` writes to `snapshot.json` in the returned directory.
@@ -61,7 +23,7 @@ async fn run_denied(
     command: &str,
     extra: &[&str],
 ) -> (Output, tempfile::TempDir) {
-    let (moto, access_key, secret_key) = server_denying(denied_action).await;
+    let (moto, access_key, secret_key) = support::server_denying(denied_action, 0).await;
     let front = ReplayServer::start(&moto.endpoint, Replay::standard());
     let dir = tempfile::tempdir().expect("temp dir");
     let mut rampart = rampart(dir.path());

@@ -1,7 +1,7 @@
 //! A version-1 snapshot still evaluates: it is upgraded on read, and what
 //! version 1 never kept (permission sets' inline policy documents, the
-//! Elastic IPs of interfaces' secondary addresses) is recorded as missing,
-//! never guessed. `fixtures/demo/snapshot-v1.json` is
+//! Elastic IPs of interfaces' secondary addresses, load balancers) is
+//! recorded as missing, never guessed. `fixtures/demo/snapshot-v1.json` is
 //! the demo as version 1 wrote it; `fixtures/demo/snapshot.json` the same
 //! collection in the current version.
 
@@ -71,6 +71,10 @@ fn a_version_1_snapshot_is_upgraded_with_a_note_where_data_is_missing() {
                 set.inline_policy = same.inline_policy.clone();
             }
         }
+        // Version 1 had no load balancers; the demo account has none.
+        assert_eq!((&data.elbv2, &data.elb), (&None, &None));
+        data.elbv2 = current.regions[region].elbv2.clone();
+        data.elb = current.regions[region].elb.clone();
         for (interface, same) in data
             .ec2
             .network_interfaces
@@ -79,6 +83,13 @@ fn a_version_1_snapshot_is_upgraded_with_a_note_where_data_is_missing() {
         {
             assert_eq!(interface.secondary_public_ips, None);
             interface.secondary_public_ips = same.secondary_public_ips.clone();
+        }
+    }
+    // Nor did it make the load balancing calls, which the demo account
+    // answers with nothing.
+    for (call, count) in &current.api_calls {
+        if call.starts_with("elasticloadbalancing:") {
+            assert_eq!(upgraded.api_calls.insert(call.clone(), *count), None);
         }
     }
     assert_eq!(upgraded, current);

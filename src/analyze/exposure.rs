@@ -98,6 +98,11 @@ pub struct PortPath {
     pub network_acl_outbound_rules: Vec<i32>,
     pub security_group_ids: Vec<String>,
     pub security_group_rules: Vec<String>,
+    /// The load balancer the traffic passes through, when it does.
+    pub load_balancer: Option<String>,
+    /// `HTTP` or `HTTPS` when a load balancer terminates the connection
+    /// and forwards requests, so the port only ever receives HTTP.
+    pub application_protocol: Option<String>,
     /// The whole path in one line, for messages.
     pub path: String,
 }
@@ -157,6 +162,8 @@ impl GroupModel {
 /// The region's hops, each modelled once and shared by every interface.
 pub struct RegionModel<'a> {
     network: &'a RegionNetwork,
+    /// What an endpoint without security groups admits, per family.
+    admit_all: [GroupRule; 2],
     acls: HashMap<&'a str, AclModel>,
     routing: HashMap<&'a str, [Routing; 2]>,
     groups: HashMap<&'a str, GroupModel>,
@@ -166,6 +173,11 @@ impl<'a> RegionModel<'a> {
     pub fn of(ec2: &'a Ec2Region, network: &'a RegionNetwork) -> RegionModel<'a> {
         RegionModel {
             network,
+            admit_all: Family::BOTH.map(|family| GroupRule {
+                group_id: "no security group".to_owned(),
+                label: "no security group: every client admitted".to_owned(),
+                flows: Flows::rect(&Intervals::span(0, MAX_PORT), &family.everything()),
+            }),
             acls: ec2
                 .network_acls
                 .iter()
@@ -191,6 +203,23 @@ impl<'a> RegionModel<'a> {
     }
 }
 
+impl RegionModel<'_> {
+    /// The inbound rules of the named groups that the snapshot holds, for
+    /// one family and transport.
+    pub fn group_rules(
+        &self,
+        group_ids: &[String],
+        family: Family,
+        transport: Transport,
+    ) -> Vec<&GroupRule> {
+        group_ids
+            .iter()
+            .filter_map(|id| self.groups.get(id.as_str()))
+            .flat_map(|group| group.rules(family, transport))
+            .collect()
+    }
+}
+
 /// Where an interface sits and what guards it.
 pub struct Endpoint<'a> {
     pub network_interface_id: &'a str,
@@ -198,6 +227,9 @@ pub struct Endpoint<'a> {
     pub ipv6_addresses: &'a [String],
     pub subnet_id: Option<&'a str>,
     pub security_group_ids: &'a [String],
+    /// A network load balancer without security groups admits every
+    /// client.
+    pub open_without_groups: bool,
     /// What the snapshot lacks about the interface itself.
     pub unknown: Vec<String>,
 }
@@ -280,7 +312,7 @@ fn port_number(port: u128) -> i32 {
     i32::try_from(port.min(MAX_PORT)).unwrap_or(i32::MAX)
 }
 
-fn ports_text(ports: &Intervals) -> String {
+pub(super) fn ports_text(ports: &Intervals) -> String {
     ports
         .spans()
         .iter()
@@ -351,11 +383,14 @@ pub fn exposure(model: &RegionModel<'_>, endpoint: &Endpoint) -> Exposure {
         let internet = family.internet();
         let mut no_address_said = false;
         for transport in Transport::BOTH {
-            let rules: Vec<&GroupRule> = hops
+            let mut rules: Vec<&GroupRule> = hops
                 .groups
                 .iter()
                 .flat_map(|group| group.rules(family, transport))
                 .collect();
+            if endpoint.open_without_groups {
+                rules.push(&model.admit_all[family.index()]);
+            }
             let admitted = rules
                 .iter()
                 .fold(Flows::empty(), |all, rule| all.union(&rule.flows));
@@ -485,6 +520,8 @@ pub fn exposure(model: &RegionModel<'_>, endpoint: &Endpoint) -> Exposure {
                     network_acl_outbound_rules: outbound_rules,
                     security_group_ids: dedup(group_rules.iter().map(|r| r.group_id.clone())),
                     security_group_rules: rule_labels,
+                    load_balancer: None,
+                    application_protocol: None,
                     path,
                 });
             }

@@ -9,6 +9,7 @@ pub mod guardduty;
 pub mod iam;
 pub mod identity_center;
 pub mod ingress;
+pub mod load_balancers;
 pub mod nacl;
 pub mod network;
 pub mod ports;
@@ -19,7 +20,6 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::snapshot::ec2::Ec2Region;
 use crate::snapshot::{RegionSnapshot, Snapshot};
 use exposure::{Endpoint, Exposure, RegionModel};
 use guardduty::GuardDutyFacts;
@@ -101,12 +101,14 @@ impl Analysis {
 fn analyze_region(region: &RegionSnapshot) -> RegionAnalysis {
     RegionAnalysis {
         guardduty: GuardDutyFacts::of(&region.guardduty),
-        ..analyze_ec2(&region.ec2)
+        ..analyze_ec2(region)
     }
 }
 
-/// The network facts of a region; GuardDuty's are added by the caller.
-fn analyze_ec2(ec2: &Ec2Region) -> RegionAnalysis {
+/// The network facts of a region, load balancers included; GuardDuty's
+/// are added by the caller.
+fn analyze_ec2(region: &RegionSnapshot) -> RegionAnalysis {
+    let ec2 = &region.ec2;
     let network = RegionNetwork::of(ec2);
     let model = RegionModel::of(ec2, &network);
     let network_interfaces: HashMap<String, Exposure> = ec2
@@ -128,12 +130,13 @@ fn analyze_ec2(ec2: &Ec2Region) -> RegionAnalysis {
                 ipv6_addresses: &eni.ipv6_addresses,
                 subnet_id: eni.subnet_id.as_deref(),
                 security_group_ids: &eni.security_group_ids,
+                open_without_groups: false,
                 unknown,
             };
             (eni.meta.id.clone(), exposure::exposure(&model, &endpoint))
         })
         .collect();
-    let instances = ec2
+    let mut instances: HashMap<String, Exposure> = ec2
         .instances
         .iter()
         .map(|instance| {
@@ -146,6 +149,7 @@ fn analyze_ec2(ec2: &Ec2Region) -> RegionAnalysis {
                     ipv6_addresses: &[],
                     subnet_id: instance.subnet_id.as_deref(),
                     security_group_ids: &instance.security_group_ids,
+                    open_without_groups: false,
                     unknown: Vec::new(),
                 };
                 exposure::exposure(&model, &endpoint)
@@ -166,6 +170,7 @@ fn analyze_ec2(ec2: &Ec2Region) -> RegionAnalysis {
             (instance.meta.id.clone(), facts)
         })
         .collect();
+    load_balancers::add_paths(region, &model, &mut instances);
     RegionAnalysis {
         guardduty: GuardDutyFacts::default(),
         network_acls: ec2
@@ -182,6 +187,7 @@ fn analyze_ec2(ec2: &Ec2Region) -> RegionAnalysis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::ec2::Ec2Region;
     use serde_json::{Value, json};
 
     fn meta(id: &str) -> Value {
@@ -324,7 +330,12 @@ mod tests {
 
     #[test]
     fn only_ports_every_hop_admits_are_reachable_and_each_carries_its_path() {
-        let analysis = analyze_ec2(&region());
+        let analysis = analyze_ec2(&RegionSnapshot {
+            ec2: region(),
+            elbv2: Some(Default::default()),
+            elb: Some(Default::default()),
+            ..RegionSnapshot::default()
+        });
         let exposure = |id: &str| &analysis.network_interfaces[id];
 
         let reachable = exposure("eni-reachable");

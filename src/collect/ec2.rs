@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types as aws;
 
-use super::ledger::Operation;
-use super::{Scope, to_utc};
+use super::{Malformed, Scope, convert_all, required, to_utc};
 use crate::snapshot::ResourceMeta;
 use crate::snapshot::ec2::*;
 
@@ -175,40 +174,6 @@ pub async fn collect_region(client: &Client, scope: &Scope<'_>) -> Ec2Region {
             }
         }),
     }
-}
-
-/// Why a listed item cannot be used: AWS left out something the reasoning
-/// needs (an id, a VPC, an ACL entry's rule number, a protocol or its
-/// ports). Nothing is guessed in its place: the item is skipped and its
-/// listing recorded as malformed, so rules on its type are not evaluated
-/// in the region rather than decided without it.
-type Malformed = String;
-
-/// Converts what a listing returned, skipping and recording what is
-/// malformed.
-fn convert_all<A, T>(
-    listed: Option<(Vec<A>, Operation)>,
-    scope: &Scope<'_>,
-    convert: impl Fn(A, &Scope<'_>) -> Result<T, Malformed>,
-) -> Vec<T> {
-    let Some((items, operation)) = listed else {
-        return Vec::new();
-    };
-    items
-        .into_iter()
-        .filter_map(|item| match convert(item, scope) {
-            Ok(converted) => Some(converted),
-            Err(why) => {
-                scope.record_malformed(&operation, format!("skipped {why}"));
-                None
-            }
-        })
-        .collect()
-}
-
-/// A value the reasoning needs, or why the item is malformed.
-fn required<T>(value: Option<T>, what: &str, item: &str) -> Result<T, Malformed> {
-    value.ok_or_else(|| format!("{item} without {what}"))
 }
 
 fn meta(
@@ -792,7 +757,7 @@ fn peering_connection(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::ledger::Ledger;
+    use crate::collect::ledger::{Ledger, Operation};
     use crate::snapshot::sts::AccountIdentity;
 
     fn with_scope<T>(f: impl FnOnce(&Scope<'_>) -> T) -> T {

@@ -208,11 +208,13 @@ fn root_cause(err: &(dyn StdError + 'static)) -> String {
 
 /// The IAM action prefix of an SDK service name, so call counts read as
 /// the IAM actions a policy must allow (`sso:ListInstances`, not
-/// `ssoadmin:ListInstances`).
+/// `ssoadmin:ListInstances`; one `elasticloadbalancing` prefix authorises
+/// both load balancing APIs).
 fn iam_prefix(sdk_service: &str) -> String {
     let name = sdk_service.to_ascii_lowercase().replace(' ', "");
     match name.as_str() {
         "ssoadmin" => "sso".to_owned(),
+        "elasticloadbalancingv2" => "elasticloadbalancing".to_owned(),
         _ => name,
     }
 }

@@ -5,6 +5,8 @@
 pub mod budgets;
 pub mod cloudwatch;
 pub mod ec2;
+pub mod elb;
+pub mod elbv2;
 pub mod guardduty;
 pub mod iam;
 pub mod ledger;
@@ -70,7 +72,7 @@ impl Default for CollectOptions {
 }
 
 /// Regional services collected per region, for progress accounting.
-const REGIONAL_SERVICES: u64 = 3;
+const REGIONAL_SERVICES: u64 = 5;
 /// Global services collected once per scan.
 const GLOBAL_SERVICES: u64 = 3;
 
@@ -339,11 +341,23 @@ async fn collect_region(
     let ec2 = client!(aws_sdk_ec2, config, region, scope.ledger);
     let guardduty = client!(aws_sdk_guardduty, config, region, scope.ledger);
     let ssoadmin = client!(aws_sdk_ssoadmin, config, region, scope.ledger);
-    let (ec2, guardduty, identity_center) = tokio::join!(
+    let elbv2 = client!(aws_sdk_elasticloadbalancingv2, config, region, scope.ledger);
+    let elb = client!(aws_sdk_elasticloadbalancing, config, region, scope.ledger);
+    let (ec2, elbv2, elb, guardduty, identity_center) = tokio::join!(
         tracked(
             progress,
             format!("ec2 in {region}"),
             ec2::collect_region(&ec2, scope)
+        ),
+        tracked(
+            progress,
+            format!("load balancers in {region}"),
+            elbv2::collect_region(&elbv2, scope)
+        ),
+        tracked(
+            progress,
+            format!("classic load balancers in {region}"),
+            elb::collect_region(&elb, scope)
         ),
         tracked(
             progress,
@@ -358,6 +372,8 @@ async fn collect_region(
     );
     RegionSnapshot {
         ec2,
+        elbv2: Some(elbv2),
+        elb: Some(elb),
         guardduty,
         identity_center,
     }
@@ -425,4 +441,38 @@ async fn collect_global(
 pub(crate) fn to_utc(value: Option<aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     let value = value?;
     DateTime::from_timestamp(value.secs(), value.subsec_nanos())
+}
+
+/// Why a listed item cannot be used: AWS left out something the reasoning
+/// needs (an id, a VPC, an ACL entry's rule number, a protocol or its
+/// ports, a listener's port). Nothing is guessed in its place: the item is skipped and its
+/// listing recorded as malformed, so rules on its type are not evaluated
+/// in the region rather than decided without it.
+pub(crate) type Malformed = String;
+
+/// Converts what a listing returned, skipping and recording what is
+/// malformed.
+pub(crate) fn convert_all<A, T>(
+    listed: Option<(Vec<A>, Operation)>,
+    scope: &Scope<'_>,
+    convert: impl Fn(A, &Scope<'_>) -> Result<T, Malformed>,
+) -> Vec<T> {
+    let Some((items, operation)) = listed else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .filter_map(|item| match convert(item, scope) {
+            Ok(converted) => Some(converted),
+            Err(why) => {
+                scope.record_malformed(&operation, format!("skipped {why}"));
+                None
+            }
+        })
+        .collect()
+}
+
+/// A value the reasoning needs, or why the item is malformed.
+pub(crate) fn required<T>(value: Option<T>, what: &str, item: &str) -> Result<T, Malformed> {
+    value.ok_or_else(|| format!("{item} without {what}"))
 }

@@ -7,6 +7,8 @@
 pub mod budgets;
 pub mod cloudwatch;
 pub mod ec2;
+pub mod elb;
+pub mod elbv2;
 pub mod guardduty;
 pub mod iam;
 pub mod ssoadmin;
@@ -84,6 +86,12 @@ pub struct GlobalSnapshot {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegionSnapshot {
     pub ec2: ec2::Ec2Region,
+    /// Load balancers; `None` in snapshots taken before rampart collected
+    /// them.
+    #[serde(default)]
+    pub elbv2: Option<elbv2::Elbv2Region>,
+    #[serde(default)]
+    pub elb: Option<elb::ElbRegion>,
     pub guardduty: guardduty::GuardDutyRegion,
     pub identity_center: ssoadmin::IdentityCenterRegion,
 }

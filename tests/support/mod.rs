@@ -15,6 +15,7 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
+use moto::MotoServer;
 
 /// The bundled demo snapshot.
 pub const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json");
@@ -128,4 +129,45 @@ pub fn schema_errors(file: &str, instance: &serde_json::Value) -> Vec<String> {
         .iter_errors(instance)
         .map(|err| format!("{}: {err}", err.instance_path()))
         .collect()
+}
+
+/// A moto server with a scanner user allowed everything except
+/// `denied_action`, enforcing IAM once the caller has made `seeding_calls`
+/// more requests (the three that make the user come first). Returns the
+/// server and the scanner's access key pair.
+pub async fn server_denying(
+    denied_action: &str,
+    seeding_calls: u32,
+) -> (MotoServer, String, String) {
+    let unauthenticated = (3 + seeding_calls).to_string();
+    let moto = MotoServer::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", &unauthenticated)]);
+    let iam = aws_sdk_iam::Client::new(&seeding_config(&moto.endpoint, "us-east-1").await);
+    iam.create_user()
+        .user_name("scanner")
+        .send()
+        .await
+        .expect("create user");
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": denied_action, "Resource": "*"}
+        ]
+    });
+    iam.put_user_policy()
+        .user_name("scanner")
+        .policy_name("all-but-one")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .expect("put policy");
+    let key = iam
+        .create_access_key()
+        .user_name("scanner")
+        .send()
+        .await
+        .expect("create key")
+        .access_key
+        .expect("access key");
+    (moto, key.access_key_id, key.secret_access_key)
 }

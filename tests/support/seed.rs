@@ -1280,6 +1280,57 @@ pub async fn seed_rule_cases(
     }
     update.send().await.expect("enable protection plans");
 
+    // An internal network load balancer forwarding to an empty target
+    // group: its listeners, targets and attributes are read, and it
+    // exposes nothing.
+    {
+        use aws_sdk_elasticloadbalancingv2::types as v2;
+        let elbv2 = aws_sdk_elasticloadbalancingv2::Client::new(
+            &super::seeding_config(endpoint, HOME_REGION).await,
+        );
+        let balancer = elbv2
+            .create_load_balancer()
+            .name("rules-internal-nlb")
+            .subnets(&rules_subnet)
+            .scheme(v2::LoadBalancerSchemeEnum::Internal)
+            .r#type(v2::LoadBalancerTypeEnum::Network)
+            .send()
+            .await
+            .expect("internal load balancer")
+            .load_balancers()[0]
+            .load_balancer_arn()
+            .expect("load balancer arn")
+            .to_owned();
+        let target_group = elbv2
+            .create_target_group()
+            .name("rules-empty")
+            .protocol(v2::ProtocolEnum::Tcp)
+            .port(8443)
+            .vpc_id(&rules_vpc)
+            .target_type(v2::TargetTypeEnum::Instance)
+            .send()
+            .await
+            .expect("target group")
+            .target_groups()[0]
+            .target_group_arn()
+            .expect("target group arn")
+            .to_owned();
+        elbv2
+            .create_listener()
+            .load_balancer_arn(&balancer)
+            .protocol(v2::ProtocolEnum::Tcp)
+            .port(8443)
+            .default_actions(
+                v2::Action::builder()
+                    .r#type(v2::ActionTypeEnum::Forward)
+                    .target_group_arn(&target_group)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("listener");
+    }
+
     RuleCases {
         rules_vpc,
         rules_default_group,
