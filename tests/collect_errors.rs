@@ -9,6 +9,7 @@ use std::process::Output;
 use rampart::collect::ledger::Ledger;
 use rampart::snapshot::iam::ConsoleAccess;
 use rampart::snapshot::{CollectionError, Snapshot};
+use rampart::verdict::Status;
 use support::moto::MotoServer;
 use support::rampart;
 use support::replay::{Replay, ReplayServer};
@@ -249,4 +250,36 @@ async fn the_ledger_refuses_mutating_calls_before_they_are_sent() {
     let (calls, errors) = ledger.take();
     assert!(calls.is_empty(), "a refused call is not counted: {calls:?}");
     assert!(errors.is_empty());
+}
+
+/// With the account summary denied, root's MFA and access keys are read
+/// from the credential report's root row, as CIS 1.4 and 1.5 audit them:
+/// verdicts, not NOT_EVALUATED.
+#[tokio::test(flavor = "multi_thread")]
+async fn root_is_judged_from_the_credential_report_when_the_summary_is_denied() {
+    let (output, dir) = run_denied("iam:GetAccountSummary", "collect", &[]).await;
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    let snapshot = Snapshot::read(&dir.path().join("snapshot.json")).expect("snapshot parses");
+    assert_eq!(snapshot.global.iam.summary, None);
+    let findings = support::evaluate(&snapshot);
+    let verdict = |rule: &str| {
+        findings
+            .iter()
+            .find(|f| f.finding.rule_id == rule)
+            .map(|f| (f.finding.status, f.finding.message.clone()))
+            .unwrap_or_else(|| panic!("no {rule} finding"))
+    };
+    // The report's root row: MFA active, key 1 active and last used.
+    assert_eq!(verdict("iam-root-mfa-not-enabled"), (Status::Pass, None));
+    assert_eq!(
+        verdict("iam-root-access-keys-present"),
+        (
+            Status::Fail,
+            Some(
+                "The root user of account 123456789012 has access keys: key 1 active, last used \
+                 2026-10-30T12:00:00Z"
+                    .to_owned()
+            )
+        )
+    );
 }

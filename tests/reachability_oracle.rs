@@ -630,6 +630,54 @@ proptest! {
     }
 }
 
+/// Whether the ACL admits `port` inbound from every internet address of
+/// the family: checked at the start of every stretch of addresses over
+/// which neither an entry's range nor the internet's edge changes.
+fn acl_open_to_internet(acl: &NetworkAcl, v6: bool, tcp: bool, port: i32) -> bool {
+    let mut starts = vec![0u128];
+    let cidrs = acl
+        .entries
+        .iter()
+        .flat_map(|e| e.cidr_ipv4.iter().chain(&e.cidr_ipv6))
+        .map(String::as_str)
+        .chain(NEVER_ROUTED_V4)
+        .chain(["2000::/3"]);
+    for b in cidrs.map(block).filter(|b| b.v6 == v6) {
+        starts.push(b.first);
+        starts.extend(b.last.checked_add(1));
+    }
+    let top = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+    starts
+        .into_iter()
+        .filter(|start| *start <= top && internet(v6, *start))
+        .all(|start| acl_allows(acl, false, v6, tcp, start, port))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// The ACL rules' fact (ports open to the whole internet inbound) agrees
+    /// with first-match evaluation packet by packet.
+    #[test]
+    fn acl_ports_open_to_the_internet_agree_with_the_simulator(ec2 in region()) {
+        let mut snapshot: Snapshot =
+            serde_json::from_str(include_str!("../fixtures/demo/snapshot.json")).expect("demo parses");
+        snapshot.regions.clear();
+        snapshot.regions.insert(REGION.to_owned(), RegionSnapshot { ec2: ec2.clone(), ..RegionSnapshot::default() });
+        let analysis = Analysis::of(&snapshot);
+        let facts = &analysis.regions[REGION].network_acls["acl-1"];
+        let acl = &ec2.network_acls[0];
+        for port in probe_ports(&ec2) {
+            for tcp in [true, false] {
+                let spans = if tcp { &facts.internet_ingress.tcp } else { &facts.internet_ingress.udp };
+                let modelled = spans.iter().any(|s| s.from <= port && port <= s.to);
+                let expected = acl_open_to_internet(acl, false, tcp, port) || acl_open_to_internet(acl, true, tcp, port);
+                prop_assert_eq!(modelled, expected, "port {} tcp {}: {:?}", port, tcp, spans);
+            }
+        }
+    }
+}
+
 /// A missing hop gives no verdict: nothing reachable, and the missing data
 /// named.
 #[test]

@@ -12,7 +12,6 @@ use std::path::Path;
 use aws_sdk_ec2::types::{
     InstanceNetworkInterfaceSpecification, IpPermission, IpRange, Ipv6Range, UserIdGroupPair,
 };
-use rampart::pipeline::{Gate, Plan, PlanOptions, RunClock};
 use rampart::results::ReportFinding;
 use rampart::snapshot::Snapshot;
 use rampart::verdict::Status;
@@ -360,19 +359,6 @@ async fn seed(endpoint: &str) -> Seeded {
     }
 }
 
-fn evaluate(snapshot: &Snapshot) -> Vec<ReportFinding> {
-    let plan = Plan::load(&PlanOptions::default()).expect("built-in rules load");
-    let now = || snapshot.collected_at;
-    let clock = RunClock {
-        started_at: now(),
-        today: now().date_naive(),
-        now: &now,
-    };
-    plan.run(snapshot, &clock, &[], Gate::default())
-        .report
-        .findings
-}
-
 fn finding<'a>(findings: &'a [ReportFinding], rule: &str, resource: &str) -> &'a ReportFinding {
     findings
         .iter()
@@ -401,7 +387,7 @@ async fn ipv6_and_load_balancer_paths_are_reported_with_their_hops() {
         .expect("run rampart");
     assert!(output.status.success(), "{}", support::stderr(&output));
     let snapshot = Snapshot::read(Path::new(&out)).expect("snapshot reads");
-    let findings = evaluate(&snapshot);
+    let findings = support::evaluate(&snapshot);
     let admin = "ec2-instance-admin-port-reachable-from-internet";
 
     let ipv6 = finding(&findings, admin, &seeded.ipv6_host);
@@ -562,7 +548,7 @@ async fn a_denied_route_table_listing_leaves_reachability_not_evaluated() {
         .expect("run rampart");
     assert!(output.status.success(), "{}", support::stderr(&output));
     let snapshot = Snapshot::read(Path::new(&out)).expect("snapshot reads");
-    let findings = evaluate(&snapshot);
+    let findings = support::evaluate(&snapshot);
     for rule in [
         "ec2-instance-admin-port-reachable-from-internet",
         "ec2-instance-open-but-not-reachable",

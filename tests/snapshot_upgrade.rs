@@ -9,7 +9,6 @@ mod support;
 
 use std::path::Path;
 
-use rampart::pipeline::{Gate, Plan, PlanOptions, RunClock};
 use rampart::snapshot::{CollectionError, SCHEMA_VERSION, Snapshot};
 use rampart::verdict::Status;
 use support::DEMO;
@@ -97,19 +96,8 @@ fn a_version_1_snapshot_is_upgraded_with_a_note_where_data_is_missing() {
 
 #[test]
 fn a_version_1_snapshot_evaluates_to_the_same_findings() {
-    let plan = Plan::load(&PlanOptions::default()).expect("built-in rules load");
-    let evaluate = |path: &str| {
-        let snapshot = Snapshot::read(Path::new(path)).expect("snapshot reads");
-        let now = || snapshot.collected_at;
-        let clock = RunClock {
-            started_at: now(),
-            today: now().date_naive(),
-            now: &now,
-        };
-        plan.run(&snapshot, &clock, &[], Gate::default())
-            .report
-            .findings
-    };
+    let evaluate =
+        |path: &str| support::evaluate(&Snapshot::read(Path::new(path)).expect("snapshot reads"));
     // The administrator permission set is known from its managed policy,
     // so no verdict needed the inline documents. Reachability did need the
     // secondary addresses' Elastic IPs: where no path is proven without

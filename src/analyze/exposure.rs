@@ -32,7 +32,7 @@ use serde::Serialize;
 use super::ingress::{GroupRule, group_rules};
 use super::nacl::AclDecisions;
 use super::network::RegionNetwork;
-use super::ports::{Transport, ephemeral_ports};
+use super::ports::{Transport, ephemeral_ports, port_number};
 use super::routes::Routing;
 use super::sets::{Family, Flows, Intervals, MAX_PORT, PortText};
 use crate::snapshot::ec2::{Ec2Region, NetworkAcl, SecurityGroup};
@@ -305,11 +305,6 @@ fn family_name(family: Family) -> &'static str {
         Family::Ipv4 => "ipv4",
         Family::Ipv6 => "ipv6",
     }
-}
-
-/// A port of a flow set, which never exceeds 65535, as rules see ports.
-fn port_number(port: u128) -> i32 {
-    i32::try_from(port.min(MAX_PORT)).unwrap_or(i32::MAX)
 }
 
 pub(super) fn ports_text(ports: &Intervals) -> String {

@@ -1,31 +1,29 @@
-//! What a network ACL admits from and to the internet. ACLs are stateless
-//! and ordered: entries are read by rule number, the first entry that
-//! matches a packet decides, and anything no entry matches is denied.
+//! What a network ACL admits. ACLs are stateless and ordered: entries are
+//! read by rule number, the first entry that matches a packet decides, and
+//! anything no entry matches is denied. Every fact here comes from one
+//! evaluation per direction, family and transport over (port, address)
+//! pairs ([`AclDecisions`]), which the exposure model reads too.
 
 use serde::Serialize;
 
-use super::cidr::{Network, covers_internet};
-use super::ports::{EPHEMERAL, PortSpan, Transport, ephemeral_ports, port_interval, subtract};
-use super::sets::{self, Flows, Intervals, MAX_PORT};
+use super::cidr::Network;
+use super::ports::{PortSpan, Transport, ephemeral_ports, port_interval, port_number};
+use super::sets::{Family, Flows, Intervals, MAX_PORT};
 use crate::snapshot::ec2::{NetworkAcl, NetworkAclEntry, Protocol, RuleAction};
 
-/// The traffic an ACL admits in one direction for an address anywhere on
-/// the internet: one that only entries for all of IPv4 (0.0.0.0/0) or all
-/// of IPv6 (::/0) match. Entries for narrower ranges never decide for it.
+/// The ports an ACL admits in one direction from (or to) every internet
+/// address of IPv4 or of IPv6: allows for narrower ranges that together
+/// cover the internet count, and a narrower deny ahead of an allow takes
+/// its port out of this list (it is no longer open to the whole internet).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Admission {
-    /// Admitted TCP ports, each span labelled with the entry admitting it.
+    /// Admitted TCP ports, each span labelled with the first entry
+    /// admitting it.
     pub tcp: Vec<PortSpan>,
     pub udp: Vec<PortSpan>,
-    /// The entry allowing every protocol and port that some traffic
-    /// reaches: no earlier entry denies every protocol.
+    /// The first entry for every protocol that allows some port to the
+    /// whole internet.
     pub all_protocols_rule: Option<i32>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    Ipv4,
-    Ipv6,
 }
 
 /// Derived facts about one ACL, for rules.
@@ -34,9 +32,11 @@ pub struct AclFacts {
     /// IPv4 and IPv6 together.
     pub internet_ingress: Admission,
     pub internet_egress: Admission,
-    /// Ephemeral ports (1024-65535) the ACL does not admit outbound to the
-    /// internet, for each protocol and address family it admits inbound:
-    /// replies to clients using them cannot leave.
+    /// Ephemeral ports (1024-65535) to which the ACL lets no reply out to
+    /// the internet addresses it serves inbound, per transport: clients
+    /// using them get no answer. Inbound entries for a range within the
+    /// ephemeral ports up to 65535 exist to receive replies to the subnet's
+    /// own requests, so they do not count as serving.
     pub ephemeral_return_blocked: ReturnBlocked,
 }
 
@@ -46,107 +46,180 @@ pub struct ReturnBlocked {
     pub udp: Vec<PortSpan>,
 }
 
+impl Admission {
+    fn spans(&mut self, transport: Transport) -> &mut Vec<PortSpan> {
+        match transport {
+            Transport::Tcp => &mut self.tcp,
+            Transport::Udp => &mut self.udp,
+        }
+    }
+
+    fn first_all_protocols(&mut self, rule: Option<i32>) {
+        self.all_protocols_rule = match (self.all_protocols_rule, rule) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+impl ReturnBlocked {
+    fn spans(&mut self, transport: Transport) -> &mut Vec<PortSpan> {
+        match transport {
+            Transport::Tcp => &mut self.tcp,
+            Transport::Udp => &mut self.udp,
+        }
+    }
+}
+
 impl AclFacts {
     pub fn of(acl: &NetworkAcl) -> AclFacts {
-        let both = |egress| {
-            let v4 = admission(acl, egress, Family::Ipv4);
-            let v6 = admission(acl, egress, Family::Ipv6);
-            let merge = |mut a: Vec<PortSpan>, b: Vec<PortSpan>| {
-                a.extend(b);
-                a.sort_by_key(|span| (span.from, span.to));
-                a
-            };
-            Admission {
-                tcp: merge(v4.tcp, v6.tcp),
-                udp: merge(v4.udp, v6.udp),
-                all_protocols_rule: match (v4.all_protocols_rule, v6.all_protocols_rule) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                },
-            }
-        };
-        // Replies leave in the family the request came in.
-        let mut ephemeral_return_blocked = ReturnBlocked::default();
-        for family in [Family::Ipv4, Family::Ipv6] {
-            let ingress = admission(acl, false, family);
-            let egress = admission(acl, true, family);
-            let blocked = |admitted_in: &[PortSpan], admitted_out: &[PortSpan]| {
-                if admitted_in.is_empty() {
-                    return Vec::new();
+        let mut facts = AclFacts::default();
+        for family in Family::BOTH {
+            let internet = family.internet();
+            for transport in Transport::BOTH {
+                let inbound = AclDecisions::of(acl, false, family, transport);
+                let outbound = AclDecisions::of(acl, true, family, transport);
+                facts
+                    .internet_ingress
+                    .spans(transport)
+                    .extend(open_spans(&inbound, &internet));
+                facts
+                    .internet_egress
+                    .spans(transport)
+                    .extend(open_spans(&outbound, &internet));
+                if transport == Transport::Tcp {
+                    facts
+                        .internet_ingress
+                        .first_all_protocols(all_protocols_rule(acl, false, &inbound, &internet));
+                    facts
+                        .internet_egress
+                        .first_all_protocols(all_protocols_rule(acl, true, &outbound, &internet));
                 }
-                admitted_out.iter().fold(
-                    vec![PortSpan::new(EPHEMERAL.0, EPHEMERAL.1)],
-                    |remaining, span| subtract(&remaining, (span.from, span.to)),
-                )
-            };
-            ephemeral_return_blocked
-                .tcp
-                .extend(blocked(&ingress.tcp, &egress.tcp));
-            ephemeral_return_blocked
-                .udp
-                .extend(blocked(&ingress.udp, &egress.udp));
+                // Replies leave in the family the request came in.
+                let served = served_sources(acl, &inbound).intersection(&internet);
+                if served.is_empty() {
+                    continue;
+                }
+                let answered = Intervals::of(
+                    outbound
+                        .admitted
+                        .pieces()
+                        .iter()
+                        .filter(|(_, addresses)| addresses.intersects(&served))
+                        .map(|(span, _)| *span),
+                );
+                facts.ephemeral_return_blocked.spans(transport).extend(
+                    ephemeral_ports()
+                        .difference(&answered)
+                        .spans()
+                        .iter()
+                        .map(|(from, to)| PortSpan::new(port_number(*from), port_number(*to))),
+                );
+            }
         }
-        AclFacts {
-            internet_ingress: both(false),
-            internet_egress: both(true),
-            ephemeral_return_blocked,
+        for spans in [
+            &mut facts.internet_ingress.tcp,
+            &mut facts.internet_ingress.udp,
+            &mut facts.internet_egress.tcp,
+            &mut facts.internet_egress.udp,
+            &mut facts.ephemeral_return_blocked.tcp,
+            &mut facts.ephemeral_return_blocked.udp,
+        ] {
+            spans.sort_by_key(|span| (span.from, span.to));
         }
+        facts
     }
 }
 
-fn matches_internet(entry: &NetworkAclEntry, family: Family) -> bool {
-    let cidr = match family {
-        Family::Ipv4 => entry.cidr_ipv4.as_deref(),
-        Family::Ipv6 => entry.cidr_ipv6.as_deref(),
-    };
-    cidr.and_then(Network::parse)
-        .is_some_and(|network| covers_internet(&[network]))
-}
-
-/// What the ACL admits in one direction for an internet address of one
-/// family, by first-match evaluation.
-pub fn admission(acl: &NetworkAcl, egress: bool, family: Family) -> Admission {
-    let mut undecided_tcp = vec![PortSpan::all()];
-    let mut undecided_udp = vec![PortSpan::all()];
-    let mut admitted = Admission::default();
-    let mut every_protocol_decided = false;
-    // The snapshot keeps entries sorted by (egress, rule number).
-    for entry in acl
-        .entries
+/// The ports admitted for every internet address, cut where the first
+/// admitting entry changes and labelled with it.
+fn open_spans(decisions: &AclDecisions, internet: &Intervals) -> Vec<PortSpan> {
+    let covered = decisions.admitted.ports_covering(internet);
+    let mut cuts: Vec<u128> = decisions
+        .allowed
         .iter()
-        .filter(|e| e.egress == egress && matches_internet(e, family))
-    {
-        let ports = entry
-            .port_range
-            .map_or((0, super::ports::MAX_PORT), |r| (r.from, r.to));
-        let decide = |undecided: &mut Vec<PortSpan>, admitted: &mut Vec<PortSpan>| {
-            if entry.action == RuleAction::Allow {
-                admitted.extend(undecided.iter().filter_map(|span| {
-                    span.intersect(ports).map(|span| PortSpan {
-                        rule_number: Some(entry.rule_number),
-                        ..span
-                    })
-                }));
-            }
-            *undecided = subtract(undecided, ports);
-        };
-        match entry.protocol {
-            Protocol::All => {
-                decide(&mut undecided_tcp, &mut admitted.tcp);
-                decide(&mut undecided_udp, &mut admitted.udp);
-                if !every_protocol_decided && entry.action == RuleAction::Allow {
-                    admitted.all_protocols_rule = Some(entry.rule_number);
+        .flat_map(|(_, flows)| flows.pieces().iter().map(|((first, _), _)| *first))
+        .chain(
+            decisions
+                .allowed
+                .iter()
+                .flat_map(|(_, flows)| flows.pieces().iter().map(|((_, last), _)| last + 1)),
+        )
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut out: Vec<PortSpan> = Vec::new();
+    for &(first, last) in covered.spans() {
+        let mut start = first;
+        while start <= last {
+            let end = cuts
+                .iter()
+                .find(|cut| **cut > start)
+                .map_or(last, |cut| (cut - 1).min(last));
+            let piece = Flows::rect(&Intervals::span(start, end), internet);
+            let rule = decisions.allowing(&piece).first().copied();
+            match out.last_mut() {
+                Some(previous)
+                    if previous.rule_number == rule
+                        && i64::from(previous.to) + 1 == i64::from(port_number(start)) =>
+                {
+                    previous.to = port_number(end);
                 }
-                every_protocol_decided = true;
+                _ => out.push(PortSpan {
+                    from: port_number(start),
+                    to: port_number(end),
+                    rule_number: rule,
+                }),
             }
-            Protocol::Tcp => decide(&mut undecided_tcp, &mut admitted.tcp),
-            Protocol::Udp => decide(&mut undecided_udp, &mut admitted.udp),
-            _ => {}
+            start = end + 1;
         }
     }
-    admitted.tcp.sort_by_key(|span| span.from);
-    admitted.udp.sort_by_key(|span| span.from);
-    admitted
+    out
+}
+
+/// The first entry for every protocol that allows some port to every
+/// internet address.
+fn all_protocols_rule(
+    acl: &NetworkAcl,
+    egress: bool,
+    decisions: &AclDecisions,
+    internet: &Intervals,
+) -> Option<i32> {
+    decisions
+        .allowed
+        .iter()
+        .filter(|(number, _)| {
+            acl.entries.iter().any(|e| {
+                e.egress == egress && e.rule_number == *number && e.protocol == Protocol::All
+            })
+        })
+        .find(|(_, flows)| !flows.ports_covering(internet).is_empty())
+        .map(|(number, _)| *number)
+}
+
+/// Whether an inbound entry exists to receive replies: it allows only
+/// ports in the ephemeral range, up to 65535.
+fn receives_replies(entry: &NetworkAclEntry) -> bool {
+    entry.protocol != Protocol::All
+        && entry
+            .port_range
+            .is_some_and(|range| range.from >= 1024 && range.to == 65_535)
+}
+
+/// The addresses admitted inbound by entries that serve rather than
+/// receive replies.
+fn served_sources(acl: &NetworkAcl, inbound: &AclDecisions) -> Intervals {
+    inbound
+        .allowed
+        .iter()
+        .filter(|(number, _)| {
+            !acl.entries
+                .iter()
+                .any(|e| !e.egress && e.rule_number == *number && receives_replies(e))
+        })
+        .fold(Intervals::empty(), |all, (_, flows)| {
+            all.union(&flows.addresses_on(&Intervals::span(0, MAX_PORT)))
+        })
 }
 
 /// What an ACL decides in one direction, for one address family and
@@ -170,7 +243,7 @@ impl AclDecisions {
     pub fn of(
         acl: &NetworkAcl,
         egress: bool,
-        family: sets::Family,
+        family: Family,
         transport: Transport,
     ) -> AclDecisions {
         let mut entries: Vec<&NetworkAclEntry> = acl
@@ -183,8 +256,8 @@ impl AclDecisions {
         let mut out = AclDecisions::default();
         for entry in entries {
             let cidr = match family {
-                sets::Family::Ipv4 => entry.cidr_ipv4.as_deref(),
-                sets::Family::Ipv6 => entry.cidr_ipv6.as_deref(),
+                Family::Ipv4 => entry.cidr_ipv4.as_deref(),
+                Family::Ipv6 => entry.cidr_ipv6.as_deref(),
             };
             let Some(network) = cidr.and_then(Network::parse) else {
                 continue;
@@ -282,6 +355,10 @@ mod tests {
         }
     }
 
+    fn ingress(acl: &NetworkAcl) -> Admission {
+        AclFacts::of(acl).internet_ingress
+    }
+
     #[test]
     fn an_earlier_deny_closes_its_port_and_the_allow_opens_the_rest() {
         let acl = acl(vec![
@@ -289,7 +366,7 @@ mod tests {
             entry(100, Protocol::All, None, true),
             entry(32767, Protocol::All, None, false),
         ]);
-        let admitted = admission(&acl, false, Family::Ipv4);
+        let admitted = ingress(&acl);
         assert_eq!(admitted.tcp, [span(0, 21, 100), span(23, 65_535, 100)]);
         assert_eq!(admitted.udp, [span(0, 65_535, 100)]);
         assert_eq!(admitted.all_protocols_rule, Some(100));
@@ -301,7 +378,7 @@ mod tests {
             entry(100, Protocol::Tcp, Some((22, 22)), true),
             entry(200, Protocol::Tcp, Some((0, 1024)), false),
         ]);
-        let admitted = admission(&acl, false, Family::Ipv4);
+        let admitted = ingress(&acl);
         assert_eq!(admitted.tcp, [span(22, 22, 100)]);
         assert_eq!(admitted.udp, []);
         assert_eq!(admitted.all_protocols_rule, None);
@@ -313,7 +390,34 @@ mod tests {
             entry(1, Protocol::All, None, false),
             entry(100, Protocol::All, None, true),
         ]);
-        assert_eq!(admission(&acl, false, Family::Ipv4), Admission::default());
+        assert_eq!(ingress(&acl), Admission::default());
+    }
+
+    #[test]
+    fn narrower_allows_covering_the_internet_open_a_port_and_a_narrower_deny_closes_it() {
+        let half = |rule, cidr: &str, allow| {
+            let mut e = entry(rule, Protocol::Tcp, Some((22, 22)), allow);
+            e.cidr_ipv4 = Some(cidr.to_owned());
+            e
+        };
+        let halves = acl(vec![
+            half(100, "0.0.0.0/1", true),
+            half(110, "128.0.0.0/1", true),
+        ]);
+        assert_eq!(ingress(&halves).tcp, [span(22, 22, 100)]);
+        let one_half = acl(vec![half(100, "0.0.0.0/1", true)]);
+        assert_eq!(ingress(&one_half).tcp, []);
+        let blocklist = acl(vec![
+            half(50, "203.0.113.0/24", false),
+            entry(100, Protocol::All, None, true),
+        ]);
+        let admitted = ingress(&blocklist);
+        assert_eq!(admitted.tcp, [span(0, 21, 100), span(23, 65_535, 100)]);
+        assert_eq!(
+            admitted.all_protocols_rule,
+            Some(100),
+            "other ports stay open"
+        );
     }
 
     #[test]
@@ -338,19 +442,56 @@ mod tests {
         assert_eq!(unanswered.ephemeral_return_blocked.udp, []);
     }
 
+    /// AWS's documented ACL for a private subnet behind a NAT gateway: the
+    /// inbound ephemeral entry receives replies to the subnet's own
+    /// requests, so nothing is served to the internet and no reply is
+    /// owed to it.
     #[test]
-    fn entries_for_narrower_sources_or_the_other_family_do_not_decide() {
-        let mut narrow = entry(50, Protocol::Tcp, Some((22, 22)), false);
-        narrow.cidr_ipv4 = Some("203.0.113.0/24".to_owned());
-        let acl = acl(vec![
-            narrow,
-            entry(100, Protocol::Tcp, Some((22, 22)), true),
+    fn the_documented_private_subnet_acl_blocks_no_replies() {
+        let from_public = |rule, port| {
+            let mut e = entry(rule, Protocol::Tcp, Some((port, port)), true);
+            e.cidr_ipv4 = Some("10.0.0.0/24".to_owned());
+            e
+        };
+        let out = |rule, ports: (i32, i32), cidr: &str| {
+            let mut e = entry(rule, Protocol::Tcp, Some(ports), true);
+            e.egress = true;
+            e.cidr_ipv4 = Some(cidr.to_owned());
+            e
+        };
+        let private = acl(vec![
+            from_public(100, 1433),
+            from_public(120, 3306),
+            from_public(130, 22),
+            from_public(140, 3389),
+            entry(150, Protocol::Tcp, Some((1024, 65_535)), true),
+            out(100, (80, 80), "0.0.0.0/0"),
+            out(110, (443, 443), "0.0.0.0/0"),
+            out(120, (1024, 65_535), "10.0.0.0/24"),
         ]);
+        let facts = AclFacts::of(&private);
+        assert_eq!(facts.internet_ingress.tcp, [span(1024, 65_535, 150)]);
+        assert_eq!(facts.ephemeral_return_blocked, ReturnBlocked::default());
+        // Serving SSH to the internet from the same ACL owes replies.
+        let mut serving = private.clone();
+        serving
+            .entries
+            .push(entry(160, Protocol::Tcp, Some((22, 22)), true));
         assert_eq!(
-            admission(&acl, false, Family::Ipv4).tcp,
-            [span(22, 22, 100)]
+            AclFacts::of(&serving).ephemeral_return_blocked.tcp,
+            [PortSpan::new(1024, 65_535)]
         );
-        assert_eq!(admission(&acl, false, Family::Ipv6), Admission::default());
-        assert_eq!(admission(&acl, true, Family::Ipv4), Admission::default());
+    }
+
+    #[test]
+    fn entries_for_narrower_sources_or_the_other_family_do_not_open_a_port() {
+        let mut narrow = entry(50, Protocol::Tcp, Some((22, 22)), true);
+        narrow.cidr_ipv4 = Some("203.0.113.0/24".to_owned());
+        let mut v6 = entry(60, Protocol::Tcp, Some((80, 80)), true);
+        v6.cidr_ipv4 = None;
+        v6.cidr_ipv6 = Some("2000::/3".to_owned());
+        let facts = AclFacts::of(&acl(vec![narrow, v6]));
+        assert_eq!(facts.internet_ingress.tcp, [span(80, 80, 60)]);
+        assert_eq!(facts.internet_egress, Admission::default());
     }
 }

@@ -1,6 +1,6 @@
-//! Sets of TCP or UDP ports as sorted, disjoint inclusive spans, for the
-//! ordered evaluation of network ACL entries and for intersecting what a
-//! security group opens with what an ACL admits.
+//! Ports: the transports the reachability model follows, port ranges as
+//! sets, the ephemeral range replies go to, and labelled spans as rules see
+//! them.
 
 use serde::Serialize;
 
@@ -60,6 +60,11 @@ pub fn port_interval(from: i32, to: i32) -> Intervals {
     }
 }
 
+/// A port of a set, which never exceeds 65535, as rules see ports.
+pub fn port_number(port: u128) -> i32 {
+    i32::try_from(port.min(sets::MAX_PORT)).unwrap_or(i32::MAX)
+}
+
 /// The client ports replies are sent to: [`EPHEMERAL`].
 pub fn ephemeral_ports() -> Intervals {
     port_interval(EPHEMERAL.0, EPHEMERAL.1)
@@ -83,41 +88,6 @@ impl PortSpan {
             rule_number: None,
         }
     }
-
-    pub fn all() -> PortSpan {
-        PortSpan::new(0, MAX_PORT)
-    }
-
-    /// The ports both spans hold, labelled with this span's rule number.
-    pub fn intersect(&self, other: (i32, i32)) -> Option<PortSpan> {
-        let from = self.from.max(other.0);
-        let to = self.to.min(other.1);
-        (from <= to).then_some(PortSpan { from, to, ..*self })
-    }
-}
-
-/// The ports of `spans` outside `from..=to`.
-pub fn subtract(spans: &[PortSpan], (from, to): (i32, i32)) -> Vec<PortSpan> {
-    let mut out = Vec::with_capacity(spans.len() + 1);
-    for span in spans {
-        if span.to < from || span.from > to {
-            out.push(*span);
-            continue;
-        }
-        if span.from < from {
-            out.push(PortSpan {
-                to: from - 1,
-                ..*span
-            });
-        }
-        if span.to > to {
-            out.push(PortSpan {
-                from: to + 1,
-                ..*span
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -125,34 +95,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn subtracting_splits_and_drops_spans() {
-        let all = [PortSpan::all()];
-        assert_eq!(
-            subtract(&all, (22, 22)),
-            [PortSpan::new(0, 21), PortSpan::new(23, MAX_PORT)]
-        );
-        assert_eq!(subtract(&all, (0, MAX_PORT)), []);
-        assert_eq!(
-            subtract(&[PortSpan::new(10, 20)], (0, 9)),
-            [PortSpan::new(10, 20)]
-        );
-    }
-
-    #[test]
-    fn intersecting_keeps_the_rule_number() {
-        let span = PortSpan {
-            from: 0,
-            to: 100,
-            rule_number: Some(90),
-        };
-        assert_eq!(
-            span.intersect((22, 200)),
-            Some(PortSpan {
-                from: 22,
-                to: 100,
-                rule_number: Some(90)
-            })
-        );
-        assert_eq!(span.intersect((101, 200)), None);
+    fn port_ranges_are_cut_to_the_port_space() {
+        assert_eq!(port_interval(22, 22), Intervals::span(22, 22));
+        assert_eq!(port_interval(-1, 80), Intervals::span(0, 80));
+        assert_eq!(port_interval(0, 70_000), Intervals::span(0, 65_535));
+        assert_eq!(port_interval(-5, -1), Intervals::empty());
+        assert_eq!(port_interval(90, 80), Intervals::empty());
+        assert_eq!(port_number(70_000), 65_535);
     }
 }

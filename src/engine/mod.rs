@@ -390,6 +390,15 @@ mod tests {
             .collection_errors
             .push(error(None, "iam", "GetAccountSummary"));
         snapshot.global.iam.summary = None;
+        // Root's MFA falls back on the credential report; without it too,
+        // nothing says.
+        let with_report = evaluate_all(&snapshot);
+        let root = with_report
+            .iter()
+            .find(|f| f.rule_id == "iam-root-mfa-not-enabled")
+            .expect("the root finding");
+        assert_eq!(root.status, Status::Pass, "the report's root row has MFA");
+        snapshot.global.iam.credential_report = None;
 
         let findings = evaluate_all(&snapshot);
         let unevaluated: Vec<(&str, &str)> = findings
@@ -412,7 +421,8 @@ mod tests {
         assert_eq!(
             root.message.as_deref(),
             Some(
-                "iam:GetAccountSummary failed (AccessDenied), so the data this rule reads is missing"
+                "Whether the root user of account 123456789012 has MFA is unknown: neither the \
+                 account summary nor the credential report could be read"
             )
         );
         assert!(

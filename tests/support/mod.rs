@@ -171,3 +171,19 @@ pub async fn server_denying(
         .expect("access key");
     (moto, key.access_key_id, key.secret_access_key)
 }
+
+/// Every finding of the built-in rules on `snapshot`, evaluated on its own
+/// clock as `rampart evaluate` does.
+pub fn evaluate(snapshot: &rampart::snapshot::Snapshot) -> Vec<rampart::results::ReportFinding> {
+    use rampart::pipeline::{Gate, Plan, PlanOptions, RunClock};
+    let plan = Plan::load(&PlanOptions::default()).expect("built-in rules load");
+    let now = || snapshot.collected_at;
+    let clock = RunClock {
+        started_at: now(),
+        today: now().date_naive(),
+        now: &now,
+    };
+    plan.run(snapshot, &clock, &[], Gate::default())
+        .report
+        .findings
+}
