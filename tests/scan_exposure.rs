@@ -1,8 +1,9 @@
 //! Internet exposure found by a real collection of a seeded emulator
 //! account: a host reachable over IPv6 only, an instance in a private subnet
-//! reachable through an internet-facing classic load balancer, and one
-//! behind a network load balancer whose client-address preservation the
-//! emulator does not report, which has no verdict. Each finding is checked
+//! reachable through an internet-facing classic load balancer, one behind a
+//! network load balancer whose client-address preservation the emulator
+//! does not report (no verdict), an Elastic IP on a secondary private
+//! address, and a denied route table listing. Each finding is checked
 //! exactly, path included.
 
 mod support;
@@ -16,7 +17,7 @@ use rampart::results::ReportFinding;
 use rampart::snapshot::Snapshot;
 use rampart::verdict::Status;
 use support::moto::MotoServer;
-use support::replay::{Replay, ReplayServer};
+use support::replay::{Canned, Replay, ReplayServer};
 
 const REGION: &str = "us-east-1";
 
@@ -62,11 +63,20 @@ async fn seed(endpoint: &str) -> Seeded {
         .send()
         .await
         .expect("describe vpc");
-    let vpc_ipv6_block = described.vpcs()[0].ipv6_cidr_block_association_set()[0]
+    let block = described.vpcs()[0].ipv6_cidr_block_association_set()[0]
         .ipv6_cidr_block()
         .expect("an IPv6 block")
         .to_owned();
-    let ipv6_block = vpc_ipv6_block.replace("/56", "/64");
+    let ipv6_block = block.replace("/56", "/64");
+    // The emulator may write leading zeros ("…:0400::/56"); rampart writes
+    // addresses the standard way.
+    let (address, prefix) = block.split_once('/').expect("a CIDR block");
+    let vpc_ipv6_block = format!(
+        "{}/{prefix}",
+        address
+            .parse::<std::net::Ipv6Addr>()
+            .expect("an IPv6 address")
+    );
     let subnet = |cidr: &'static str, ipv6: Option<String>| {
         let ec2 = ec2.clone();
         let vpc = vpc.clone();
@@ -564,4 +574,196 @@ async fn a_denied_route_table_listing_leaves_reachability_not_evaluated() {
             "{rule}"
         );
     }
+}
+
+/// An Elastic IP on a secondary private address makes the interface
+/// public. The emulator moves such an address to the interface's own
+/// association, so DescribeNetworkInterfaces is answered in AWS's format
+/// (`fixtures/ec2/`) for the seeded interface, through the SDK's own
+/// deserializer.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_elastic_ip_on_a_secondary_address_is_an_internet_path() {
+    let moto = tokio::task::block_in_place(MotoServer::start);
+    let ec2 = aws_sdk_ec2::Client::new(&support::seeding_config(&moto.endpoint, REGION).await);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.70.0.0/16")
+        .send()
+        .await
+        .expect("vpc")
+        .vpc
+        .and_then(|v| v.vpc_id)
+        .expect("vpc id");
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.70.1.0/24")
+        .send()
+        .await
+        .expect("subnet")
+        .subnet
+        .and_then(|s| s.subnet_id)
+        .expect("subnet id");
+    let igw = ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .expect("igw")
+        .internet_gateway
+        .and_then(|g| g.internet_gateway_id)
+        .expect("igw id");
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("attach");
+    let main_table = ec2
+        .describe_route_tables()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("tables")
+        .route_tables()[0]
+        .route_table_id()
+        .expect("table id")
+        .to_owned();
+    ec2.create_route()
+        .route_table_id(&main_table)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&igw)
+        .send()
+        .await
+        .expect("route");
+    let group = ec2
+        .create_security_group()
+        .group_name("ssh-open")
+        .description("ssh-open")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("group")
+        .group_id
+        .expect("group id");
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            tcp(22)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ingress");
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .groups(&group)
+        .send()
+        .await
+        .expect("interface")
+        .network_interface
+        .and_then(|n| n.network_interface_id)
+        .expect("interface id");
+    let instance = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .network_interfaces(
+            InstanceNetworkInterfaceSpecification::builder()
+                .network_interface_id(&eni)
+                .device_index(0)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("instance")
+        .instances()[0]
+        .instance_id()
+        .expect("instance id")
+        .to_owned();
+    let body = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/ec2/describe-network-interfaces-secondary-eip.xml"
+    ))
+    .expect("fixture")
+    .replace("{eni}", &eni)
+    .replace("{subnet}", &subnet)
+    .replace("{vpc}", &vpc)
+    .replace("{group}", &group)
+    .replace("{instance}", &instance);
+    let replay = Replay {
+        canned: vec![Canned {
+            service: "ec2",
+            operation: "DescribeNetworkInterfaces",
+            content_type: "text/xml",
+            body,
+        }],
+        ..Replay::standard()
+    };
+    let front = ReplayServer::start(&moto.endpoint, replay);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("snapshot.json");
+    let output = support::rampart(dir.path())
+        .args([
+            "collect",
+            "--endpoint-url",
+            &front.endpoint,
+            "--region",
+            REGION,
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .expect("run rampart");
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    let snapshot = Snapshot::read(Path::new(&out)).expect("snapshot reads");
+    let interface = snapshot.regions[REGION]
+        .ec2
+        .network_interfaces
+        .iter()
+        .find(|n| n.meta.id == eni)
+        .expect("the interface");
+    assert_eq!(
+        (
+            interface.public_ip.as_deref(),
+            interface.secondary_public_ips.as_deref()
+        ),
+        (None, Some(&["198.51.100.20".to_owned()][..]))
+    );
+    let findings = support::evaluate(&snapshot);
+    let ssh = finding(
+        &findings,
+        "ec2-instance-admin-port-reachable-from-internet",
+        &instance,
+    );
+    assert_eq!(ssh.finding.status, Status::Fail);
+    let acl = snapshot.regions[REGION]
+        .ec2
+        .network_acls
+        .iter()
+        .find(|acl| acl.vpc_id == vpc)
+        .expect("the VPC's ACL")
+        .meta
+        .id
+        .clone();
+    assert_eq!(
+        ssh.finding.message.as_deref(),
+        Some(
+            format!(
+                "Instance {instance} is reachable from the internet on administration port(s) 22: \
+                 TCP 22 from every internet IPv4 address through {igw} to 198.51.100.20 on {eni}: \
+                 route table {main_table} (0.0.0.0/0 → {igw}), network ACL {acl} inbound entry 100 \
+                 and outbound entry 100 for the replies, security group rule {group}: tcp 22 from \
+                 0.0.0.0/0"
+            )
+            .as_str()
+        )
+    );
 }

@@ -25,7 +25,7 @@
 //! so in `unknown`, and rules give no verdict unless the data present
 //! already proves an exposure.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -35,7 +35,8 @@ use super::network::RegionNetwork;
 use super::ports::{Transport, ephemeral_ports, port_number};
 use super::routes::Routing;
 use super::sets::{Family, Flows, Intervals, MAX_PORT, PortText};
-use crate::snapshot::ec2::{Ec2Region, NetworkAcl, SecurityGroup};
+use crate::snapshot::RegionSnapshot;
+use crate::snapshot::ec2::{NetworkAcl, SecurityGroup};
 
 /// The internet exposure of an interface or of an instance (all of its
 /// interfaces).
@@ -170,7 +171,31 @@ pub struct RegionModel<'a> {
 }
 
 impl<'a> RegionModel<'a> {
-    pub fn of(ec2: &'a Ec2Region, network: &'a RegionNetwork) -> RegionModel<'a> {
+    /// The hops of a region. Only groups some interface, instance or load
+    /// balancer names are modelled: a region may hold many more.
+    pub fn of(region: &'a RegionSnapshot, network: &'a RegionNetwork) -> RegionModel<'a> {
+        let ec2 = &region.ec2;
+        let named: HashSet<&str> = ec2
+            .network_interfaces
+            .iter()
+            .flat_map(|eni| &eni.security_group_ids)
+            .chain(ec2.instances.iter().flat_map(|i| &i.security_group_ids))
+            .chain(
+                region
+                    .elbv2
+                    .iter()
+                    .flat_map(|elbv2| &elbv2.load_balancers)
+                    .flat_map(|lb| &lb.security_group_ids),
+            )
+            .chain(
+                region
+                    .elb
+                    .iter()
+                    .flat_map(|elb| &elb.load_balancers)
+                    .flat_map(|lb| &lb.security_group_ids),
+            )
+            .map(String::as_str)
+            .collect();
         RegionModel {
             network,
             admit_all: Family::BOTH.map(|family| GroupRule {
@@ -197,6 +222,7 @@ impl<'a> RegionModel<'a> {
             groups: ec2
                 .security_groups
                 .iter()
+                .filter(|group| named.contains(group.meta.id.as_str()))
                 .map(|group| (group.meta.id.as_str(), GroupModel::of(group)))
                 .collect(),
         }

@@ -44,6 +44,11 @@ pub struct AccountFacts {
     pub users: HashMap<String, UserFacts>,
     /// IAM Identity Center instances found in any region.
     pub identity_center_instances: Vec<InstanceFacts>,
+    /// Whether the billing alarms and the budgets were listed: a failed
+    /// listing leaves its list empty in the snapshot, which must not read
+    /// as "none".
+    pub billing_alarms_listed: bool,
+    pub budgets_listed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +72,25 @@ impl Analysis {
             .iter()
             .flat_map(|(name, region)| region.ec2.vpcs.iter().map(move |vpc| (name.as_str(), vpc)))
             .collect();
+        let unlisted: Vec<&str> = snapshot
+            .collection_errors
+            .iter()
+            .filter(|e| e.service == "ec2" && e.operation == "DescribeVpcs")
+            .filter_map(|e| e.region.as_deref())
+            .collect();
+        if !unlisted.is_empty() {
+            for (name, region) in regions.iter_mut() {
+                for facts in region.network.vpcs.values_mut() {
+                    facts.unlisted_regions = unlisted
+                        .iter()
+                        .filter(|other| **other != name.as_str())
+                        .map(|other| (*other).to_owned())
+                        .collect();
+                    facts.unlisted_regions.sort();
+                    facts.unlisted_regions.dedup();
+                }
+            }
+        }
         for ((region, vpc_id), mut overlaps) in network::overlaps(&vpcs) {
             overlaps.sort();
             if let Some(facts) = regions
@@ -89,6 +113,8 @@ impl Analysis {
                 })
                 .collect(),
             identity_center_instances: identity_center::instances(snapshot),
+            billing_alarms_listed: !failed(snapshot, "cloudwatch", "DescribeAlarms"),
+            budgets_listed: !failed(snapshot, "budgets", "DescribeBudgets"),
         };
         Analysis { account, regions }
     }
@@ -96,6 +122,14 @@ impl Analysis {
     pub fn region(&self, name: &str) -> Option<&RegionAnalysis> {
         self.regions.get(name)
     }
+}
+
+/// Whether a call failed anywhere in the collection.
+fn failed(snapshot: &Snapshot, service: &str, operation: &str) -> bool {
+    snapshot
+        .collection_errors
+        .iter()
+        .any(|e| e.service == service && e.operation == operation)
 }
 
 fn analyze_region(region: &RegionSnapshot) -> RegionAnalysis {
@@ -110,7 +144,7 @@ fn analyze_region(region: &RegionSnapshot) -> RegionAnalysis {
 fn analyze_ec2(region: &RegionSnapshot) -> RegionAnalysis {
     let ec2 = &region.ec2;
     let network = RegionNetwork::of(ec2);
-    let model = RegionModel::of(ec2, &network);
+    let model = RegionModel::of(region, &network);
     let network_interfaces: HashMap<String, Exposure> = ec2
         .network_interfaces
         .iter()

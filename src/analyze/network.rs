@@ -55,6 +55,9 @@ pub struct VpcFacts {
     /// Other VPCs of the account, in any region, whose IPv4 ranges overlap
     /// this one's (filled in across regions by the caller).
     pub overlapping_vpcs: Vec<VpcOverlap>,
+    /// Other regions whose VPCs could not be listed, so overlaps with them
+    /// are unknown (filled in by the caller).
+    pub unlisted_regions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -285,6 +288,7 @@ fn vpc_facts(ec2: &Ec2Region, vpc: &Vpc) -> VpcFacts {
             .filter(|eni| eni.vpc_id.as_deref() == Some(vpc.meta.id.as_str()))
             .count(),
         overlapping_vpcs: Vec::new(),
+        unlisted_regions: Vec::new(),
     }
 }
 

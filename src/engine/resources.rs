@@ -110,8 +110,9 @@ struct AccountResource<'a> {
     arn: &'a str,
     partition: &'a str,
     iam: IamView<'a>,
-    billing_alarms: &'a [cloudwatch::BillingAlarm],
-    budgets: &'a [budgets::Budget],
+    /// `None` when the listing failed.
+    billing_alarms: Option<&'a [cloudwatch::BillingAlarm]>,
+    budgets: Option<&'a [budgets::Budget]>,
     /// IAM Identity Center instances found in any region.
     identity_center_instances: &'a [InstanceFacts],
 }
@@ -212,8 +213,14 @@ pub fn extract(
                     iam: &snapshot.global.iam,
                     root: &analysis.account.root,
                 },
-                billing_alarms: &snapshot.global.billing_alarms,
-                budgets: &snapshot.global.budgets,
+                billing_alarms: analysis
+                    .account
+                    .billing_alarms_listed
+                    .then_some(snapshot.global.billing_alarms.as_slice()),
+                budgets: analysis
+                    .account
+                    .budgets_listed
+                    .then_some(snapshot.global.budgets.as_slice()),
                 identity_center_instances: &analysis.account.identity_center_instances,
             };
             let meta = ResourceMeta::new(account.to_owned(), arn.clone(), GLOBAL_REGION);
