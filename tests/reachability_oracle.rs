@@ -6,8 +6,10 @@
 //! model's set arithmetic. Property tests generate small random VPCs (routes,
 //! ACL entries, groups and addresses in both families) and random packets,
 //! and the model's facts must agree with the simulator on every packet:
-//! which ports the groups open to the whole internet, and from which
-//! addresses each is reachable.
+//! which ports an interface's groups open to the whole internet and from
+//! which addresses each is reachable (the reachability rules), which ports
+//! each group opens to the whole internet (the security-group rules), and
+//! which ports the ACL admits from the whole internet (the ACL rules).
 
 use std::net::IpAddr;
 
@@ -673,6 +675,34 @@ proptest! {
                 let modelled = spans.iter().any(|s| s.from <= port && port <= s.to);
                 let expected = acl_open_to_internet(acl, false, tcp, port) || acl_open_to_internet(acl, true, tcp, port);
                 prop_assert_eq!(modelled, expected, "port {} tcp {}: {:?}", port, tcp, spans);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// The security-group rules' fact (each group's ports open to the whole
+    /// internet, its rules' union) agrees with the simulator's check of
+    /// every stretch of addresses, group by group.
+    #[test]
+    fn group_ports_open_to_the_internet_agree_with_the_simulator(ec2 in region()) {
+        let mut snapshot: Snapshot =
+            serde_json::from_str(include_str!("../fixtures/demo/snapshot.json")).expect("demo parses");
+        snapshot.regions.clear();
+        snapshot.regions.insert(REGION.to_owned(), RegionSnapshot { ec2: ec2.clone(), ..RegionSnapshot::default() });
+        let analysis = Analysis::of(&snapshot);
+        for group in &ec2.security_groups {
+            let facts = &analysis.regions[REGION].network.security_groups[&group.meta.id].internet_ingress;
+            let alone = World { groups: vec![group], ..world(&ec2) };
+            for port in probe_ports(&ec2) {
+                for tcp in [true, false] {
+                    let spans = if tcp { &facts.tcp } else { &facts.udp };
+                    let modelled = spans.iter().any(|s| s.from <= port && port <= s.to);
+                    let expected = alone.open(false, tcp, port) || alone.open(true, tcp, port);
+                    prop_assert_eq!(modelled, expected, "{} port {} tcp {}: {:?}", group.meta.id, port, tcp, spans);
+                }
             }
         }
     }
