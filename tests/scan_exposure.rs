@@ -305,56 +305,19 @@ async fn seed(endpoint: &str) -> Seeded {
         .await
         .expect("register");
 
-    use aws_sdk_elasticloadbalancingv2::types as v2;
-    let elbv2 = aws_sdk_elasticloadbalancingv2::Client::new(&config);
-    let nlb = elbv2
-        .create_load_balancer()
-        .name("postgres-nlb")
-        .subnets(&public)
-        .scheme(v2::LoadBalancerSchemeEnum::InternetFacing)
-        .r#type(v2::LoadBalancerTypeEnum::Network)
-        .send()
-        .await
-        .expect("network load balancer")
-        .load_balancers()[0]
-        .load_balancer_arn()
-        .expect("arn")
-        .to_owned();
-    let target_group = elbv2
-        .create_target_group()
-        .name("postgres")
-        .protocol(v2::ProtocolEnum::Tcp)
-        .port(5432)
-        .vpc_id(&vpc)
-        .target_type(v2::TargetTypeEnum::Instance)
-        .send()
-        .await
-        .expect("target group")
-        .target_groups()[0]
-        .target_group_arn()
-        .expect("arn")
-        .to_owned();
-    elbv2
-        .register_targets()
-        .target_group_arn(&target_group)
-        .targets(v2::TargetDescription::builder().id(&behind_network).build())
-        .send()
-        .await
-        .expect("register target");
-    elbv2
-        .create_listener()
-        .load_balancer_arn(&nlb)
-        .protocol(v2::ProtocolEnum::Tcp)
-        .port(5432)
-        .default_actions(
-            v2::Action::builder()
-                .r#type(v2::ActionTypeEnum::Forward)
-                .target_group_arn(&target_group)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("listener");
+    support::seed::network_load_balancer(
+        endpoint,
+        support::seed::NetworkLoadBalancer {
+            name: "postgres-nlb",
+            target_group: "postgres",
+            internet_facing: true,
+            subnet: &public,
+            vpc: &vpc,
+            port: 5432,
+            targets: &[&behind_network],
+        },
+    )
+    .await;
     Seeded {
         ipv6_host,
         ipv6_interface,

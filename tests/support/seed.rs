@@ -1283,53 +1283,19 @@ pub async fn seed_rule_cases(
     // An internal network load balancer forwarding to an empty target
     // group: its listeners, targets and attributes are read, and it
     // exposes nothing.
-    {
-        use aws_sdk_elasticloadbalancingv2::types as v2;
-        let elbv2 = aws_sdk_elasticloadbalancingv2::Client::new(
-            &super::seeding_config(endpoint, HOME_REGION).await,
-        );
-        let balancer = elbv2
-            .create_load_balancer()
-            .name("rules-internal-nlb")
-            .subnets(&rules_subnet)
-            .scheme(v2::LoadBalancerSchemeEnum::Internal)
-            .r#type(v2::LoadBalancerTypeEnum::Network)
-            .send()
-            .await
-            .expect("internal load balancer")
-            .load_balancers()[0]
-            .load_balancer_arn()
-            .expect("load balancer arn")
-            .to_owned();
-        let target_group = elbv2
-            .create_target_group()
-            .name("rules-empty")
-            .protocol(v2::ProtocolEnum::Tcp)
-            .port(8443)
-            .vpc_id(&rules_vpc)
-            .target_type(v2::TargetTypeEnum::Instance)
-            .send()
-            .await
-            .expect("target group")
-            .target_groups()[0]
-            .target_group_arn()
-            .expect("target group arn")
-            .to_owned();
-        elbv2
-            .create_listener()
-            .load_balancer_arn(&balancer)
-            .protocol(v2::ProtocolEnum::Tcp)
-            .port(8443)
-            .default_actions(
-                v2::Action::builder()
-                    .r#type(v2::ActionTypeEnum::Forward)
-                    .target_group_arn(&target_group)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("listener");
-    }
+    network_load_balancer(
+        endpoint,
+        NetworkLoadBalancer {
+            name: "rules-internal-nlb",
+            target_group: "rules-empty",
+            internet_facing: false,
+            subnet: &rules_subnet,
+            vpc: &rules_vpc,
+            port: 8443,
+            targets: &[],
+        },
+    )
+    .await;
 
     RuleCases {
         rules_vpc,
@@ -1776,4 +1742,83 @@ async fn create_notifying_budget(
         .send()
         .await
         .expect("create budget");
+}
+
+/// A network load balancer with one TCP listener forwarding to an instance
+/// target group on the same port.
+pub struct NetworkLoadBalancer<'a> {
+    pub name: &'a str,
+    pub target_group: &'a str,
+    pub internet_facing: bool,
+    pub subnet: &'a str,
+    pub vpc: &'a str,
+    pub port: i32,
+    /// Instance ids registered in the target group.
+    pub targets: &'a [&'a str],
+}
+
+pub async fn network_load_balancer(endpoint: &str, lb: NetworkLoadBalancer<'_>) {
+    use aws_sdk_elasticloadbalancingv2::types as v2;
+    let elbv2 = aws_sdk_elasticloadbalancingv2::Client::new(
+        &super::seeding_config(endpoint, HOME_REGION).await,
+    );
+    let balancer = elbv2
+        .create_load_balancer()
+        .name(lb.name)
+        .subnets(lb.subnet)
+        .scheme(if lb.internet_facing {
+            v2::LoadBalancerSchemeEnum::InternetFacing
+        } else {
+            v2::LoadBalancerSchemeEnum::Internal
+        })
+        .r#type(v2::LoadBalancerTypeEnum::Network)
+        .send()
+        .await
+        .expect("network load balancer")
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .expect("load balancer arn")
+        .to_owned();
+    let target_group = elbv2
+        .create_target_group()
+        .name(lb.target_group)
+        .protocol(v2::ProtocolEnum::Tcp)
+        .port(lb.port)
+        .vpc_id(lb.vpc)
+        .target_type(v2::TargetTypeEnum::Instance)
+        .send()
+        .await
+        .expect("target group")
+        .target_groups()[0]
+        .target_group_arn()
+        .expect("target group arn")
+        .to_owned();
+    if !lb.targets.is_empty() {
+        elbv2
+            .register_targets()
+            .target_group_arn(&target_group)
+            .set_targets(Some(
+                lb.targets
+                    .iter()
+                    .map(|id| v2::TargetDescription::builder().id(*id).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .expect("register targets");
+    }
+    elbv2
+        .create_listener()
+        .load_balancer_arn(&balancer)
+        .protocol(v2::ProtocolEnum::Tcp)
+        .port(lb.port)
+        .default_actions(
+            v2::Action::builder()
+                .r#type(v2::ActionTypeEnum::Forward)
+                .target_group_arn(&target_group)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("listener");
 }
