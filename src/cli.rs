@@ -184,15 +184,57 @@ pub struct AwsArgs {
     /// the per-severity counts stay complete and the snapshot says when the list was cut.
     #[arg(long, value_name = "N", default_value_t = collect::DEFAULT_GUARDDUTY_MAX_FINDINGS)]
     pub guardduty_max_findings: usize,
+
+    /// Give up one attempt of an AWS call after this long (seconds, or with
+    /// an s or m suffix); the call is retried within --operation-deadline.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          default_value_t = Seconds(collect::DEFAULT_CALL_TIMEOUT))]
+    pub call_timeout: Seconds,
+
+    /// Give up an AWS call, every attempt together, after this long; the
+    /// call is recorded as failed and the checks that need it are not evaluated.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          default_value_t = Seconds(collect::DEFAULT_OPERATION_DEADLINE))]
+    pub operation_deadline: Seconds,
+}
+
+/// A duration given in whole seconds, shown as `20s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub Duration);
+
+impl std::fmt::Display for Seconds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}s", self.0.as_secs())
+    }
+}
+
+/// `30`, `30s` or `2m`: a whole number of seconds or minutes, above zero.
+fn parse_duration(text: &str) -> Result<Seconds, String> {
+    let (number, unit) = match text.strip_suffix('m') {
+        Some(minutes) => (minutes, 60),
+        None => (text.strip_suffix('s').unwrap_or(text), 1),
+    };
+    match number
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(unit))
+    {
+        Some(secs) if secs > 0 => Ok(Seconds(Duration::from_secs(secs))),
+        _ => Err(format!(
+            "`{text}` is not a duration: use whole seconds or minutes above zero, e.g. 30, 30s or 2m"
+        )),
+    }
 }
 
 impl AwsArgs {
     fn options(&self) -> anyhow::Result<CollectOptions> {
         Ok(CollectOptions {
-            profile: self.profile.clone().filter(|p| !p.is_empty()),
+            profile: self.profile.clone(),
             regions: RegionSelection::from_args(&self.regions)?,
             endpoint_url: self.endpoint_url.clone(),
             guardduty_max_findings: self.guardduty_max_findings,
+            call_timeout: self.call_timeout.0,
+            operation_deadline: self.operation_deadline.0,
         })
     }
 }
@@ -408,18 +450,22 @@ pub fn init_logging(verbose: u8) {
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Collect(args) => {
+            if args.output.as_os_str() != "-" {
+                files::check_writable(&args.output, "snapshot")?;
+            }
             let snapshot = collect_snapshot(&args.aws)?;
             write_snapshot(&snapshot, &args.output)?;
             eprintln!("{}", collection_note(&snapshot, &args.output));
         }
         Command::Scan(args) => {
-            return evaluate_and_report(&args.evaluation, || collect_snapshot(&args.aws));
+            return evaluate_and_report(&args.evaluation, None, || collect_snapshot(&args.aws));
         }
         Command::Evaluate(args) => {
-            return evaluate_and_report(&args.evaluation, || Ok(Snapshot::read(&args.snapshot)?));
+            return evaluate_and_report(&args.evaluation, Some(&args.snapshot), || {
+                Ok(Snapshot::read(&args.snapshot)?)
+            });
         }
         Command::Report(args) => {
-            let report = Report::read(&args.report)?;
             let mut outputs = args.outputs.outputs.clone();
             if outputs.is_empty() {
                 outputs.push(Output {
@@ -427,7 +473,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
                     path: None,
                 });
             }
-            check_outputs(&outputs)?;
+            check_outputs(&outputs, &[("report", &args.report)])?;
+            let report = Report::read(&args.report)?;
             let rendered = pipeline::render(&report, &renders(&outputs, &args.terminal.options()));
             write_outputs(&outputs, &rendered)?;
         }
@@ -463,6 +510,14 @@ fn rules(command: RulesCommand) -> anyhow::Result<Exit> {
                 Some(dir) => Engine::load_dir(dir)?,
                 None => Engine::load(None)?,
             };
+            if engine.rules().is_empty() {
+                anyhow::bail!(
+                    "no rule files (*.yaml, *.yml) under {}",
+                    dir.as_deref()
+                        .unwrap_or(Path::new("the built-in rules"))
+                        .display()
+                );
+            }
             let mut ran = 0;
             let mut failed = 0;
             for rule in engine.rules() {
@@ -472,8 +527,8 @@ fn rules(command: RulesCommand) -> anyhow::Result<Exit> {
                 for failure in failures {
                     writeln!(
                         stdout,
-                        "FAIL {} ({}): test `{}`: {}",
-                        failure.rule, failure.source, failure.test, failure.problem
+                        "FAIL {} ({}:{}): test `{}`: {}",
+                        failure.rule, failure.source, failure.line, failure.test, failure.problem
                     )?;
                 }
             }
@@ -549,17 +604,11 @@ fn collection_note(snapshot: &Snapshot, output: &Path) -> String {
 /// snapshot is taken or read, so a mistake in any of them costs no AWS call.
 fn evaluate_and_report(
     args: &EvaluationArgs,
+    snapshot_file: Option<&Path>,
     snapshot: impl FnOnce() -> anyhow::Result<Snapshot>,
 ) -> anyhow::Result<Exit> {
     let rules = &args.rules;
     let triage = &args.triage;
-    let plan = Plan::load(&PlanOptions {
-        rules_dir: rules.rules_dir.clone(),
-        config: rules.config.clone(),
-        selection: rules.selection(),
-        suppressions: triage.suppressions.clone(),
-        baseline: triage.baseline.clone(),
-    })?;
     let mut outputs = args.outputs.outputs.clone();
     if !outputs.iter().any(|output| output.path.is_none()) {
         outputs.push(Output {
@@ -567,7 +616,23 @@ fn evaluate_and_report(
             path: None,
         });
     }
-    check_outputs(&outputs)?;
+    let inputs: Vec<(&str, &Path)> = [
+        ("snapshot", snapshot_file),
+        ("baseline", triage.baseline.as_deref()),
+        ("suppression file", triage.suppressions.as_deref()),
+        ("configuration file", rules.config.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(what, path)| Some((what, path?)))
+    .collect();
+    check_outputs(&outputs, &inputs)?;
+    let plan = Plan::load(&PlanOptions {
+        rules_dir: rules.rules_dir.clone(),
+        config: rules.config.clone(),
+        selection: rules.selection(),
+        suppressions: triage.suppressions.clone(),
+        baseline: triage.baseline.clone(),
+    })?;
     let gate = Gate {
         fail_on: triage.fail_on.0,
         new_only: triage.fail_on_new,
@@ -617,18 +682,38 @@ fn evaluate_and_report(
     })
 }
 
-/// At most one output may go to stdout, and no two to the same file.
-fn check_outputs(outputs: &[Output]) -> anyhow::Result<()> {
-    let mut seen: Vec<Option<&Path>> = Vec::new();
+/// At most one output may go to stdout, no two to the same file (after
+/// resolving `.`, `..` and links), none over an input of the run; every
+/// file's directory must be writable. All checked before any work.
+fn check_outputs(outputs: &[Output], inputs: &[(&str, &Path)]) -> anyhow::Result<()> {
+    let mut seen: Vec<(Option<PathBuf>, String)> = Vec::new();
     for output in outputs {
-        let target = output.path.as_deref();
-        if seen.contains(&target) {
+        let (identity, shown) = match &output.path {
+            None => (None, "stdout".to_owned()),
+            Some(path) => {
+                files::check_writable(path, &format!("{} report", output.format))?;
+                (files::identity(path), path.display().to_string())
+            }
+        };
+        if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == identity) {
+            match identity {
+                None => anyhow::bail!("two --output options write to stdout"),
+                Some(_) => anyhow::bail!(
+                    "two --output options write to the same file: {first} and {shown}"
+                ),
+            }
+        }
+        if let Some((what, input)) = inputs
+            .iter()
+            .find(|(_, input)| identity.is_some() && files::identity(input) == identity)
+        {
             anyhow::bail!(
-                "two --output options write to {}",
-                target.map_or("stdout".to_owned(), |p| p.display().to_string())
+                "--output {}={shown} would overwrite the {what} {} this run reads",
+                output.format,
+                input.display()
             );
         }
-        seen.push(target);
+        seen.push((identity, shown));
     }
     Ok(())
 }
@@ -652,13 +737,22 @@ fn renders(outputs: &[Output], terminal: &TerminalOptions) -> Vec<Render> {
         .collect()
 }
 
-/// Writes outputs already rendered, files atomically and stdout last: a
-/// failure leaves no half-written report behind.
+/// Writes outputs already rendered: every file is staged beside its
+/// target first and moved into place only when all were written, so a
+/// failure leaves every existing file as it was; stdout comes last.
 fn write_outputs(outputs: &[Output], rendered: &[String]) -> anyhow::Result<()> {
+    let mut staged = Vec::new();
     for (output, text) in outputs.iter().zip(rendered) {
         if let Some(path) = &output.path {
-            files::write_atomically(path, &format!("{} report", output.format), text.as_bytes())?;
+            staged.push(files::stage(
+                path,
+                &format!("{} report", output.format),
+                text.as_bytes(),
+            )?);
         }
+    }
+    for file in staged {
+        file.commit()?;
     }
     for (output, text) in outputs.iter().zip(rendered) {
         if output.path.is_none() {
@@ -695,6 +789,38 @@ mod tests {
         assert!(!use_color(false, false, None));
         assert!(!use_color(true, true, None));
         assert!(!use_color(true, false, Some(OsString::from("1"))));
+    }
+
+    #[test]
+    fn a_failed_output_leaves_every_existing_file_as_it_was() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = dir.path().join("report.json");
+        std::fs::write(&first, "earlier").expect("write");
+        // The second output's directory vanished after the checks.
+        let outputs = [
+            Output {
+                format: Format::Json,
+                path: Some(first.clone()),
+            },
+            Output {
+                format: Format::Sarif,
+                path: Some(dir.path().join("gone").join("report.sarif")),
+            },
+        ];
+        let written = write_outputs(&outputs, &["new json".to_owned(), "new sarif".to_owned()]);
+        assert!(written.is_err());
+        assert_eq!(std::fs::read_to_string(&first).expect("read"), "earlier");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
+    }
+
+    #[test]
+    fn durations_are_whole_seconds_or_minutes() {
+        assert_eq!(parse_duration("45"), Ok(Seconds(Duration::from_secs(45))));
+        assert_eq!(parse_duration("45s"), Ok(Seconds(Duration::from_secs(45))));
+        assert_eq!(parse_duration("2m"), Ok(Seconds(Duration::from_secs(120))));
+        for bad in ["0", "1.5", "-3", "m", "99999999999999999999m"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

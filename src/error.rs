@@ -123,6 +123,11 @@ pub enum PlanError {
     File(#[from] FileError),
     #[error("{0}")]
     Selection(String),
+    #[error(
+        "{}:{}: rule `{}` fails its inline test `{}`: {}; `rampart rules test` lists every failure",
+        .0.source, .0.line, .0.rule, .0.test, .0.problem
+    )]
+    RuleTest(crate::engine::rule::TestFailure),
 }
 
 /// Problems that prevent a collection from starting at all.
@@ -143,8 +148,28 @@ pub enum CollectError {
         "`{0}` is not an AWS region name (expected something like us-east-1), given to --region"
     )]
     InvalidRegion(String),
-    #[error("`{0}` is not a valid --endpoint-url: expected an http:// or https:// URL")]
-    InvalidEndpoint(String),
+    #[error(
+        "`--region all` selects every enabled region and cannot be combined with other regions"
+    )]
+    AllWithOthers,
+    #[error("`{url}` is not a valid {given_as}: {problem}")]
+    InvalidEndpoint {
+        url: String,
+        given_as: String,
+        problem: String,
+    },
+    #[error("--profile needs a profile name; leave it out to use AWS_PROFILE or the default chain")]
+    EmptyProfile,
+    #[error("cannot use the AWS configuration: {0}")]
+    ConfigFile(String),
+    #[error(
+        "--call-timeout ({}s) is longer than --operation-deadline ({}s), which bounds every attempt of a call together",
+        .call.as_secs(), .deadline.as_secs()
+    )]
+    Timeouts {
+        call: std::time::Duration,
+        deadline: std::time::Duration,
+    },
     #[error("cannot identify the account (sts:GetCallerIdentity in {region}): {message}")]
     Identity { region: String, message: String },
     #[error(

@@ -3,8 +3,8 @@
 //! written atomically so a failed run never leaves half a file behind.
 
 use std::fs;
-use std::io::Write;
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -76,13 +76,50 @@ impl Versions {
     }
 }
 
+/// The most rampart reads of a JSON document (a snapshot or a report):
+/// far above what the largest accounts produce, far below what would
+/// exhaust memory when pointed at an endless stream.
+pub const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
+/// The most rampart reads of a file a person wrote: a rule, configuration
+/// or suppression file.
+pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
+
+/// Reads a text file of at most `limit` bytes; a larger one (or an endless
+/// stream such as `/dev/zero`) is an error as soon as the limit is passed.
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
+    let file = fs::File::open(path)?;
+    let too_large = || {
+        std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "it is larger than {} MiB, the most rampart reads of such a file",
+                limit >> 20
+            ),
+        )
+    };
+    let metadata = file.metadata()?;
+    if metadata.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    if metadata.is_file() && metadata.len() > limit {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
+
 /// Reads a document of `kind` in one of the `versions`.
 pub fn read_versioned<T: DeserializeOwned>(
     path: &Path,
     kind: Document,
     versions: Versions,
 ) -> Result<T, FileError> {
-    let text = fs::read_to_string(path).map_err(|source| FileError::Read {
+    let text = read_bounded(path, MAX_DOCUMENT_BYTES).map_err(|source| FileError::Read {
         kind: kind.name(),
         path: path.to_owned(),
         source,
@@ -129,26 +166,100 @@ pub fn parse_versioned<T: DeserializeOwned>(
 /// Writes a file atomically: a crash or a full disk leaves either the old
 /// file or the complete new one, never half of it.
 pub fn write_atomically(path: &Path, what: &str, contents: &[u8]) -> Result<(), FileError> {
-    let write_err = |source| FileError::Write {
-        what: what.to_owned(),
-        path: path.to_owned(),
-        source,
-    };
+    stage(path, what, contents)?.commit()
+}
+
+/// A file written in full beside its target, not yet in place: several
+/// outputs are staged and then committed together, so a failure in any
+/// leaves every existing file untouched.
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+    what: String,
+}
+
+/// Writes `contents` to a new file (readable only by its owner: reports
+/// and snapshots describe an account's defences) in `path`'s directory.
+pub fn stage(path: &Path, what: &str, contents: &[u8]) -> Result<Staged, FileError> {
+    let mut staged = Staged::create(path, what)?;
+    staged
+        .tmp
+        .write_all(contents)
+        .and_then(|()| staged.tmp.as_file().sync_all())
+        .map_err(|source| staged.error(source))?;
+    Ok(staged)
+}
+
+/// Fails now, before any work, if `path` could not be written later: its
+/// directory is missing, is not a directory, or is not writable.
+pub fn check_writable(path: &Path, what: &str) -> Result<(), FileError> {
+    if path.is_dir() {
+        return Err(FileError::Write {
+            what: what.to_owned(),
+            path: path.to_owned(),
+            source: std::io::Error::other("it is a directory"),
+        });
+    }
+    Staged::create(path, what).map(drop)
+}
+
+impl Staged {
+    fn create(path: &Path, what: &str) -> Result<Staged, FileError> {
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        // tempfile names its random file in the error; the user knows only
+        // the path they asked for, so keep the OS error alone.
+        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|err| {
+            let text = err.to_string();
+            let message = text.split(" at path ").next().unwrap_or(&text);
+            FileError::Write {
+                what: what.to_owned(),
+                path: path.to_owned(),
+                source: std::io::Error::new(err.kind(), message.to_owned()),
+            }
+        })?;
+        Ok(Staged {
+            tmp,
+            path: path.to_owned(),
+            what: what.to_owned(),
+        })
+    }
+
+    fn error(&self, source: std::io::Error) -> FileError {
+        FileError::Write {
+            what: self.what.clone(),
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Moves the file into place, replacing what was there.
+    pub fn commit(self) -> Result<(), FileError> {
+        let Staged { tmp, path, what } = self;
+        tmp.persist(&path)
+            .map(drop)
+            .map_err(|err| FileError::Write {
+                what,
+                path,
+                source: err.error,
+            })
+    }
+}
+
+/// What a path names once `.`, `..` and symbolic links are resolved, for
+/// telling whether two paths are the same file; the file itself need not
+/// exist yet, its directory must.
+pub fn identity(path: &Path) -> Option<PathBuf> {
+    if let Ok(resolved) = fs::canonicalize(path) {
+        return Some(resolved);
+    }
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    // tempfile names its random file in the error; the user knows only
-    // the path they asked for, so keep the OS error alone.
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|err| {
-        let text = err.to_string();
-        let message = text.split(" at path ").next().unwrap_or(&text);
-        write_err(std::io::Error::new(err.kind(), message.to_owned()))
-    })?;
-    tmp.write_all(contents).map_err(write_err)?;
-    tmp.as_file().sync_all().map_err(write_err)?;
-    tmp.persist(path).map_err(|err| write_err(err.error))?;
-    Ok(())
+    Some(fs::canonicalize(dir).ok()?.join(path.file_name()?))
 }
 
 /// Parses a YAML file a person wrote; a mistake is reported at its line and

@@ -105,6 +105,16 @@ impl Plan {
             Some(config) => Engine::load_configured(options.rules_dir.as_deref(), config)?,
             None => Engine::load(options.rules_dir.as_deref())?,
         };
+        // A user's rule that fails its own tests would give wrong verdicts
+        // (or an error on every resource); refuse it before any AWS call.
+        if let Some(failure) = engine
+            .rules()
+            .iter()
+            .filter(|rule| !rule.is_embedded())
+            .find_map(|rule| rule.run_tests().1.into_iter().next())
+        {
+            return Err(PlanError::RuleTest(failure));
+        }
         let rule_ids = engine
             .select(&options.selection)
             .map_err(PlanError::Selection)?

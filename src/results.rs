@@ -288,12 +288,22 @@ impl Report {
         !self.collection_errors.is_empty() || self.unevaluated() > 0
     }
 
-    /// Regions this report covered, for telling a resolved finding from one
-    /// in a region that simply was not scanned.
-    pub fn covers(&self, rule_id: &str, region: &str) -> bool {
-        self.rule(rule_id).is_some()
-            && (region == crate::snapshot::iam::GLOBAL_REGION
-                || self.scan.regions.iter().any(|r| r == region))
+    /// Whether this report would have seen `finding` were it still there:
+    /// its rule ran, its region was scanned and every listing of its
+    /// resource type succeeded there. A finding absent from a report that
+    /// did not look is not resolved, only unseen.
+    pub fn looked_for(&self, finding: &Finding) -> bool {
+        let region = finding.resource.region.as_str();
+        let global = region == crate::snapshot::iam::GLOBAL_REGION;
+        let listings = finding.resource.resource_type.listings();
+        self.rule(&finding.rule_id).is_some()
+            && (global || self.scan.regions.iter().any(|r| r == region))
+            && !self.collection_errors.iter().any(|error| {
+                error.region.as_deref() == (!global).then_some(region)
+                    && listings.iter().any(|(service, operation)| {
+                        error.service == *service && error.operation == *operation
+                    })
+            })
     }
 }
 

@@ -4,7 +4,9 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use support::{DEMO, rampart, run};
 
@@ -371,10 +373,51 @@ fn rules_test_fails_with_exit_1_when_a_rule_test_fails() {
     assert_eq!(
         stdout,
         format!(
-            "FAIL ec2-security-group-telnet-open ({}): test `closed`: expected Pass, got Fail\n\
+            "FAIL ec2-security-group-telnet-open ({}:13): test `closed`: expected Pass, got Fail\n\
              1 rule(s) tested\n\
              rules: 1 passed, 1 failed\n",
             rules.join("telnet.yaml").display()
+        )
+    );
+    // The same rule given to a scan stops it before any AWS call: its
+    // verdicts cannot be trusted.
+    let (code, stdout, stderr) = run(
+        home.path(),
+        &[
+            "scan",
+            "--rules",
+            rules.to_str().expect("utf-8"),
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ],
+    );
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: {}:13: rule `ec2-security-group-telnet-open` fails its inline test `closed`: \
+             expected Pass, got Fail; `rampart rules test` lists every failure\n",
+            rules.join("telnet.yaml").display()
+        )
+    );
+}
+
+#[test]
+fn rules_test_on_a_directory_without_rules_is_an_error() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let empty = home.path().join("empty");
+    fs::create_dir_all(&empty).expect("dir");
+    fs::write(empty.join("README.md"), "no rules here").expect("write");
+    let (code, stdout, stderr) = run(
+        home.path(),
+        &["rules", "test", empty.to_str().expect("utf-8")],
+    );
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: no rule files (*.yaml, *.yml) under {}\n",
+            empty.display()
         )
     );
 }
@@ -472,8 +515,377 @@ fn a_config_file_changes_a_rule_parameter_and_names_its_mistakes() {
     assert_eq!(
         stderr,
         format!(
-            "rampart: error: {}:3:5: rule `ec2-security-group-ssh-open-to-internet` has no parameter `prot` (it has: port)\n",
+            "rampart: error: {}:4:7: rule `ec2-security-group-ssh-open-to-internet` has no parameter `prot` (it has: port)\n",
             config.display()
         )
+    );
+}
+
+/// Runs rampart with `env` set on top of the test environment and checks
+/// that it refuses: exit 2, nothing on stdout, exactly `expected` on
+/// stderr, and not a file of `home` created, changed or removed.
+fn assert_refused(home: &Path, args: &[&str], env: &[(&str, &str)], expected: &str) {
+    let before = contents(home);
+    let output = rampart(home)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run rampart");
+    assert_eq!(
+        (output.status.code(), support::stdout(&output).as_str()),
+        (Some(2), ""),
+        "{args:?}: {}",
+        support::stderr(&output)
+    );
+    assert_eq!(
+        support::stderr(&output),
+        format!("rampart: error: {expected}\n"),
+        "{args:?}"
+    );
+    assert_eq!(contents(home), before, "{args:?} changed files");
+}
+
+/// Every file under `dir` and its bytes.
+fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in fs::read_dir(dir).expect("list dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(contents(&path));
+        } else {
+            files.insert(path.clone(), fs::read(&path).unwrap_or_default());
+        }
+    }
+    files
+}
+
+#[test]
+fn config_values_must_be_what_the_parameter_holds() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let config = home.path().join("rampart.yaml");
+    let config_arg = config.to_str().expect("utf-8");
+    for (value, problem) in [
+        (
+            "\"22\"",
+            "`port` must be a port number (0 to 65535), not the string \"22\"",
+        ),
+        ("-1", "`port` must be a port number (0 to 65535), not -1"),
+        (
+            "[22]",
+            "`port` must be a port number (0 to 65535), not a list",
+        ),
+    ] {
+        fs::write(
+            &config,
+            format!("rules:\n  ec2-security-group-ssh-open-to-internet:\n    vars:\n      port: {value}\n"),
+        )
+        .expect("write config");
+        assert_refused(
+            home.path(),
+            &[
+                "scan",
+                "--config",
+                config_arg,
+                "--endpoint-url",
+                DEAD_ENDPOINT,
+            ],
+            &[],
+            &format!(
+                "{}:4:13: rule `ec2-security-group-ssh-open-to-internet`: {problem}",
+                config.display()
+            ),
+        );
+    }
+    fs::write(
+        &config,
+        "rules:\n  ec2-security-group-unauthorized-port-open-to-internet:\n    vars:\n      authorized_udp_ports: [53, 65536]\n",
+    )
+    .expect("write config");
+    assert_refused(
+        home.path(),
+        &["evaluate", DEMO, "--config", config_arg],
+        &[],
+        &format!(
+            "{}:4:29: rule `ec2-security-group-unauthorized-port-open-to-internet`: item 2 of \
+             `authorized_udp_ports` must be a port number (0 to 65535), not 65536",
+            config.display()
+        ),
+    );
+    fs::write(&config, "rules:\n  ssh-open:\n    vars: {port: 22}\n").expect("write config");
+    assert_refused(
+        home.path(),
+        &["evaluate", DEMO, "--config", config_arg],
+        &[],
+        &format!(
+            "{}:2:3: no rule has the id or alias `ssh-open`",
+            config.display()
+        ),
+    );
+}
+
+#[test]
+fn an_unknown_compliance_framework_names_the_known_ones() {
+    let home = tempfile::tempdir().expect("temp dir");
+    assert_refused(
+        home.path(),
+        &[
+            "scan",
+            "--compliance",
+            "cis-3.0",
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ],
+        &[],
+        "no rule is mapped to the compliance framework `cis-3.0` given to --compliance; the \
+         frameworks are: aws-fsbp, cis-aws-foundations-3.0, \
+         cis-aws-foundations-6.0",
+    );
+}
+
+#[test]
+fn region_profile_and_endpoint_mistakes_stop_the_run_before_any_call() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let scan = |extra: &[&'static str]| {
+        let mut args = vec!["scan"];
+        args.extend_from_slice(extra);
+        args
+    };
+    assert_refused(
+        home.path(),
+        &scan(&[
+            "--region",
+            "all",
+            "--region",
+            "us-eest-1",
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ]),
+        &[],
+        "`--region all` selects every enabled region and cannot be combined with other regions",
+    );
+    assert_refused(
+        home.path(),
+        &scan(&["--profile", "", "--endpoint-url", DEAD_ENDPOINT]),
+        &[],
+        "--profile needs a profile name; leave it out to use AWS_PROFILE or the default chain",
+    );
+    assert_refused(
+        home.path(),
+        &scan(&["--endpoint-url", "http://127.0.0.1:99999"]),
+        &[],
+        "`http://127.0.0.1:99999` is not a valid --endpoint-url: invalid port number",
+    );
+    assert_refused(
+        home.path(),
+        &scan(&[]),
+        &[("AWS_ENDPOINT_URL", "127.0.0.1:4566")],
+        "`127.0.0.1:4566` is not a valid AWS_ENDPOINT_URL: relative URL without a base",
+    );
+    assert_refused(
+        home.path(),
+        &scan(&[]),
+        &[("AWS_ENDPOINT_URL_EC2", "http://[::1")],
+        "`http://[::1` is not a valid AWS_ENDPOINT_URL_EC2: invalid IPv6 address",
+    );
+    // Keys in the environment do not excuse a profile that does not exist:
+    // the typo would scan whatever account they reach.
+    assert_refused(
+        home.path(),
+        &scan(&["--endpoint-url", DEAD_ENDPOINT]),
+        &[("AWS_PROFILE", "prodd")],
+        "the AWS profile `prodd` does not exist in the AWS config or credentials file \
+         (~/.aws/config, ~/.aws/credentials, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE)",
+    );
+    fs::write(home.path().join("aws-config"), "[profile dev]\nregion\n").expect("write config");
+    assert_refused(
+        home.path(),
+        &scan(&["--endpoint-url", DEAD_ENDPOINT]),
+        &[],
+        &format!(
+            "cannot use the AWS configuration: error parsing {} on line 2: Expected an '=' sign defining a property",
+            home.path().join("aws-config").display()
+        ),
+    );
+    fs::remove_file(home.path().join("aws-config")).expect("remove config");
+    assert_refused(
+        home.path(),
+        &scan(&[
+            "--call-timeout",
+            "2m",
+            "--operation-deadline",
+            "30",
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ]),
+        &[],
+        "--call-timeout (120s) is longer than --operation-deadline (30s), which bounds every attempt of a call together",
+    );
+}
+
+#[test]
+fn an_upper_case_scheme_is_still_http() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = run(
+        home.path(),
+        &[
+            "scan",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            "HTTP://127.0.0.1:9",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with(
+            "rampart: error: cannot identify the account (sts:GetCallerIdentity in us-east-1): DispatchFailure: "
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+}
+
+#[test]
+fn endless_or_huge_inputs_fail_fast_with_a_size_error() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let limit = "it is larger than 1024 MiB, the most rampart reads of such a file";
+    assert_refused(
+        home.path(),
+        &["evaluate", "/dev/zero"],
+        &[],
+        &format!("cannot read snapshot /dev/zero: {limit}"),
+    );
+    assert_refused(
+        home.path(),
+        &["report", "/dev/zero"],
+        &[],
+        &format!("cannot read report /dev/zero: {limit}"),
+    );
+    assert_refused(
+        home.path(),
+        &["evaluate", DEMO, "--baseline", "/dev/zero"],
+        &[],
+        &format!("cannot read report /dev/zero: {limit}"),
+    );
+    let small = "it is larger than 16 MiB, the most rampart reads of such a file";
+    assert_refused(
+        home.path(),
+        &["evaluate", DEMO, "--suppressions", "/dev/zero"],
+        &[],
+        &format!("/dev/zero: cannot read the suppression file: {small}"),
+    );
+    assert_refused(
+        home.path(),
+        &["evaluate", DEMO, "--config", "/dev/zero"],
+        &[],
+        &format!("/dev/zero: cannot read the configuration file: {small}"),
+    );
+}
+
+#[test]
+fn outputs_are_checked_before_collection_and_never_overwrite_an_input() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let snapshot = home.path().join("snapshot.json");
+    fs::copy(DEMO, &snapshot).expect("copy demo");
+    fs::write(home.path().join("a.json"), "earlier report").expect("write");
+    let missing = home.path().join("missing").join("report.sarif");
+    // The scan would fail at its first call; the output is checked first.
+    assert_refused(
+        home.path(),
+        &[
+            "scan",
+            "--output",
+            &format!("sarif={}", missing.display()),
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ],
+        &[],
+        &format!(
+            "cannot write sarif report {}: No such file or directory (os error 2)",
+            missing.display()
+        ),
+    );
+    assert_refused(
+        home.path(),
+        &[
+            "collect",
+            "-o",
+            &missing.display().to_string(),
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ],
+        &[],
+        &format!(
+            "cannot write snapshot {}: No such file or directory (os error 2)",
+            missing.display()
+        ),
+    );
+    let a = home.path().join("a.json");
+    let dotted = home.path().join(".").join("a.json");
+    assert_refused(
+        home.path(),
+        &[
+            "evaluate",
+            snapshot.to_str().expect("utf-8"),
+            "--output",
+            &format!("json={}", a.display()),
+            "--output",
+            &format!("sarif={}", dotted.display()),
+        ],
+        &[],
+        &format!(
+            "two --output options write to the same file: {} and {}",
+            a.display(),
+            dotted.display()
+        ),
+    );
+    let through_parent = home.path().join("sub").join("..").join("snapshot.json");
+    fs::create_dir(home.path().join("sub")).expect("mkdir");
+    assert_refused(
+        home.path(),
+        &[
+            "evaluate",
+            snapshot.to_str().expect("utf-8"),
+            "--output",
+            &format!("json={}", through_parent.display()),
+        ],
+        &[],
+        &format!(
+            "--output json={} would overwrite the snapshot {} this run reads",
+            through_parent.display(),
+            snapshot.display()
+        ),
+    );
+    assert_refused(
+        home.path(),
+        &[
+            "evaluate",
+            snapshot.to_str().expect("utf-8"),
+            "--baseline",
+            a.to_str().expect("utf-8"),
+            "--output",
+            &format!("json={}", dotted.display()),
+        ],
+        &[],
+        &format!(
+            "--output json={} would overwrite the baseline {} this run reads",
+            dotted.display(),
+            a.display()
+        ),
+    );
+    assert_refused(
+        home.path(),
+        &[
+            "report",
+            a.to_str().expect("utf-8"),
+            "--output",
+            &format!("json={}", dotted.display()),
+        ],
+        &[],
+        &format!(
+            "--output json={} would overwrite the report {} this run reads",
+            dotted.display(),
+            a.display()
+        ),
     );
 }

@@ -159,7 +159,7 @@ async fn scan_states_plainly_what_could_not_be_collected() {
     let stdout = support::stdout(&output);
     assert!(
         stdout.contains(
-            "Incomplete: 27 check(s) could not be evaluated; 2 API call(s) failed during collection.\n"
+            "Incomplete: 28 check(s) could not be evaluated; 2 API call(s) failed during collection.\n"
         ),
         "{stdout}"
     );
@@ -172,7 +172,7 @@ async fn scan_states_plainly_what_could_not_be_collected() {
     }
     assert_eq!(
         support::stderr(&output),
-        "rampart: the scan is incomplete (2 failed call(s), 27 check(s) not evaluated) and --strict was given\n"
+        "rampart: the scan is incomplete (2 failed call(s), 28 check(s) not evaluated) and --strict was given\n"
     );
 }
 

@@ -22,7 +22,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use aws_sdk_ec2::types::Filter;
-use chrono::{Duration, SecondsFormat, Utc};
 use rampart::analyze::Analysis;
 use rampart::engine::resources::ResourceType;
 use rampart::engine::{Engine, Finding, Selection};
@@ -226,50 +225,6 @@ async fn user_ids(endpoint: &str) -> BTreeMap<String, String> {
 }
 
 /// A time `days_ago` before the collection, which happens now.
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the emulator's collection stamps the wall clock"
-)]
-fn timestamp(days_ago: i64) -> String {
-    (Utc::now() - Duration::days(days_ago)).to_rfc3339_opts(SecondsFormat::Secs, false)
-}
-
-/// The emulator's credential report with the `<root_account>` row it
-/// lacks: MFA, the access keys' state, when the password and the first
-/// key were last used (days ago; `None`: never).
-async fn credential_report(
-    endpoint: &str,
-    mfa: bool,
-    key: Option<i64>,
-    password_used: Option<i64>,
-) -> String {
-    let config = support::seeding_config(endpoint, HOME_REGION).await;
-    let iam = aws_sdk_iam::Client::new(&config);
-    iam.generate_credential_report()
-        .send()
-        .await
-        .expect("generate report");
-    let content = iam
-        .get_credential_report()
-        .send()
-        .await
-        .expect("get report")
-        .content
-        .expect("report content");
-    let report = String::from_utf8(content.into_inner()).expect("report is text");
-    let (header, users) = report.split_once('\n').expect("report header");
-    let password = password_used.map_or("no_information".to_owned(), timestamp);
-    let key = match key {
-        Some(days) => format!("true,{},{},us-east-1,s3", timestamp(2000), timestamp(days)),
-        None => "false,N/A,N/A,N/A,N/A".to_owned(),
-    };
-    let root = format!(
-        "<root_account>,arn:aws:iam::{ACCOUNT}:root,{},not_supported,{password},not_supported,not_supported,{mfa},{key},false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
-        timestamp(2500),
-    );
-    format!("{header}\n{root}\n{users}")
-}
-
 /// Collects the regions through the replay front and evaluates every
 /// built-in rule.
 fn scan(front: &ReplayServer, regions: &[&str], dir: &Path) -> (Snapshot, Vec<Finding>) {
@@ -416,7 +371,9 @@ async fn main_account() -> Vec<Finding> {
     // The root user signed in yesterday.
     let replay = Replay {
         findings,
-        credential_report: Some(credential_report(&moto.endpoint, false, None, Some(1)).await),
+        credential_report: Some(
+            seed::credential_report(&moto.endpoint, false, None, Some(1)).await,
+        ),
         ..Replay::standard()
     };
     let front = ReplayServer::start(&moto.endpoint, replay);
@@ -812,7 +769,7 @@ async fn main_account() -> Vec<Finding> {
         .collect();
     let engine = Engine::load(None).expect("built-in rules load");
     for rule in engine.rules() {
-        let listing = rule.resource.listing().into_iter();
+        let listing = rule.resource.listings().iter().copied();
         for (service, operation) in rule
             .requires
             .iter()
@@ -866,7 +823,7 @@ async fn protected_root_account() -> Vec<Finding> {
     seed::seed_complementary_password_policy(&moto.endpoint).await;
     let replay = Replay {
         credential_report: Some(
-            credential_report(&moto.endpoint, true, Some(200), Some(120)).await,
+            seed::credential_report(&moto.endpoint, true, Some(200), Some(120)).await,
         ),
         cloudwatch_alarms: Some(json!({"MetricAlarms": []})),
         canned: vec![
@@ -912,7 +869,7 @@ async fn identity_center_without_admin_account() -> Vec<Finding> {
     let moto = tokio::task::block_in_place(MotoServer::start);
     seed::seed_identity_center_without_admin(&moto.endpoint).await;
     let replay = Replay {
-        credential_report: Some(credential_report(&moto.endpoint, true, None, None).await),
+        credential_report: Some(seed::credential_report(&moto.endpoint, true, None, None).await),
         cloudwatch_alarms: Some(json!({"MetricAlarms": []})),
         imdsv2_default_regions: vec![],
         canned: vec![Canned::iam(

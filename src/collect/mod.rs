@@ -17,6 +17,7 @@ pub mod sts;
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
 use std::future::Future;
+use std::time::Duration;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -35,6 +36,7 @@ use crate::snapshot::{GlobalSnapshot, RegionSnapshot, SCHEMA_VERSION, Snapshot, 
 use ledger::{CallSite, Ledger, Operation};
 
 use session::validate_region;
+pub use session::{DEFAULT_CALL_TIMEOUT, DEFAULT_OPERATION_DEADLINE, check_endpoint};
 
 /// Regions are collected this many at a time; each runs its services'
 /// calls concurrently as well, and AWS throttles per region, so this bounds
@@ -58,6 +60,10 @@ pub struct CollectOptions {
     /// At most this many active GuardDuty findings are fetched per region;
     /// the per-severity counts stay complete.
     pub guardduty_max_findings: usize,
+    /// One attempt of one call.
+    pub call_timeout: Duration,
+    /// Every attempt of one call together.
+    pub operation_deadline: Duration,
 }
 
 impl Default for CollectOptions {
@@ -67,6 +73,8 @@ impl Default for CollectOptions {
             regions: RegionSelection::default(),
             endpoint_url: None,
             guardduty_max_findings: DEFAULT_GUARDDUTY_MAX_FINDINGS,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            operation_deadline: DEFAULT_OPERATION_DEADLINE,
         }
     }
 }
@@ -87,8 +95,10 @@ pub enum RegionSelection {
 impl RegionSelection {
     /// From `--region` values: none or `all` means every enabled region.
     pub fn from_args(regions: &[String]) -> Result<Self, CollectError> {
-        if regions.is_empty() || regions.iter().any(|r| r == "all") {
-            return Ok(RegionSelection::Enabled);
+        match regions {
+            [] => return Ok(RegionSelection::Enabled),
+            [only] if only == "all" => return Ok(RegionSelection::Enabled),
+            _ => {}
         }
         let mut listed = Vec::with_capacity(regions.len());
         for region in regions {

@@ -24,34 +24,67 @@ use crate::error::CollectError;
 /// without hiding a real outage for long.
 const MAX_ATTEMPTS: u32 = 5;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Per attempt; a drained paginator makes one attempt per page.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Per attempt (`--call-timeout`); a drained paginator makes one attempt
+/// per page. A slow page of a large account takes seconds, not tens.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// Every attempt of one call together (`--operation-deadline`): a call
+/// that hangs costs this, not five attempts' worth, and is then recorded
+/// as failed so its checks are not evaluated.
+pub const DEFAULT_OPERATION_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The environment variables the SDK reads endpoints from:
+/// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`.
+const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL";
 
 pub(super) async fn load(options: &CollectOptions) -> Result<SdkConfig, CollectError> {
-    if let Some(url) = &options.endpoint_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
+    let endpoint = match &options.endpoint_url {
+        Some(url) => Some(check_endpoint(url, "--endpoint-url")?),
+        None => {
+            check_endpoint_variables()?;
+            None
+        }
+    };
+    if options.profile.as_deref() == Some("") {
+        return Err(CollectError::EmptyProfile);
+    }
+    if options.call_timeout > options.operation_deadline {
+        return Err(CollectError::Timeouts {
+            call: options.call_timeout,
+            deadline: options.operation_deadline,
+        });
+    }
+    let profiles =
+        aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
+            .await
+            .map_err(|err| CollectError::ConfigFile(one_line(&err)))?;
+    // As with the AWS CLI, a profile named by --profile or AWS_PROFILE must
+    // exist even when credentials in the environment would do: the typo
+    // would otherwise scan whatever account those credentials reach.
+    if let Some(name) = profile_name(options)
+        && name != "default"
+        && profiles.get_profile(&name).is_none()
     {
-        return Err(CollectError::InvalidEndpoint(url.clone()));
+        return Err(CollectError::ProfileNotFound { profile: name });
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_attempt_timeout(options.call_timeout)
+                .operation_timeout(options.operation_deadline)
                 .build(),
         );
     if let Some(profile) = &options.profile {
         // As with the AWS CLI, an explicit --profile wins over credentials
-        // in the environment, and a profile that does not exist is an error
-        // rather than a silent fall-through to the next provider.
+        // in the environment.
         loader = loader.profile_name(profile).credentials_provider(
             ProfileFileCredentialsProvider::builder()
                 .profile_name(profile)
                 .build(),
         );
     }
-    if let Some(url) = &options.endpoint_url {
+    if let Some(url) = &endpoint {
         loader = loader.endpoint_url(url);
     }
     let config = loader.load().await;
@@ -62,6 +95,52 @@ pub(super) async fn load(options: &CollectOptions) -> Result<SdkConfig, CollectE
         });
     }
     Ok(config)
+}
+
+/// An endpoint URL checked before any call: http or https in any case
+/// (schemes are case-insensitive; the scheme is passed on in lower case),
+/// a host, a port in range. `given_as` names the option or variable.
+pub fn check_endpoint(url: &str, given_as: &str) -> Result<String, CollectError> {
+    let invalid = |problem: String| CollectError::InvalidEndpoint {
+        url: url.to_owned(),
+        given_as: given_as.to_owned(),
+        problem,
+    };
+    let parsed = url::Url::parse(url).map_err(|err| invalid(err.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") || !url.contains("://") {
+        return Err(invalid("expected an http:// or https:// URL".to_owned()));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("it names no host".to_owned()));
+    }
+    let scheme_end = url.find("://").unwrap_or(0);
+    Ok(format!("{}{}", parsed.scheme(), &url[scheme_end..]))
+}
+
+/// `AWS_ENDPOINT_URL` and each `AWS_ENDPOINT_URL_<SERVICE>`, checked; the
+/// SDK reads them itself, the service-specific ones winning.
+fn check_endpoint_variables() -> Result<(), CollectError> {
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name != ENDPOINT_VARIABLE && !name.starts_with(&format!("{ENDPOINT_VARIABLE}_")) {
+            continue;
+        }
+        let value = value.to_string_lossy();
+        if !value.is_empty() {
+            check_endpoint(&value, name)?;
+        }
+    }
+    Ok(())
+}
+
+/// The SDK renders a parse error of a config file as `error parsing PATH on
+/// line N:` and the problem on the next line; one sentence is wanted.
+fn one_line(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    if let Some(source) = err.source() {
+        text = source.to_string();
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The profile in use, from `--profile` or `AWS_PROFILE`, for messages.
@@ -77,7 +156,7 @@ pub(super) fn profile_name(options: &CollectOptions) -> Option<String> {
 /// assumes a role or signs in through Identity Center does it once, into
 /// the SDK's cache). When that call fails for want of credentials, this
 /// turns the failure into the error a person can act on.
-pub(super) async fn credentials_failure(
+pub(super) fn credentials_failure(
     err: &(dyn StdError + 'static),
     options: &CollectOptions,
 ) -> Option<CollectError> {
@@ -85,16 +164,11 @@ pub(super) async fn credentials_failure(
     while let Some(current) = cause {
         if let Some(credentials) = current.downcast_ref::<CredentialsError>() {
             let profile = profile_name(options);
-            return Some(match (credentials, profile) {
-                (CredentialsError::CredentialsNotLoaded(_), Some(name))
-                    if !profile_exists(&name).await =>
-                {
-                    CollectError::ProfileNotFound { profile: name }
-                }
-                (CredentialsError::CredentialsNotLoaded(_), profile) => {
+            return Some(match credentials {
+                CredentialsError::CredentialsNotLoaded(_) => {
                     CollectError::NoCredentials { profile }
                 }
-                (other, profile) => CollectError::Credentials {
+                other => CollectError::Credentials {
                     profile,
                     message: DisplayErrorContext(other).to_string(),
                 },
@@ -103,15 +177,6 @@ pub(super) async fn credentials_failure(
         cause = current.source();
     }
     None
-}
-
-/// Whether ~/.aws/config or ~/.aws/credentials (or the files AWS_CONFIG_FILE
-/// and AWS_SHARED_CREDENTIALS_FILE name) define the profile. The SDK reports
-/// a missing profile only as "no credentials", which hides the typo.
-async fn profile_exists(name: &str) -> bool {
-    aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
-        .await
-        .is_ok_and(|profiles| profiles.get_profile(name).is_some())
 }
 
 /// The regions enabled for the account: those that need no opt-in, plus
@@ -147,6 +212,9 @@ pub(super) async fn enabled_regions(
 /// `cn-north-1`, `eusc-de-east-1`), so a typo fails at once instead of as a
 /// DNS error per call.
 pub fn validate_region(name: &str) -> Result<(), CollectError> {
+    if name == "all" {
+        return Err(CollectError::AllWithOthers);
+    }
     let parts: Vec<&str> = name.split('-').collect();
     let lowercase = |part: &&str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase());
     let valid = parts.len() >= 3

@@ -18,7 +18,7 @@ pub async fn caller_identity(
     let identity = match client.get_caller_identity().send().await {
         Ok(identity) => identity,
         Err(err) => {
-            if let Some(credentials) = session::credentials_failure(&err, options).await {
+            if let Some(credentials) = session::credentials_failure(&err, options) {
                 return Err(credentials);
             }
             let (code, message) = describe_error(&err);

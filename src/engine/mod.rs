@@ -5,6 +5,7 @@
 pub mod expr;
 pub mod resources;
 pub mod rule;
+pub mod vars;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -77,12 +78,15 @@ impl Engine {
         let env = ExprEnv::new();
         let mut rules = rule::load(&env, true, extra)?;
         let file = config.display().to_string();
-        let text = std::fs::read_to_string(config).map_err(|err| SourceError {
-            file: file.clone(),
-            line: 0,
-            column: 0,
-            message: format!("cannot read the configuration file: {err}"),
-        })?;
+        let text =
+            crate::files::read_bounded(config, crate::files::MAX_SOURCE_BYTES).map_err(|err| {
+                SourceError {
+                    file: file.clone(),
+                    line: 0,
+                    column: 0,
+                    message: format!("cannot read the configuration file: {err}"),
+                }
+            })?;
         rule::configure(&env, &mut rules, &file, &text)?;
         Ok(Engine { rules })
     }
@@ -110,6 +114,19 @@ impl Engine {
         for name in selection.rules.iter().chain(&selection.exclude) {
             if self.rule(name).is_none() {
                 return Err(format!("no rule has the id or alias `{name}`"));
+            }
+        }
+        if let Some(framework) = &selection.compliance {
+            let known: BTreeSet<&str> = self
+                .rules
+                .iter()
+                .flat_map(|rule| rule.compliance.keys().map(String::as_str))
+                .collect();
+            if !known.contains(framework.as_str()) {
+                return Err(format!(
+                    "no rule is mapped to the compliance framework `{framework}` given to --compliance; the frameworks are: {}",
+                    known.into_iter().collect::<Vec<_>>().join(", ")
+                ));
             }
         }
         let named = |names: &[String], rule: &Rule| {
@@ -300,34 +317,51 @@ fn evaluate_one(
 }
 
 /// Where the listing of the rule's resource type failed, one NOT_EVALUATED
-/// result per region (or one for a global type): there may be resources
-/// there that nobody saw.
+/// result per region, or per resource when the listing was about one (a
+/// GuardDuty detector's findings), or one for a global type: there may be
+/// resources there that nobody saw.
 fn unlisted(rule: &Rule, snapshot: &Snapshot) -> Vec<Finding> {
-    let Some((service, operation)) = rule.resource.listing() else {
-        return Vec::new();
-    };
-    snapshot
-        .collection_errors
-        .iter()
-        // ListFindings is made per detector, so its errors name one; any
-        // failed listing leaves resources unseen.
-        .filter(|e| e.service == service && e.operation == operation)
-        .filter(|e| rule.resource.is_global() == e.region.is_none())
+    let listings = rule.resource.listings();
+    let mut first_failures: BTreeMap<(Option<&str>, Option<&str>), &CollectionError> =
+        BTreeMap::new();
+    for error in &snapshot.collection_errors {
+        let listing = listings
+            .iter()
+            .any(|(service, operation)| error.service == *service && error.operation == *operation);
+        if listing && rule.resource.is_global() == error.region.is_none() {
+            first_failures
+                .entry((error.region.as_deref(), error.resource.as_deref()))
+                .or_insert(error);
+        }
+    }
+    first_failures
+        .into_values()
         .map(|error| {
             let region = error
                 .region
                 .clone()
                 .unwrap_or_else(|| crate::snapshot::iam::GLOBAL_REGION.to_owned());
+            let (id, arn) = match &error.resource {
+                Some(arn) => (
+                    arn.rsplit('/').next().unwrap_or(arn).to_owned(),
+                    arn.clone(),
+                ),
+                None => (
+                    region.clone(),
+                    format!(
+                        "arn:{}:{}:{}:{}:{}",
+                        snapshot.account.partition,
+                        error.service,
+                        error.region.as_deref().unwrap_or(""),
+                        snapshot.account.account_id,
+                        rule.resource.name()
+                    ),
+                ),
+            };
             let resource = ResourceRef {
                 resource_type: rule.resource,
-                id: region.clone(),
-                arn: format!(
-                    "arn:{}:{service}:{}:{}:{}",
-                    snapshot.account.partition,
-                    error.region.as_deref().unwrap_or(""),
-                    snapshot.account.account_id,
-                    rule.resource.name()
-                ),
+                id,
+                arn,
                 region,
                 account: snapshot.account.account_id.clone(),
             };
@@ -336,8 +370,8 @@ fn unlisted(rule: &Rule, snapshot: &Snapshot) -> Vec<Finding> {
                 resource,
                 Status::NotEvaluated,
                 Some(format!(
-                    "{service}:{operation} failed ({}): {}",
-                    error.code, error.message
+                    "{}:{} failed ({}): {}",
+                    error.service, error.operation, error.code, error.message
                 )),
             )
         })
@@ -430,6 +464,53 @@ mod tests {
                 .iter()
                 .any(|f| f.resource.region == "eu-west-1" && f.status == Status::Pass),
             "nothing in the unlisted region passes"
+        );
+    }
+
+    #[test]
+    fn a_failed_batch_of_guardduty_findings_leaves_its_detector_not_evaluated() {
+        let mut snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        let detector = &mut snapshot
+            .regions
+            .get_mut("us-east-1")
+            .expect("region")
+            .guardduty
+            .detectors[0];
+        let arn = detector.meta.arn.clone();
+        // Two batches of ids could not be read: their findings are unseen.
+        detector.findings.truncate(10);
+        for _ in 0..2 {
+            snapshot.collection_errors.push(CollectionError {
+                resource: Some(arn.clone()),
+                ..error(Some("us-east-1"), "guardduty", "GetFindings")
+            });
+        }
+        let engine = Engine::load(None).expect("built-in rules load");
+        let rule = engine.rule("guardduty-finding-active").expect("the rule");
+        let findings = engine.evaluate(&snapshot, &Analysis::of(&snapshot), &[rule]);
+        let unevaluated: Vec<(&str, &str, Option<&str>)> = findings
+            .iter()
+            .filter(|f| f.status == Status::NotEvaluated)
+            .map(|f| {
+                (
+                    f.resource.id.as_str(),
+                    f.resource.arn.as_str(),
+                    f.message.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            unevaluated,
+            [(
+                "33161f0067caa9ff550402aa31b1ce4f",
+                arn.as_str(),
+                Some("guardduty:GetFindings failed (AccessDenied): denied")
+            )]
+        );
+        assert_eq!(
+            findings.iter().filter(|f| f.status == Status::Fail).count(),
+            10,
+            "the findings that were read are still reported"
         );
     }
 

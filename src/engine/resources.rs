@@ -63,28 +63,36 @@ impl ResourceType {
         }
     }
 
-    /// The call that lists this type; `None` for the account and regions,
-    /// which always exist. Global listings are made once, regional ones per
-    /// region.
-    pub fn listing(self) -> Option<(&'static str, &'static str)> {
-        Some(match self {
-            ResourceType::Account | ResourceType::Region => return None,
-            ResourceType::Vpc => ("ec2", "DescribeVpcs"),
-            ResourceType::Subnet => ("ec2", "DescribeSubnets"),
-            ResourceType::RouteTable => ("ec2", "DescribeRouteTables"),
-            ResourceType::InternetGateway => ("ec2", "DescribeInternetGateways"),
-            ResourceType::NatGateway => ("ec2", "DescribeNatGateways"),
-            ResourceType::NetworkAcl => ("ec2", "DescribeNetworkAcls"),
-            ResourceType::SecurityGroup => ("ec2", "DescribeSecurityGroups"),
-            ResourceType::NetworkInterface => ("ec2", "DescribeNetworkInterfaces"),
-            ResourceType::Instance => ("ec2", "DescribeInstances"),
-            ResourceType::FlowLog => ("ec2", "DescribeFlowLogs"),
-            ResourceType::TransitGateway => ("ec2", "DescribeTransitGateways"),
-            ResourceType::VpcPeeringConnection => ("ec2", "DescribeVpcPeeringConnections"),
-            ResourceType::IamUser => ("iam", "ListUsers"),
-            ResourceType::GuarddutyDetector => ("guardduty", "ListDetectors"),
-            ResourceType::GuarddutyFinding => ("guardduty", "ListFindings"),
-        })
+    /// The calls that list this type: when one failed in a region there
+    /// may be resources there nobody saw. None for the account and
+    /// regions, which always exist. Global listings are made once,
+    /// regional ones per region.
+    pub fn listings(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            ResourceType::Account | ResourceType::Region => &[],
+            ResourceType::Vpc => &[("ec2", "DescribeVpcs")],
+            ResourceType::Subnet => &[("ec2", "DescribeSubnets")],
+            ResourceType::RouteTable => &[("ec2", "DescribeRouteTables")],
+            ResourceType::InternetGateway => &[("ec2", "DescribeInternetGateways")],
+            ResourceType::NatGateway => &[("ec2", "DescribeNatGateways")],
+            ResourceType::NetworkAcl => &[("ec2", "DescribeNetworkAcls")],
+            ResourceType::SecurityGroup => &[("ec2", "DescribeSecurityGroups")],
+            ResourceType::NetworkInterface => &[("ec2", "DescribeNetworkInterfaces")],
+            ResourceType::Instance => &[("ec2", "DescribeInstances")],
+            ResourceType::FlowLog => &[("ec2", "DescribeFlowLogs")],
+            ResourceType::TransitGateway => &[("ec2", "DescribeTransitGateways")],
+            ResourceType::VpcPeeringConnection => &[("ec2", "DescribeVpcPeeringConnections")],
+            ResourceType::IamUser => &[("iam", "ListUsers")],
+            ResourceType::GuarddutyDetector => &[("guardduty", "ListDetectors")],
+            // Detectors are listed, then each one's finding ids, then the
+            // findings in batches: a failure at any step leaves findings
+            // unseen.
+            ResourceType::GuarddutyFinding => &[
+                ("guardduty", "ListDetectors"),
+                ("guardduty", "ListFindings"),
+                ("guardduty", "GetFindings"),
+            ],
+        }
     }
 
     pub fn is_global(self) -> bool {

@@ -11,6 +11,7 @@ use serde_saphyr::Spanned;
 
 use super::expr::{Expr, ExprEnv, RuleContext};
 use super::resources::ResourceType;
+use super::vars::{self, VarValue};
 use crate::error::SourceError;
 use crate::files;
 use crate::verdict::Severity;
@@ -36,23 +37,12 @@ pub enum Expect {
     NotEvaluated,
 }
 
-/// A rule parameter's value, overridable without editing the rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum VarValue {
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Text(String),
-    List(Vec<VarValue>),
-}
-
 /// An inline test: a resource, as the snapshot would hold it, and whether
 /// the rule must pass or fail it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TestFile {
-    name: String,
+    name: Spanned<String>,
     expect: Expect,
     /// The moment the test is evaluated at, for rules that read the time
     /// (`days_since`); overrides the rule's `now`.
@@ -139,11 +129,18 @@ pub(crate) enum MessagePart {
 pub struct TestFailure {
     pub rule: String,
     pub source: String,
+    /// The line of the test's `name`.
+    pub line: usize,
     pub test: String,
     pub problem: String,
 }
 
 impl Rule {
+    /// Whether the rule ships inside the binary (its tests ran in CI).
+    pub fn is_embedded(&self) -> bool {
+        self.source.starts_with("embedded:")
+    }
+
     /// Runs the rule's inline tests; returns how many ran and which failed.
     pub fn run_tests(&self) -> (usize, Vec<TestFailure>) {
         let mut failures = Vec::new();
@@ -151,7 +148,8 @@ impl Rule {
             let failure = |problem: String| TestFailure {
                 rule: self.id.clone(),
                 source: self.source.clone(),
-                test: test.name.clone(),
+                line: test.name.referenced.line() as usize,
+                test: test.name.value.clone(),
                 problem,
             };
             let subject = match self.test_subject(test) {
@@ -201,7 +199,7 @@ impl Rule {
                 let message = self
                     .test_subject(test)
                     .and_then(|subject| self.render_message(&subject));
-                (test.name.as_str(), message)
+                (test.name.value.as_str(), message)
             })
             .collect()
     }
@@ -275,12 +273,14 @@ pub fn load(env: &ExprEnv, embedded: bool, extra: Option<&Path>) -> Result<Vec<R
         })?;
         files.sort();
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|err| SourceError {
-                file: file.display().to_string(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read the rule file: {err}"),
-            })?;
+            let text = crate::files::read_bounded(&file, crate::files::MAX_SOURCE_BYTES).map_err(
+                |err| SourceError {
+                    file: file.display().to_string(),
+                    line: 0,
+                    column: 0,
+                    message: format!("cannot read the rule file: {err}"),
+                },
+            )?;
             sources.push((file.display().to_string(), text));
         }
     }
@@ -340,25 +340,65 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     #[serde(default)]
-    rules: BTreeMap<String, Spanned<RuleSettings>>,
+    rules: BTreeMap<Named, RuleSettings>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleSettings {
     #[serde(default)]
-    vars: BTreeMap<String, VarValue>,
+    vars: BTreeMap<Named, Spanned<VarValue>>,
+}
+
+/// A key of a configuration file, with where it was written: a mistake in
+/// a name is reported at the name.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+struct Named(Spanned<String>);
+
+impl Named {
+    fn name(&self) -> &str {
+        &self.0.value
+    }
+
+    fn at(&self) -> (usize, usize) {
+        (
+            self.0.referenced.line() as usize,
+            self.0.referenced.column() as usize,
+        )
+    }
+}
+
+impl PartialEq for Named {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Named {}
+
+impl PartialOrd for Named {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Named {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
 }
 
 /// Applies a configuration file (`rules: {ID: {vars: {NAME: VALUE}}}`) to
-/// loaded rules. A rule or parameter the file names must exist.
+/// loaded rules. A rule or parameter the file names must exist, and each
+/// value must be what the parameter holds (see [`vars::mismatch`]).
 pub fn configure(
     env: &ExprEnv,
     rules: &mut [Rule],
     file: &str,
     text: &str,
 ) -> Result<(), SourceError> {
-    let error = |line: usize, column: usize, message: String| SourceError {
+    let error = |(line, column): (usize, usize), message: String| SourceError {
         file: file.to_owned(),
         line,
         column,
@@ -366,29 +406,24 @@ pub fn configure(
     };
     let config: ConfigFile = files::parse_yaml(file, text)?;
     for (name, settings) in config.rules {
-        let at = (
-            settings.referenced.line() as usize,
-            settings.referenced.column() as usize,
-        );
         let Some(rule) = rules
             .iter_mut()
-            .find(|r| r.id == name || r.aliases.contains(&name))
+            .find(|r| r.id == name.name() || r.aliases.iter().any(|a| a == name.name()))
         else {
             return Err(error(
-                at.0,
-                at.1,
-                format!("no rule has the id or alias `{name}`"),
+                name.at(),
+                format!("no rule has the id or alias `{}`", name.name()),
             ));
         };
-        for (var, value) in settings.value.vars {
-            if !rule.vars.contains_key(&var) {
+        for (var, value) in settings.vars {
+            let Some(default) = rule.vars.get(var.name()) else {
                 let known: Vec<&str> = rule.vars.keys().map(String::as_str).collect();
                 return Err(error(
-                    at.0,
-                    at.1,
+                    var.at(),
                     format!(
-                        "rule `{}` has no parameter `{var}` (it has: {})",
+                        "rule `{}` has no parameter `{}` (it has: {})",
                         rule.id,
+                        var.name(),
                         if known.is_empty() {
                             "none".to_owned()
                         } else {
@@ -396,12 +431,19 @@ pub fn configure(
                         }
                     ),
                 ));
+            };
+            if let Some(problem) = vars::mismatch(var.name(), default, &value.value) {
+                let at = (
+                    value.referenced.line() as usize,
+                    value.referenced.column() as usize,
+                );
+                return Err(error(at, format!("rule `{}`: {problem}", rule.id)));
             }
-            rule.vars.insert(var, value);
+            rule.vars.insert(var.name().to_owned(), value.value);
         }
         rule.context = env
             .rule_context(&rule.vars)
-            .map_err(|message| error(at.0, at.1, message))?;
+            .map_err(|message| error(name.at(), message))?;
     }
     Ok(())
 }
@@ -478,6 +520,11 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
         };
         requires.push((service.to_owned(), operation.to_owned()));
     }
+    for (name, default) in &file.vars {
+        if let Some(problem) = vars::mismatch(name, default, default) {
+            return Err(error(1, 1, format!("in `vars`: the default of {problem}")));
+        }
+    }
     let context = env
         .rule_context(&file.vars)
         .map_err(|message| error(1, 1, format!("in `vars`: {message}")))?;
@@ -522,9 +569,12 @@ fn compile_at(
             .value
             .lines()
             .nth(err.line.saturating_sub(1))
-            .unwrap_or("")
-            .trim();
-        (line, column, format!("{} in `{offending}`", err.message))
+            .unwrap_or("");
+        (
+            line,
+            column,
+            format!("{} in `{}`", err.message, excerpt(offending, err.column)),
+        )
     })
 }
 
@@ -557,6 +607,30 @@ fn file_position(
     }
 }
 
+/// At most [`EXCERPT_CHARS`] characters of an expression's line around
+/// `column` (1-based), so a long expression is quoted, not echoed whole.
+fn excerpt(line: &str, column: usize) -> String {
+    let line = line.trim_end();
+    let indent = line.len() - line.trim_start().len();
+    let chars: Vec<char> = line.trim_start().chars().collect();
+    if chars.len() <= EXCERPT_CHARS {
+        return chars.into_iter().collect();
+    }
+    let at = column.saturating_sub(1 + indent).min(chars.len());
+    let start = at
+        .saturating_sub(EXCERPT_CHARS / 2)
+        .min(chars.len() - EXCERPT_CHARS);
+    let end = start + EXCERPT_CHARS;
+    format!(
+        "{}{}{}",
+        if start > 0 { "…" } else { "" },
+        chars[start..end].iter().collect::<String>(),
+        if end < chars.len() { "…" } else { "" }
+    )
+}
+
+const EXCERPT_CHARS: usize = 80;
+
 /// Splits `text {{ expr }} text` into parts, compiling each expression.
 fn template(
     env: &ExprEnv,
@@ -579,7 +653,7 @@ fn template(
             (
                 line,
                 column,
-                format!("`{}`: {}", source.trim(), err.message),
+                format!("`{}`: {}", excerpt(source, err.column), err.message),
             )
         })?;
         parts.push(MessagePart::Expr(expr));
@@ -653,6 +727,22 @@ tests:
     }
 
     #[test]
+    fn a_long_expression_is_quoted_around_the_mistake_not_whole() {
+        let long = format!("{}vars.port ==)", "vars.port == 22 || ".repeat(600));
+        let text = GOOD.replace(
+            "when: resource.ingress.exists(p, p.port == vars.port)",
+            &format!("when: {long}"),
+        );
+        let err = load_one(&text).err().expect("rejected").to_string();
+        assert!(err.len() < 300, "{} bytes: {err}", err.len());
+        assert!(
+            err.ends_with(&format!("in `…{}`", &long[long.len() - EXCERPT_CHARS..])),
+            "{err}"
+        );
+        assert_eq!(excerpt("  a == b", 5), "a == b");
+    }
+
+    #[test]
     fn a_block_expression_maps_its_lines() {
         let text = GOOD.replace(
             "when: resource.ingress.exists(p, p.port == vars.port)",
@@ -683,6 +773,7 @@ tests:
             [TestFailure {
                 rule: "ec2-security-group-test-rule".to_owned(),
                 source: "rules/test.yaml".to_owned(),
+                line: 17,
                 test: "closed".to_owned(),
                 problem: "expected Pass, got Fail".to_owned(),
             }]

@@ -9,9 +9,11 @@ use crate::verdict::Status;
 /// Marks each FAIL in `report` as new or existing against `old`, and
 /// records what failed in `old` and no longer fails.
 ///
-/// A finding missing from `report` counts as resolved only where `report`
-/// looked: its rule ran and its region was scanned. A check that could not
-/// be evaluated this time is neither resolved nor new.
+/// A finding counts as resolved only when it now passes, or when it is
+/// missing from `report` where `report` looked: its rule ran, its region
+/// was scanned and the listing of its resource type succeeded there (see
+/// [`Report::looked_for`]). A check that could not be evaluated this time,
+/// or whose resources could not be listed, is neither resolved nor new.
 pub fn apply(report: &mut Report, old: &Report, old_name: &str) {
     let failing_before: HashSet<&str> = old
         .findings
@@ -43,7 +45,7 @@ pub fn apply(report: &mut Report, old: &Report, old_name: &str) {
             let status = now.get(before.finding.fingerprint.as_str()).copied();
             let gone = match status {
                 Some(Status::Pass) => true,
-                None => report.covers(&before.finding.rule_id, &before.finding.resource.region),
+                None => report.looked_for(&before.finding),
                 Some(Status::Fail | Status::Error | Status::NotEvaluated) => false,
             };
             gone.then(|| ResolvedFinding {
@@ -62,4 +64,69 @@ pub fn apply(report: &mut Report, old: &Report, old_name: &str) {
     report.resolved = Some(resolved);
     report.scan.baseline = Some(old_name.to_owned());
     report.refresh_summary();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Gate, Plan, PlanOptions, RunClock};
+    use crate::snapshot::{CollectionError, Snapshot};
+
+    const DEMO: &str = include_str!("../../fixtures/demo/snapshot.json");
+
+    fn report(snapshot: &Snapshot) -> Report {
+        let plan = Plan::load(&PlanOptions::default()).expect("built-in rules load");
+        let now = || snapshot.collected_at;
+        let clock = RunClock {
+            started_at: now(),
+            today: now().date_naive(),
+            now: &now,
+        };
+        plan.run(snapshot, &clock, &[], Gate::default()).report
+    }
+
+    fn resolved_groups(report: &Report) -> Vec<(&str, &str)> {
+        report
+            .resolved
+            .iter()
+            .flatten()
+            .filter(|r| r.resource_arn.contains(":security-group/"))
+            .map(|r| (r.region.as_str(), r.rule_id.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn what_could_not_be_listed_is_not_resolved_what_is_gone_is() {
+        let demo = Snapshot::parse(DEMO).expect("demo parses");
+        let before = report(&demo);
+
+        // Throttled: the groups of eu-west-1 were never seen.
+        let mut throttled = demo.clone();
+        let region = throttled.regions.get_mut("eu-west-1").expect("region");
+        region.ec2.security_groups.clear();
+        throttled.collection_errors.push(CollectionError {
+            service: "ec2".to_owned(),
+            region: Some("eu-west-1".to_owned()),
+            operation: "DescribeSecurityGroups".to_owned(),
+            resource: None,
+            code: "Throttling".to_owned(),
+            message: "Rate exceeded".to_owned(),
+        });
+        let mut after = report(&throttled);
+        apply(&mut after, &before, "before.json");
+        assert_eq!(resolved_groups(&after), Vec::<(&str, &str)>::new());
+
+        // Deleted: listed fine, and gone.
+        let mut deleted = demo.clone();
+        let region = deleted.regions.get_mut("eu-west-1").expect("region");
+        region.ec2.security_groups.clear();
+        let mut after = report(&deleted);
+        apply(&mut after, &before, "before.json");
+        let resolved = resolved_groups(&after);
+        assert!(!resolved.is_empty());
+        assert!(
+            resolved.iter().all(|(region, _)| *region == "eu-west-1"),
+            "{resolved:?}"
+        );
+    }
 }

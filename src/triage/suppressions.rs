@@ -69,12 +69,15 @@ impl Suppressions {
     /// typo cannot silently suppress nothing.
     pub fn read(path: &Path, engine: &Engine) -> Result<Suppressions, SourceError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|err| SourceError {
-            file: file.clone(),
-            line: 0,
-            column: 0,
-            message: format!("cannot read the suppression file: {err}"),
-        })?;
+        let text =
+            crate::files::read_bounded(path, crate::files::MAX_SOURCE_BYTES).map_err(|err| {
+                SourceError {
+                    file: file.clone(),
+                    line: 0,
+                    column: 0,
+                    message: format!("cannot read the suppression file: {err}"),
+                }
+            })?;
         Self::parse(&file, &text, engine)
     }
 

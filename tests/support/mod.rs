@@ -4,6 +4,7 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod moto;
 pub mod replay;
 pub mod seed;

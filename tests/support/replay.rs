@@ -26,6 +26,8 @@ use std::thread;
 
 use serde_json::{Value, json};
 
+use super::faults::{self, Effect, Fault, Faults};
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
 
 pub fn fixture(path: &str) -> String {
@@ -58,6 +60,8 @@ pub struct Replay {
     pub imdsv2_default_regions: Vec<String>,
     /// Operations answered with a fixed body instead of moto's.
     pub canned: Vec<Canned>,
+    /// Faults injected before anything is answered or forwarded.
+    pub faults: Vec<Fault>,
 }
 
 /// A fixed answer to one operation of one service (its SigV4 signing
@@ -112,6 +116,7 @@ impl Replay {
             )),
             imdsv2_default_regions: vec!["us-east-1".to_owned()],
             canned: vec![],
+            faults: vec![],
         }
     }
 }
@@ -119,7 +124,8 @@ impl Replay {
 /// A running replay front; stops when dropped with the test.
 pub struct ReplayServer {
     pub endpoint: String,
-    /// Operations answered from fixtures, in the order they came.
+    /// Operations answered from fixtures, and faults (`Throttle
+    /// ec2:DescribeVpcs`), in the order they came.
     pub served: Arc<Mutex<Vec<String>>>,
 }
 
@@ -136,13 +142,14 @@ impl ReplayServer {
             .unwrap_or(upstream)
             .to_owned();
         let served = Arc::new(Mutex::new(Vec::new()));
-        let state = Arc::new((replay, upstream, served.clone()));
+        let faults = Faults::new(replay.faults.clone());
+        let state = Arc::new((replay, upstream, served.clone(), faults));
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let state = state.clone();
                 thread::spawn(move || {
-                    let (replay, upstream, served) = &*state;
-                    handle(stream, replay, upstream, served);
+                    let (replay, upstream, served, faults) = &*state;
+                    handle(stream, replay, upstream, served, faults);
                 });
             }
         });
@@ -228,6 +235,36 @@ impl Request {
         )
     }
 
+    /// The IAM action (`ec2:DescribeSubnets`) and region of a SigV4-signed
+    /// request, as a policy would name it.
+    fn action(&self) -> Option<(String, String, String)> {
+        let (region, signing_name) = self.scope();
+        let operation = match signing_name.as_str() {
+            "guardduty" => self.guardduty_operation()?,
+            _ => match self.path.split_once("/operation/") {
+                Some((_, operation)) => operation.to_owned(),
+                None => self.operation()?,
+            },
+        };
+        let action = format!("{}:{operation}", faults::iam_prefix(&signing_name));
+        Some((action, region, signing_name))
+    }
+
+    /// GuardDuty's REST operations, by method and path.
+    fn guardduty_operation(&self) -> Option<String> {
+        let path = self.path.split('?').next().unwrap_or_default();
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let operation = match (self.method.as_str(), segments.as_slice()) {
+            ("GET", ["detector"]) => "ListDetectors",
+            ("GET", ["detector", _]) => "GetDetector",
+            ("POST", ["detector", _, "findings"]) => "ListFindings",
+            ("POST", ["detector", _, "findings", "get"]) => "GetFindings",
+            ("POST", ["detector", _, "findings", "statistics"]) => "GetFindingsStatistics",
+            _ => return None,
+        };
+        Some(operation.to_owned())
+    }
+
     /// The operation: the `X-Amz-Target` suffix of JSON protocols, else
     /// the `Action` of a query-protocol form body.
     fn operation(&self) -> Option<String> {
@@ -259,10 +296,56 @@ fn json_response(status: u16, content_type: &str, body: &Value) -> Response {
     }
 }
 
-fn handle(mut stream: TcpStream, replay: &Replay, upstream: &str, served: &Mutex<Vec<String>>) {
+fn handle(
+    mut stream: TcpStream,
+    replay: &Replay,
+    upstream: &str,
+    served: &Mutex<Vec<String>>,
+    faults: &Faults,
+) {
     let Some(request) = Request::read(&stream) else {
         return;
     };
+    if let Some((action, region, signing_name)) = request.action()
+        && let Some(effect) = faults.hit(
+            &action,
+            &region,
+            &[
+                request.method.as_bytes(),
+                request.path.as_bytes(),
+                &request.body,
+            ]
+            .concat(),
+        )
+    {
+        if let Ok(mut served) = served.lock() {
+            served.push(format!("{effect:?} {action}"));
+        }
+        match effect {
+            Effect::Drop => return,
+            Effect::Hang => {
+                // Held open, unanswered, until the client gives up.
+                let _ = stream.set_read_timeout(None);
+                let mut sink = [0u8; 1];
+                let _ = stream.read(&mut sink);
+                return;
+            }
+            Effect::Delay(delay) => thread::sleep(delay),
+            Effect::Deny | Effect::Throttle | Effect::ServerError => {
+                let (status, headers, body) =
+                    faults::error_response(&signing_name, effect, &action);
+                write_response(
+                    &mut stream,
+                    &Response {
+                        status,
+                        headers,
+                        body,
+                    },
+                );
+                return;
+            }
+        }
+    }
     let response = match answer(&request, replay) {
         Some((operation, response)) => {
             if let Ok(mut served) = served.lock() {
@@ -275,6 +358,10 @@ fn handle(mut stream: TcpStream, replay: &Replay, upstream: &str, served: &Mutex
             return;
         }
     };
+    write_response(&mut stream, &response);
+}
+
+fn write_response(stream: &mut TcpStream, response: &Response) {
     let mut out = format!("HTTP/1.1 {} Replay\r\n", response.status);
     for (name, value) in &response.headers {
         out.push_str(&format!("{name}: {value}\r\n"));

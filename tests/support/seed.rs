@@ -7,6 +7,10 @@
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::*;
+use chrono::{Duration, SecondsFormat, Utc};
+
+/// The account moto answers as.
+const ACCOUNT_ID: &str = "123456789012";
 
 pub const HOME_REGION: &str = "us-east-1";
 pub const SECOND_REGION: &str = "eu-west-1";
@@ -1821,4 +1825,48 @@ pub async fn network_load_balancer(endpoint: &str, lb: NetworkLoadBalancer<'_>) 
         .send()
         .await
         .expect("listener");
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the emulator's collection stamps the wall clock"
+)]
+fn timestamp(days_ago: i64) -> String {
+    (Utc::now() - Duration::days(days_ago)).to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// The emulator's credential report with the `<root_account>` row it
+/// lacks: MFA, the access keys' state, when the password and the first
+/// key were last used (days ago; `None`: never).
+pub async fn credential_report(
+    endpoint: &str,
+    mfa: bool,
+    key: Option<i64>,
+    password_used: Option<i64>,
+) -> String {
+    let config = super::seeding_config(endpoint, HOME_REGION).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    iam.generate_credential_report()
+        .send()
+        .await
+        .expect("generate report");
+    let content = iam
+        .get_credential_report()
+        .send()
+        .await
+        .expect("get report")
+        .content
+        .expect("report content");
+    let report = String::from_utf8(content.into_inner()).expect("report is text");
+    let (header, users) = report.split_once('\n').expect("report header");
+    let password = password_used.map_or("no_information".to_owned(), timestamp);
+    let key = match key {
+        Some(days) => format!("true,{},{},us-east-1,s3", timestamp(2000), timestamp(days)),
+        None => "false,N/A,N/A,N/A,N/A".to_owned(),
+    };
+    let root = format!(
+        "<root_account>,arn:aws:iam::{ACCOUNT_ID}:root,{},not_supported,{password},not_supported,not_supported,{mfa},{key},false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
+        timestamp(2500),
+    );
+    format!("{header}\n{root}\n{users}")
 }

@@ -1,0 +1,247 @@
+//! A scan through a flaky network: the replay front throttles, fails,
+//! drops or holds calls on their way to the emulator. Retries ride out
+//! partial faults with the same results as a clean scan; total throttling
+//! evaluates nothing and passes nothing, and resolves nothing against a
+//! baseline; a call that never answers is given up at its deadline.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rampart::results::Report;
+use rampart::snapshot::Snapshot;
+use rampart::verdict::Status;
+use support::faults::{Effect, Fault};
+use support::moto::MotoServer;
+use support::replay::{Replay, ReplayServer};
+use support::seed::{self, HOME_REGION, SECOND_REGION};
+
+/// The verdict on every (rule, resource), by fingerprint.
+fn verdicts(snapshot: &Snapshot) -> BTreeMap<String, Status> {
+    support::evaluate(snapshot)
+        .into_iter()
+        .map(|f| (f.finding.fingerprint, f.finding.status))
+        .collect()
+}
+
+fn front(moto: &MotoServer, faults: Vec<Fault>) -> ReplayServer {
+    ReplayServer::start(
+        &moto.endpoint,
+        Replay {
+            faults,
+            ..Replay::standard()
+        },
+    )
+}
+
+/// `rampart collect` of both regions through `front`, with `extra` flags.
+fn collect(front: &ReplayServer, dir: &Path, extra: &[&str]) -> Snapshot {
+    let out = dir.join("snapshot.json");
+    let collected = support::rampart(dir)
+        .args(["collect", "--endpoint-url", &front.endpoint])
+        .args(["--region", HOME_REGION, "--region", SECOND_REGION])
+        .args(extra)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run rampart collect");
+    assert!(
+        collected.status.success(),
+        "{}",
+        support::stderr(&collected)
+    );
+    Snapshot::read(&out).expect("snapshot parses")
+}
+
+async fn seeded() -> MotoServer {
+    let moto = tokio::task::block_in_place(MotoServer::start);
+    seed::seed_account(&moto.endpoint).await;
+    seed::seed_account_services(&moto.endpoint).await;
+    moto
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partial_faults_are_retried_to_the_same_results_as_a_clean_scan() {
+    let moto = seeded().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clean = tokio::task::block_in_place(|| collect(&front(&moto, vec![]), dir.path(), &[]));
+    assert_eq!(clean.collection_errors, []);
+    let expected = verdicts(&clean);
+    assert!(expected.values().any(|s| *s == Status::Fail));
+    assert!(expected.values().any(|s| *s == Status::Pass));
+
+    for (name, faults) in [
+        (
+            "10% throttling",
+            vec![Fault::everywhere(Effect::Throttle, 0.1)],
+        ),
+        (
+            "50% throttling",
+            vec![Fault::everywhere(Effect::Throttle, 0.5)],
+        ),
+        (
+            "20% server errors",
+            vec![Fault::everywhere(Effect::ServerError, 0.2)],
+        ),
+        (
+            "20% dropped connections",
+            vec![Fault::everywhere(Effect::Drop, 0.2)],
+        ),
+    ] {
+        let faulty = front(&moto, faults);
+        let snapshot = tokio::task::block_in_place(|| collect(&faulty, dir.path(), &[]));
+        let injected = faulty
+            .served()
+            .iter()
+            .filter(|entry| {
+                ["Throttle ", "ServerError ", "Drop "]
+                    .iter()
+                    .any(|e| entry.starts_with(e))
+            })
+            .count();
+        let calls: u64 = snapshot.api_calls.values().sum();
+        let rate = faulty_rate(name);
+        assert!(
+            injected as f64 >= rate * calls as f64 / 2.0,
+            "{name}: {injected} faults injected over {calls} calls"
+        );
+        assert_eq!(snapshot.collection_errors, [], "{name}");
+        assert_eq!(verdicts(&snapshot), expected, "{name}");
+    }
+}
+
+/// The rate a case's name states, `50% throttling` → 0.5.
+fn faulty_rate(name: &str) -> f64 {
+    let percent: f64 = name
+        .split('%')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a rate in the name");
+    percent / 100.0
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn total_throttling_evaluates_nothing_passes_nothing_and_resolves_nothing() {
+    let moto = seeded().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let baseline = dir.path().join("baseline.json");
+    let clean = front(&moto, vec![]);
+    let output = support::rampart(dir.path())
+        .args(["scan", "--endpoint-url", &clean.endpoint])
+        .args(["--region", HOME_REGION, "--region", SECOND_REGION])
+        .args(["--fail-on", "never", "--output"])
+        .arg(format!("json={}", baseline.display()))
+        .output()
+        .expect("run rampart scan");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        support::stderr(&output)
+    );
+
+    // Every call throttled, on every attempt; only the identity answers,
+    // without which there is no scan at all.
+    let throttled = front(
+        &moto,
+        vec![
+            Fault {
+                action: Some("sts:GetCallerIdentity".to_owned()),
+                region: None,
+                effect: Effect::Throttle,
+                rate: 0.0,
+            },
+            Fault::everywhere(Effect::Throttle, 1.0),
+        ],
+    );
+    let report_path = dir.path().join("report.json");
+    let output = support::rampart(dir.path())
+        .args(["scan", "--endpoint-url", &throttled.endpoint])
+        .args(["--region", HOME_REGION, "--region", SECOND_REGION])
+        .args(["--fail-on", "never", "--strict", "--baseline"])
+        .arg(&baseline)
+        .arg("--output")
+        .arg(format!("json={}", report_path.display()))
+        .output()
+        .expect("run rampart scan");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        support::stderr(&output)
+    );
+    let report = Report::read(&report_path).expect("report parses");
+    let statuses: BTreeMap<Status, usize> =
+        report
+            .findings
+            .iter()
+            .fold(BTreeMap::new(), |mut counts, f| {
+                *counts.entry(f.finding.status).or_default() += 1;
+                counts
+            });
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        [Status::NotEvaluated],
+        "{statuses:?}"
+    );
+    assert!(
+        report
+            .collection_errors
+            .iter()
+            .all(|e| e.code == "Throttling"
+                || e.code == "RequestLimitExceeded"
+                || e.code == "ThrottlingException"
+                || e.code == "TooManyRequestsException"),
+        "{:?}",
+        report.collection_errors
+    );
+    assert_eq!(report.resolved.as_deref().map(<[_]>::len), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_that_never_answers_is_given_up_at_its_deadline() {
+    let moto = seeded().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hanging = front(
+        &moto,
+        vec![Fault {
+            action: Some("ec2:DescribeSubnets".to_owned()),
+            region: None,
+            effect: Effect::Hang,
+            rate: 1.0,
+        }],
+    );
+    let snapshot = tokio::task::block_in_place(|| {
+        collect(
+            &hanging,
+            dir.path(),
+            &["--call-timeout", "1", "--operation-deadline", "3"],
+        )
+    });
+    let failed: Vec<(&str, Option<&str>, &str)> = snapshot
+        .collection_errors
+        .iter()
+        .map(|e| (e.operation.as_str(), e.region.as_deref(), e.code.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("DescribeSubnets", Some(SECOND_REGION), "Timeout"),
+            ("DescribeSubnets", Some(HOME_REGION), "Timeout"),
+        ]
+    );
+    let findings = support::evaluate(&snapshot);
+    let subnet_results: Vec<(&str, Status)> = findings
+        .iter()
+        .filter(|f| f.finding.rule_id.starts_with("vpc-subnet-"))
+        .map(|f| (f.finding.resource.region.as_str(), f.finding.status))
+        .collect();
+    assert!(!subnet_results.is_empty());
+    assert!(
+        subnet_results
+            .iter()
+            .all(|(_, status)| *status == Status::NotEvaluated),
+        "{subnet_results:?}"
+    );
+}
