@@ -20,7 +20,7 @@ use crate::collect::{self, CollectOptions, RegionSelection};
 use crate::engine::rule::Rule;
 use crate::engine::{Engine, Selection};
 use crate::files;
-use crate::pipeline::{self, Gate, Plan, PlanOptions, Render, RunClock, Verdict};
+use crate::pipeline::{Gate, Plan, PlanOptions, RunClock, Verdict};
 use crate::report::terminal::TerminalOptions;
 use crate::report::{self, Format};
 use crate::results::Report;
@@ -475,8 +475,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             }
             check_outputs(&outputs, &[("report", &args.report)])?;
             let report = Report::read(&args.report)?;
-            let rendered = pipeline::render(&report, &renders(&outputs, &args.terminal.options()));
-            write_outputs(&outputs, &rendered)?;
+            write_outputs(&outputs, &args.terminal.options(), &report)?;
         }
         Command::Diff(args) => {
             let old = Report::read(&args.old)?;
@@ -648,9 +647,10 @@ fn evaluate_and_report(
         today: started_at.date_naive(),
         now: &now,
     };
-    let renders = renders(&outputs, &args.terminal.options());
-    let outcome = plan.run(&snapshot()?, &clock, &renders, gate);
-    write_outputs(&outputs, &outcome.rendered)?;
+    // Outputs are written here, as streams, rather than rendered by the
+    // pipeline into strings first.
+    let outcome = plan.run(&snapshot()?, &clock, &[], gate);
+    write_outputs(&outputs, &args.terminal.options(), &outcome.report)?;
     // Said on stderr too, so a CI log shows it whatever the outputs.
     for expired in &outcome.report.expired_suppressions {
         eprintln!(
@@ -718,45 +718,53 @@ fn check_outputs(outputs: &[Output], inputs: &[(&str, &Path)]) -> anyhow::Result
     Ok(())
 }
 
-/// How each output is rendered: files never get colour or the terminal's
-/// width.
-fn renders(outputs: &[Output], terminal: &TerminalOptions) -> Vec<Render> {
-    outputs
-        .iter()
-        .map(|output| Render {
-            format: output.format,
-            options: match output.path {
-                Some(_) => TerminalOptions {
-                    width: None,
-                    color: false,
-                    ..*terminal
-                },
-                None => *terminal,
-            },
-        })
-        .collect()
+/// How an output looks: files never get colour or the terminal's width.
+fn options_for(output: &Output, terminal: &TerminalOptions) -> TerminalOptions {
+    match output.path {
+        Some(_) => TerminalOptions {
+            width: None,
+            color: false,
+            ..*terminal
+        },
+        None => *terminal,
+    }
 }
 
-/// Writes outputs already rendered: every file is staged beside its
-/// target first and moved into place only when all were written, so a
+/// Writes every output as a stream: each file is written in full beside
+/// its target first and moved into place only when all were written, so a
 /// failure leaves every existing file as it was; stdout comes last.
-fn write_outputs(outputs: &[Output], rendered: &[String]) -> anyhow::Result<()> {
+fn write_outputs(
+    outputs: &[Output],
+    terminal: &TerminalOptions,
+    report: &Report,
+) -> anyhow::Result<()> {
     let mut staged = Vec::new();
-    for (output, text) in outputs.iter().zip(rendered) {
+    for output in outputs {
         if let Some(path) = &output.path {
-            staged.push(files::stage(
+            let options = options_for(output, terminal);
+            staged.push(files::stage_with(
                 path,
                 &format!("{} report", output.format),
-                text.as_bytes(),
+                |out| report::write(report, output.format, &options, out),
             )?);
         }
     }
     for file in staged {
         file.commit()?;
     }
-    for (output, text) in outputs.iter().zip(rendered) {
-        if output.path.is_none() {
-            print(text)?;
+    for output in outputs.iter().filter(|output| output.path.is_none()) {
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        let written = report::write(
+            report,
+            output.format,
+            &options_for(output, terminal),
+            &mut stdout,
+        )
+        .and_then(|()| stdout.flush());
+        match written {
+            // A reader that stops early (`| head`) is not an error.
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other?,
         }
     }
     Ok(())
@@ -807,7 +815,16 @@ mod tests {
                 path: Some(dir.path().join("gone").join("report.sarif")),
             },
         ];
-        let written = write_outputs(&outputs, &["new json".to_owned(), "new sarif".to_owned()]);
+        let report =
+            Report::parse(include_str!("../fixtures/report/report.json")).expect("fixture");
+        let terminal = TerminalOptions {
+            width: None,
+            color: false,
+            show_pass: false,
+            show_suppressed: false,
+            quiet: false,
+        };
+        let written = write_outputs(&outputs, &terminal, &report);
         assert!(written.is_err());
         assert_eq!(std::fs::read_to_string(&first).expect("read"), "earlier");
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);

@@ -181,10 +181,22 @@ pub struct Staged {
 /// Writes `contents` to a new file (readable only by its owner: reports
 /// and snapshots describe an account's defences) in `path`'s directory.
 pub fn stage(path: &Path, what: &str, contents: &[u8]) -> Result<Staged, FileError> {
+    stage_with(path, what, |out| out.write_all(contents))
+}
+
+/// Like [`stage`], the contents written by `write` as a stream through a
+/// buffer, so a large output is never held whole in memory.
+pub fn stage_with(
+    path: &Path,
+    what: &str,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<Staged, FileError> {
     let mut staged = Staged::create(path, what)?;
-    staged
-        .tmp
-        .write_all(contents)
+    let written = {
+        let mut buffered = std::io::BufWriter::new(staged.tmp.as_file_mut());
+        write(&mut buffered).and_then(|()| buffered.flush())
+    };
+    written
         .and_then(|()| staged.tmp.as_file().sync_all())
         .map_err(|source| staged.error(source))?;
     Ok(staged)

@@ -158,18 +158,16 @@ impl Plan {
     ) -> Outcome {
         let rules = self.rules();
         let analysis = Analysis::of(snapshot);
-        let mut findings = self.engine.evaluate(snapshot, &analysis, &rules);
+        let mut findings =
+            self.engine
+                .evaluate_into(snapshot, &analysis, &rules, ReportFinding::new);
         self.selection.retain(&mut findings);
         let run = RunInfo {
             started_at: clock.started_at,
             finished_at: clock.started_at,
             rules: &rules,
         };
-        let mut report = Report::new(
-            snapshot,
-            run,
-            findings.into_iter().map(ReportFinding::new).collect(),
-        );
+        let mut report = Report::new(snapshot, run, findings);
         self.triage(&mut report, clock.today);
         report.scan.finished_at = (clock.now)();
         let rendered = render(&report, renders);

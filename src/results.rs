@@ -3,12 +3,15 @@
 //! rendered from this model alone, so `rampart report` can re-render a saved
 //! report without AWS access and get exactly what the scan would have shown.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::resources::{ResourceRef, ResourceType};
 use crate::engine::rule::{Remediation, Rule};
 use crate::engine::{self, Finding};
 use crate::error::FileError;
@@ -19,10 +22,49 @@ use crate::verdict::{Severity, Status};
 /// Bumped on any change to the format, a field added included: the schema
 /// of each version (`schemas/report-v{N}.schema.json`) forbids unknown
 /// fields, as the reader does.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Reports of version 1 (which repeated each rule's documentation in every
+/// result) are read too, as baselines and for `rampart report` and `diff`.
+const VERSIONS: Versions = Versions {
+    current: REPORT_SCHEMA_VERSION,
+    oldest: 1,
+    upgrade: upgrade_from_v1,
+};
+
+/// Version 2 holds a rule's title, remediation, compliance and
+/// equivalents once, under `rules`, and derives a result's service from
+/// its rule id; empty fields of a result are left out.
+fn upgrade_from_v1(_found: u32, document: &mut serde_json::Value) {
+    if let Some(findings) = document
+        .get_mut("findings")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for finding in findings
+            .iter_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
+            for field in [
+                "title",
+                "remediation",
+                "compliance",
+                "equivalents",
+                "service",
+            ] {
+                finding.remove(field);
+            }
+        }
+    }
+    document["schema_version"] = serde_json::Value::from(REPORT_SCHEMA_VERSION);
+}
+
+/// A report in memory holds every result in one list; written, passing
+/// results are grouped by resource as bare rule ids (`passed`), which is
+/// what identifies them: the rest of a PASS (its severity, its
+/// fingerprint) follows from its rule and resource, and is restored when
+/// the report is read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "ReportFile<'static, ReportFinding, Passed<Arc<ResourceRef>, String>>")]
 pub struct Report {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -39,6 +81,114 @@ pub struct Report {
     pub expired_suppressions: Vec<SuppressionSource>,
     /// With a baseline: findings failing there that no longer fail here.
     pub resolved: Option<Vec<ResolvedFinding>>,
+}
+
+/// The report as written: results other than PASS in full, passes by
+/// resource.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportFile<'a, F, P> {
+    schema_version: u32,
+    tool: Cow<'a, ToolInfo>,
+    scan: Cow<'a, ScanInfo>,
+    summary: Cow<'a, Summary>,
+    collection_errors: Cow<'a, [CollectionError]>,
+    rules: Cow<'a, [RuleInfo]>,
+    findings: Vec<F>,
+    /// Absent from version 1, whose `findings` held the passes too.
+    #[serde(default = "Vec::new")]
+    passed: Vec<P>,
+    expired_suppressions: Cow<'a, [SuppressionSource]>,
+    resolved: Cow<'a, Option<Vec<ResolvedFinding>>>,
+}
+
+/// One resource's passing checks, as written.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Passed<R, I> {
+    #[serde(flatten)]
+    resource: R,
+    rules: Vec<I>,
+}
+
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut passed: Vec<Passed<&Arc<ResourceRef>, &str>> = Vec::new();
+        let mut at: HashMap<(&str, ResourceType), usize> = HashMap::new();
+        for finding in self.findings.iter().map(|f| &f.finding) {
+            if finding.status != Status::Pass {
+                continue;
+            }
+            let key = (
+                finding.resource.arn.as_str(),
+                finding.resource.resource_type,
+            );
+            let index = *at.entry(key).or_insert_with(|| {
+                passed.push(Passed {
+                    resource: &finding.resource,
+                    rules: Vec::new(),
+                });
+                passed.len() - 1
+            });
+            passed[index].rules.push(&finding.rule_id);
+        }
+        ReportFile {
+            schema_version: self.schema_version,
+            tool: Cow::Borrowed(&self.tool),
+            scan: Cow::Borrowed(&self.scan),
+            summary: Cow::Borrowed(&self.summary),
+            collection_errors: Cow::Borrowed(&self.collection_errors),
+            rules: Cow::Borrowed(&self.rules),
+            findings: self
+                .findings
+                .iter()
+                .filter(|f| f.finding.status != Status::Pass)
+                .collect::<Vec<_>>(),
+            passed,
+            expired_suppressions: Cow::Borrowed(&self.expired_suppressions),
+            resolved: Cow::Borrowed(&self.resolved),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl TryFrom<ReportFile<'static, ReportFinding, Passed<Arc<ResourceRef>, String>>> for Report {
+    type Error = String;
+
+    fn try_from(
+        file: ReportFile<'static, ReportFinding, Passed<Arc<ResourceRef>, String>>,
+    ) -> Result<Self, String> {
+        let mut findings = file.findings;
+        for passed in file.passed {
+            for rule_id in passed.rules {
+                let Some(rule) = file.rules.iter().find(|rule| rule.id == rule_id) else {
+                    return Err(format!(
+                        "`passed` names rule `{rule_id}`, which is not under `rules`"
+                    ));
+                };
+                findings.push(ReportFinding::new(Finding {
+                    severity: rule.severity,
+                    status: Status::Pass,
+                    resource: Arc::clone(&passed.resource),
+                    message: None,
+                    fingerprint: Finding::fingerprint_of(&rule_id, &passed.resource.arn),
+                    rule_id,
+                }));
+            }
+        }
+        findings.sort_by(|a, b| Finding::order(&a.finding, &b.finding));
+        Ok(Report {
+            schema_version: file.schema_version,
+            tool: file.tool.into_owned(),
+            scan: file.scan.into_owned(),
+            summary: file.summary.into_owned(),
+            collection_errors: file.collection_errors.into_owned(),
+            rules: file.rules.into_owned(),
+            findings,
+            expired_suppressions: file.expired_suppressions.into_owned(),
+            resolved: file.resolved.into_owned(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,31 +268,40 @@ impl RuleInfo {
 pub struct ReportFinding {
     #[serde(flatten)]
     pub finding: Finding,
-    /// The service the rule checks: the first segment of its id
-    /// (`ec2-...`, `iam-...`).
-    pub service: String,
     /// The suppression that applies to this FAIL, if any: it still counts
-    /// as a result, never as failing.
-    pub suppression: Option<AppliedSuppression>,
+    /// as a result, never as failing. Boxed: most results have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Box<AppliedSuppression>>,
     /// With a baseline: whether this FAIL was already failing there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineState>,
 }
 
 impl ReportFinding {
     pub fn new(finding: Finding) -> Self {
-        let service = service_of(&finding.rule_id).to_owned();
         ReportFinding {
             finding,
-            service,
             suppression: None,
             baseline: None,
         }
+    }
+
+    /// The service the rule checks: the first segment of its id
+    /// (`ec2-...`, `iam-...`).
+    pub fn service(&self) -> &str {
+        service_of(&self.finding.rule_id)
     }
 
     /// FAIL and not suppressed: what the summary counts and `--fail-on`
     /// looks at.
     pub fn is_failing(&self) -> bool {
         self.finding.status == Status::Fail && self.suppression.is_none()
+    }
+}
+
+impl std::borrow::Borrow<Finding> for ReportFinding {
+    fn borrow(&self) -> &Finding {
+        &self.finding
     }
 }
 
@@ -231,23 +390,22 @@ impl Report {
     }
 
     pub fn read(path: &Path) -> Result<Report, FileError> {
-        files::read_versioned(
-            path,
-            Document::Report,
-            Versions::only(REPORT_SCHEMA_VERSION),
-        )
+        files::read_versioned(path, Document::Report, VERSIONS)
     }
 
     pub fn parse(text: &str) -> Result<Report, FileError> {
-        files::parse_versioned(
-            text,
-            Document::Report,
-            Versions::only(REPORT_SCHEMA_VERSION),
-        )
+        files::parse_versioned(text, Document::Report, VERSIONS)
     }
 
     pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
         self.rules.iter().find(|rule| rule.id == id)
+    }
+
+    /// The title of a result's rule, what a result without a message of
+    /// its own (a PASS) is shown as.
+    pub fn title_of<'a>(&'a self, finding: &'a Finding) -> &'a str {
+        self.rule(&finding.rule_id)
+            .map_or(finding.rule_id.as_str(), |rule| rule.title.as_str())
     }
 
     /// Failing findings at or above `threshold`; with `only_new`, only
@@ -343,7 +501,7 @@ impl Summary {
                 .or_default() += 1;
             *summary
                 .failed_by_service
-                .entry(finding.service.clone())
+                .entry(finding.service().to_owned())
                 .or_default() += 1;
             *summary
                 .failed_by_region

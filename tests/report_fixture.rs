@@ -89,10 +89,11 @@ fn fixture() -> Report {
         .find(|f| f.finding.rule_id == "ec2-security-group-ssh-open-to-internet")
         .expect("an SSH finding")
         .clone();
-    deleted.finding.resource.id = "sg-0deleted0000000000".to_owned();
-    deleted.finding.resource.arn =
+    let resource = std::sync::Arc::make_mut(&mut deleted.finding.resource);
+    resource.id = "sg-0deleted0000000000".to_owned();
+    resource.arn =
         "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0deleted0000000000".to_owned();
-    deleted.finding.resource.region = "us-east-1".to_owned();
+    resource.region = "us-east-1".to_owned();
     deleted.finding.fingerprint = "0".repeat(64);
     deleted.finding.status = Status::Fail;
     old.findings.push(deleted);
@@ -107,9 +108,17 @@ fn fixture() -> Report {
     report
 }
 
+/// The fixture is committed indented, for review; rampart writes reports
+/// compact.
+fn pretty(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report).expect("report serialises");
+    text.push('\n');
+    text
+}
+
 #[test]
 fn the_committed_fixture_report_is_current() {
-    let fresh = rampart::report::json(&fixture())
+    let fresh = pretty(&fixture())
         // The source of each suppression is the absolute path of the file.
         .replace(DIR, "fixtures/report");
     let path = Path::new(DIR).join("report.json");
@@ -122,7 +131,10 @@ fn the_committed_fixture_report_is_current() {
         "fixtures/report/report.json is stale: regenerate with RAMPART_REGENERATE_REPORT=1 cargo test --test report_fixture"
     );
     let report = Report::parse(&committed).expect("the fixture parses");
-    assert_eq!(rampart::report::json(&report), committed, "round trip");
+    assert_eq!(pretty(&report), committed, "round trip");
+    let written = rampart::report::json(&report);
+    assert_eq!(written.lines().count(), 1, "written compact");
+    assert_eq!(Report::parse(&written).expect("compact parses"), report);
 }
 
 #[test]
@@ -149,7 +161,7 @@ fn reports_validate_against_the_published_schema() {
     let committed = std::fs::read_to_string(Path::new(DIR).join("report.json")).expect("fixture");
     let fixture: serde_json::Value = serde_json::from_str(&committed).expect("JSON");
     assert_eq!(
-        support::schema_errors("report-v1.schema.json", &fixture),
+        support::schema_errors("report-v2.schema.json", &fixture),
         Vec::<String>::new()
     );
 
@@ -173,7 +185,7 @@ fn reports_validate_against_the_published_schema() {
             .expect("JSON");
     assert_eq!(real["summary"]["checks"], 450);
     assert_eq!(
-        support::schema_errors("report-v1.schema.json", &real),
+        support::schema_errors("report-v2.schema.json", &real),
         Vec::<String>::new()
     );
 
@@ -182,7 +194,26 @@ fn reports_validate_against_the_published_schema() {
     broken["findings"][0]["severity"] = "severe".into();
     broken["summary"]["extra"] = 1.into();
     assert_eq!(
-        support::schema_errors("report-v1.schema.json", &broken).len(),
+        support::schema_errors("report-v2.schema.json", &broken).len(),
         2
+    );
+}
+
+#[test]
+fn a_version_1_report_reads_as_the_same_report() {
+    // The fixture as version 1 wrote it: each result repeating its rule's
+    // title, remediation, compliance and equivalents, and its service.
+    let v1 = Report::read(&Path::new(DIR).join("report-v1.json")).expect("version 1 reads");
+    let v2 = Report::read(&Path::new(DIR).join("report.json")).expect("version 2 reads");
+    assert_eq!(v1, v2);
+    assert_eq!(
+        support::schema_errors(
+            "report-v1.schema.json",
+            &serde_json::from_str(
+                &std::fs::read_to_string(Path::new(DIR).join("report-v1.json")).expect("read")
+            )
+            .expect("JSON")
+        ),
+        Vec::<String>::new()
     );
 }

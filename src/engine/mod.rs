@@ -7,10 +7,11 @@ pub mod resources;
 pub mod rule;
 pub mod vars;
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -19,25 +20,45 @@ use crate::error::SourceError;
 use crate::snapshot::{CollectionError, Snapshot};
 use crate::verdict::{Severity, Status};
 use expr::{ExprEnv, Subject};
-use resources::{Extracted, ResourceRef, ResourceType};
-use rule::{Remediation, Rule};
+use resources::{ResourceRef, ResourceType};
+use rule::Rule;
 
-/// The result of one rule on one resource.
+/// The result of one rule on one resource. The rule's documentation
+/// (title, remediation, compliance, equivalents) is not repeated here: a
+/// report holds it once per rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule_id: String,
-    pub title: String,
     pub severity: Severity,
     pub status: Status,
-    pub resource: ResourceRef,
+    /// Shared by every result on the same resource.
+    pub resource: Arc<ResourceRef>,
     /// What is wrong with this resource (FAIL), why it could not be
-    /// checked (ERROR, NOT_EVALUATED); `None` for PASS.
+    /// checked (ERROR, NOT_EVALUATED); absent for PASS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    pub remediation: Remediation,
-    pub compliance: BTreeMap<String, Vec<String>>,
-    pub equivalents: BTreeMap<String, Vec<String>>,
     /// Stable across scans: a digest of the rule id and the resource ARN.
     pub fingerprint: String,
+}
+
+impl Finding {
+    /// The order of results in a report: most severe first, then by rule
+    /// and resource.
+    pub fn order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+        b.severity.cmp(&a.severity).then_with(|| {
+            (&a.rule_id, &a.resource.region, &a.resource.id, a.status).cmp(&(
+                &b.rule_id,
+                &b.resource.region,
+                &b.resource.id,
+                b.status,
+            ))
+        })
+    }
+
+    /// Stable across scans: a digest of the rule id and the resource ARN.
+    pub fn fingerprint_of(rule_id: &str, arn: &str) -> String {
+        sha256_hex(format!("{rule_id}\n{arn}").as_bytes())
+    }
 }
 
 /// Which rules run. Empty lists select everything.
@@ -54,9 +75,9 @@ impl Selection {
     /// Drops findings below the minimum severity: rules whose severity
     /// depends on the resource (`severity_from`) are selected whatever
     /// their nominal level, and only their findings are filtered.
-    pub fn retain(&self, findings: &mut Vec<Finding>) {
+    pub fn retain<T: Borrow<Finding>>(&self, findings: &mut Vec<T>) {
         if let Some(min) = self.min_severity {
-            findings.retain(|finding| finding.severity >= min);
+            findings.retain(|finding| finding.borrow().severity >= min);
         }
     }
 }
@@ -162,48 +183,67 @@ impl Engine {
         analysis: &Analysis,
         rules: &[&Rule],
     ) -> Vec<Finding> {
+        self.evaluate_into(snapshot, analysis, rules, |finding| finding)
+    }
+
+    /// Like [`Engine::evaluate`], each result wrapped by `wrap` as it is
+    /// made (into what the caller keeps, such as a report's result), so
+    /// the results are never held twice.
+    pub fn evaluate_into<T: Send + Borrow<Finding>>(
+        &self,
+        snapshot: &Snapshot,
+        analysis: &Analysis,
+        rules: &[&Rule],
+        wrap: impl Fn(Finding) -> T + Sync,
+    ) -> Vec<T> {
+        // Resource by resource: each is converted once, every rule of its
+        // type evaluated on it, and its converted value dropped.
         let types: BTreeSet<ResourceType> = rules.iter().map(|r| r.resource).collect();
-        let resources: BTreeMap<ResourceType, Vec<Extracted>> = types
-            .into_par_iter()
-            .map(|t| (t, resources::extract(snapshot, analysis, t)))
-            .collect();
-        let pairs: Vec<(&Rule, &ResourceRef, &Result<Subject, String>)> = rules
-            .iter()
-            .flat_map(|rule| {
-                resources[&rule.resource]
-                    .iter()
-                    .map(move |(reference, subject)| (*rule, reference, subject))
-            })
-            .collect();
-        let mut findings: Vec<Finding> = pairs
-            .par_iter()
-            .map(|(rule, reference, subject)| {
-                evaluate_one(rule, reference, subject, &snapshot.collection_errors)
-            })
-            .collect();
-        for rule in rules {
-            findings.extend(unlisted(rule, snapshot));
+        let mut findings: Vec<T> = Vec::new();
+        for resource_type in types {
+            let of_type: Vec<&Rule> = rules
+                .iter()
+                .filter(|rule| rule.resource == resource_type)
+                .copied()
+                .collect();
+            resources::extract_into(
+                snapshot,
+                analysis,
+                resource_type,
+                &mut findings,
+                |reference, subject| {
+                    let reference = Arc::new(reference);
+                    of_type
+                        .iter()
+                        .map(|rule| {
+                            wrap(evaluate_one(
+                                rule,
+                                &reference,
+                                &subject,
+                                &snapshot.collection_errors,
+                            ))
+                        })
+                        .collect::<Vec<T>>()
+                },
+            );
         }
-        // Most severe first, then by rule and resource.
-        findings.sort_by(|a, b| {
-            b.severity.cmp(&a.severity).then_with(|| {
-                (&a.rule_id, &a.resource.region, &a.resource.id, a.status).cmp(&(
-                    &b.rule_id,
-                    &b.resource.region,
-                    &b.resource.id,
-                    b.status,
-                ))
-            })
-        });
+        for rule in rules {
+            findings.extend(unlisted(rule, snapshot).into_iter().map(&wrap));
+        }
+        findings.sort_by(|a, b| Finding::order(a.borrow(), b.borrow()));
         findings
     }
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(bytes);
+    let mut text = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    text
 }
 
 /// Names the exact checks a run made: the tool version and a digest of the
@@ -222,39 +262,40 @@ pub fn rules_version(rules: &[&Rule]) -> String {
     format!("{}+{}", env!("CARGO_PKG_VERSION"), &digest[..12])
 }
 
-fn finding(rule: &Rule, resource: ResourceRef, status: Status, message: Option<String>) -> Finding {
+fn finding(
+    rule: &Rule,
+    resource: Arc<ResourceRef>,
+    status: Status,
+    message: Option<String>,
+) -> Finding {
     finding_with_severity(rule, rule.severity, resource, status, message)
 }
 
 fn finding_with_severity(
     rule: &Rule,
     severity: Severity,
-    resource: ResourceRef,
+    resource: Arc<ResourceRef>,
     status: Status,
     message: Option<String>,
 ) -> Finding {
-    let fingerprint = sha256_hex(format!("{}\n{}", rule.id, resource.arn).as_bytes());
+    let fingerprint = Finding::fingerprint_of(&rule.id, &resource.arn);
     Finding {
         rule_id: rule.id.clone(),
-        title: rule.title.clone(),
         severity,
         status,
         resource,
         message,
-        remediation: rule.remediation.clone(),
-        compliance: rule.compliance.clone(),
-        equivalents: rule.equivalents.clone(),
         fingerprint,
     }
 }
 
 fn evaluate_one(
     rule: &Rule,
-    reference: &ResourceRef,
+    reference: &Arc<ResourceRef>,
     subject: &Result<Subject, String>,
     errors: &[CollectionError],
 ) -> Finding {
-    let resource = reference.clone();
+    let resource = Arc::clone(reference);
     // A call the rule relies on failed for this resource: its data is
     // missing, so the rule cannot say pass or fail.
     let missing = errors.iter().find(|error| {
@@ -358,13 +399,13 @@ fn unlisted(rule: &Rule, snapshot: &Snapshot) -> Vec<Finding> {
                     ),
                 ),
             };
-            let resource = ResourceRef {
+            let resource = Arc::new(ResourceRef {
                 resource_type: rule.resource,
                 id,
                 arn,
                 region,
                 account: snapshot.account.account_id.clone(),
-            };
+            });
             finding(
                 rule,
                 resource,

@@ -171,6 +171,35 @@ pub fn extract(
     analysis: &Analysis,
     resource_type: ResourceType,
 ) -> Vec<Extracted> {
+    let mut out = Vec::new();
+    extract_into(
+        snapshot,
+        analysis,
+        resource_type,
+        &mut out,
+        |reference, subject| std::iter::once((reference, subject)),
+    );
+    out
+}
+
+/// Resources are converted this many at a time (in parallel within a
+/// batch), so what the engine makes of them is appended to its results
+/// batch by batch rather than held twice.
+const BATCH: usize = 4096;
+
+/// Like [`extract`], each converted resource handed to `map` as soon as it
+/// is converted and its value dropped after: the engine evaluates every
+/// rule of the type on it there, so converted values never pile up. What
+/// `map` returns is appended to `out`, in the snapshot's order.
+pub fn extract_into<T, I>(
+    snapshot: &Snapshot,
+    analysis: &Analysis,
+    resource_type: ResourceType,
+    out: &mut Vec<T>,
+    map: impl Fn(ResourceRef, Result<Subject, String>) -> I + Sync,
+) where
+    I: IntoIterator<Item = T> + Send,
+{
     let account = snapshot.account.account_id.as_str();
     let partition = snapshot.account.partition.as_str();
     let now = Some(snapshot.collected_at);
@@ -181,33 +210,40 @@ pub fn extract(
         region: meta.region.clone(),
         account: account.to_owned(),
     };
-    let mut out = Vec::new();
     // Converting a resource costs more than evaluating a rule on it, so
     // conversions run in parallel too. `facts` finds a resource's derived
     // facts; a resource the analysis has none for is a bug, reported as
     // an error on that resource.
     macro_rules! each {
         ($items:expr) => {
-            out.par_extend(
-                $items
+            for batch in $items.chunks(BATCH) {
+                let mapped: Vec<I> = batch
                     .par_iter()
-                    .map(|item| (reference(&item.meta), Subject::new(item, now))),
-            )
+                    .map(|item| map(reference(&item.meta), Subject::new(item, now)))
+                    .collect();
+                out.extend(mapped.into_iter().flatten());
+            }
         };
         ($items:expr, $facts:expr) => {
-            out.par_extend($items.par_iter().map(|item| {
-                let subject = match $facts(item) {
-                    Some(facts) => Subject::new(
-                        &WithFacts {
-                            resource: item,
-                            facts,
-                        },
-                        now,
-                    ),
-                    None => Err(format!("no derived facts for {}", item.meta.id)),
-                };
-                (reference(&item.meta), subject)
-            }))
+            for batch in $items.chunks(BATCH) {
+                let mapped: Vec<I> = batch
+                    .par_iter()
+                    .map(|item| {
+                        let subject = match $facts(item) {
+                            Some(facts) => Subject::new(
+                                &WithFacts {
+                                    resource: item,
+                                    facts,
+                                },
+                                now,
+                            ),
+                            None => Err(format!("no derived facts for {}", item.meta.id)),
+                        };
+                        map(reference(&item.meta), subject)
+                    })
+                    .collect();
+                out.extend(mapped.into_iter().flatten());
+            }
         };
     }
     match resource_type {
@@ -232,7 +268,7 @@ pub fn extract(
                 identity_center_instances: &analysis.account.identity_center_instances,
             };
             let meta = ResourceMeta::new(account.to_owned(), arn.clone(), GLOBAL_REGION);
-            out.push((reference(&meta), Subject::new(&resource, now)));
+            out.extend(map(reference(&meta), Subject::new(&resource, now)));
         }
         ResourceType::Region => {
             for (name, region) in &snapshot.regions {
@@ -246,7 +282,7 @@ pub fn extract(
                     guardduty: analysis.region(name).map(|facts| &facts.guardduty),
                 };
                 let meta = ResourceMeta::new(name.clone(), arn.clone(), name);
-                out.push((reference(&meta), Subject::new(&resource, now)));
+                out.extend(map(reference(&meta), Subject::new(&resource, now)));
             }
         }
         ResourceType::IamUser => each!(&snapshot.global.iam.users, |item: &IamUser| analysis
@@ -299,5 +335,4 @@ pub fn extract(
             }
         }
     }
-    out
 }

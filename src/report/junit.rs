@@ -70,7 +70,7 @@ pub fn render(report: &Report) -> String {
             body.push_str("    </properties>\n");
         }
         for finding in &suite.findings {
-            body.push_str(&testcase(finding));
+            body.push_str(&testcase(report, finding));
         }
         body.push_str("  </testsuite>\n");
     }
@@ -177,14 +177,14 @@ fn suite_open(name: &str, counts: Counts, timestamp: &str) -> String {
     )
 }
 
-fn testcase(finding: &ReportFinding) -> String {
+fn testcase(report: &Report, finding: &ReportFinding) -> String {
     let f = &finding.finding;
     let open = format!(
         "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
         escape(&f.rule_id, true),
         escape(&case_name(finding), true),
     );
-    let message = f.message.as_deref().unwrap_or(&f.title);
+    let message = f.message.as_deref().unwrap_or(report.title_of(f));
     let inner = match outcome(finding) {
         Outcome::Pass => return format!("{open}/>\n"),
         Outcome::Failure => {
@@ -194,8 +194,14 @@ fn testcase(finding: &ReportFinding) -> String {
                 Some(BaselineState::Existing) => text.push_str("\nBaseline: existing"),
                 None => {}
             }
-            let _ = write!(text, "\n\nRemediation: {}", f.remediation.text.trim_end());
-            if let Some(cli) = f.remediation.cli.as_deref().map(str::trim_end) {
+            let remediation = report.rule(&f.rule_id).map(|rule| &rule.remediation);
+            if let Some(remediation) = remediation {
+                let _ = write!(text, "\n\nRemediation: {}", remediation.text.trim_end());
+            }
+            if let Some(cli) = remediation
+                .and_then(|remediation| remediation.cli.as_deref())
+                .map(str::trim_end)
+            {
                 let _ = write!(text, "\n\nAWS CLI:\n{cli}");
             }
             format!(

@@ -86,7 +86,7 @@ fn tables(report: &Report) -> String {
             *new.entry(finding.finding.severity).or_default() += 1;
         }
     }
-    let by_service = report.failing_by(|f| &f.service);
+    let by_service = report.failing_by(|f| f.service());
 
     let mut out = String::from("| Severity | Failing |");
     out.push_str(if with_baseline {
@@ -219,7 +219,7 @@ fn findings(report: &Report, written: usize) -> String {
         let _ = writeln!(
             row,
             " {} |",
-            escape(f.message.as_deref().unwrap_or(&f.title))
+            escape(f.message.as_deref().unwrap_or(report.title_of(f)))
         );
         if shown == MAX_ROWS || written + out.len() + row.len() > ROW_BUDGET {
             break;

@@ -84,17 +84,51 @@ pub fn render(report: &Report, format: Format, terminal: &TerminalOptions) -> St
     }
 }
 
-/// The JSON format of record, pretty-printed.
+/// Writes `report` in `format` to `out`. The JSON formats (the report of
+/// record, SARIF, OCSF) are streamed; the others, which hold the failing
+/// results or a summary of them, are rendered first.
+pub fn write(
+    report: &Report,
+    format: Format,
+    terminal: &TerminalOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => write_compact_json(report, out),
+        Format::Sarif => sarif::write(report, out),
+        Format::Ocsf => ocsf::write(report, out),
+        other => out.write_all(render(report, other, terminal).as_bytes()),
+    }
+}
+
+/// The JSON format of record: compact, one line (reports of large
+/// accounts run to hundreds of megabytes; `jq .` shows one indented).
 pub fn json(report: &Report) -> String {
-    pretty_json(report)
+    let mut bytes = Vec::new();
+    let _ = write_compact_json(report, &mut bytes);
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+fn write_compact_json(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, report)?;
+    out.write_all(b"\n")
+}
+
+/// Pretty JSON ending in a newline, written as it is produced.
+pub(crate) fn write_pretty_json(
+    value: &impl serde::Serialize,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
 }
 
 /// Pretty JSON ending in a newline. Every JSON format holds only strings,
 /// numbers, dates and maps with string keys: serialising cannot fail.
 pub(crate) fn pretty_json(value: &impl serde::Serialize) -> String {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
-    text.push('\n');
-    text
+    let mut bytes = Vec::new();
+    let _ = write_pretty_json(value, &mut bytes);
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// A table that wraps to `width` when known, and never wraps otherwise

@@ -41,12 +41,28 @@ const CLASS_UID: u32 = 2004;
 const ACTIVITY_ID: u32 = 1;
 
 pub fn render(report: &Report) -> String {
-    let findings: Vec<DetectionFinding<'_>> = report
-        .findings
-        .iter()
-        .map(|finding| DetectionFinding::of(report, finding))
-        .collect();
-    super::pretty_json(&findings)
+    super::pretty_json(&Findings(report))
+}
+
+/// Streams the findings to `out`, one built at a time.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    super::write_pretty_json(&Findings(report), out)
+}
+
+/// Every result of a report as an OCSF Detection Finding, serialised as a
+/// sequence without collecting them first.
+struct Findings<'a>(&'a Report);
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        serializer.collect_seq(
+            report
+                .findings
+                .iter()
+                .map(|finding| DetectionFinding::of(report, finding)),
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -238,9 +254,9 @@ impl<'a> DetectionFinding<'a> {
             },
             finding_info: FindingInfo {
                 uid: &f.fingerprint,
-                title: &f.title,
+                title: report.title_of(f),
                 desc: rule.map(|rule| rule.description.as_str()),
-                types: [format!("{}/{resource_type}", finding.service)],
+                types: [format!("{}/{resource_type}", finding.service())],
                 created_time: time,
                 analytic: Analytic {
                     uid: &f.rule_id,
@@ -266,25 +282,26 @@ impl<'a> DetectionFinding<'a> {
                 cloud_partition: &report.scan.partition,
             }],
             remediation: Remediation {
-                desc: f.remediation.text.trim_end(),
+                desc: rule.map_or("", |rule| rule.remediation.text.trim_end()),
                 references: rule.map_or(&[], |rule| rule.references.as_slice()),
             },
             risk_details: rule.map(|rule| rule.rationale.as_str()),
             unmapped: Unmapped {
-                compliance: &f.compliance,
-                equivalents: &f.equivalents,
-                remediation_cli: f
-                    .remediation
-                    .cli
-                    .as_deref()
+                compliance: rule.map_or(NONE, |rule| &rule.compliance),
+                equivalents: rule.map_or(NONE, |rule| &rule.equivalents),
+                remediation_cli: rule
+                    .and_then(|rule| rule.remediation.cli.as_deref())
                     .map(str::trim_end)
                     .filter(|cli| !cli.is_empty()),
-                suppression: finding.suppression.as_ref(),
+                suppression: finding.suppression.as_deref(),
                 baseline: finding.baseline,
             },
         }
     }
 }
+
+/// A rule missing from the report maps to no controls.
+const NONE: &BTreeMap<String, Vec<String>> = &BTreeMap::new();
 
 /// OCSF `severity_id` and its caption.
 fn severity(severity: Severity) -> (u32, &'static str) {

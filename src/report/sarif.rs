@@ -55,6 +55,10 @@ pub fn render(report: &Report) -> String {
     super::pretty_json(&Log::of(report))
 }
 
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    super::write_pretty_json(&Log::of(report), out)
+}
+
 #[derive(Serialize)]
 struct Log<'a> {
     #[serde(rename = "$schema")]
@@ -430,7 +434,7 @@ fn result<'a>(
         rule_id: &f.rule_id,
         rule_index,
         level: level(f.severity),
-        message: Message::new(f.message.as_deref().unwrap_or(&f.title)),
+        message: Message::new(f.message.as_deref().unwrap_or(report.title_of(f))),
         locations: [location(report, finding)],
         partial_fingerprints: Fingerprints {
             github: &f.fingerprint,

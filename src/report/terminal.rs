@@ -71,7 +71,7 @@ fn failing_summary(report: &Report, options: &TerminalOptions) -> String {
         summary.failed,
         bands.join(", ")
     );
-    let by_service = report.failing_by(|f| &f.service);
+    let by_service = report.failing_by(|f| f.service());
     let by_region = report.failing_by(|f| &f.finding.resource.region);
     for (label, rows) in [("Service", by_service), ("Region", by_region)] {
         let mut table = styled_table(options);
@@ -255,7 +255,7 @@ fn listing(report: &Report, options: &TerminalOptions) -> String {
                     .finding
                     .message
                     .clone()
-                    .unwrap_or_else(|| finding.finding.title.clone()),
+                    .unwrap_or_else(|| report.title_of(&finding.finding).to_owned()),
             }));
             table.add_row(cells);
         }

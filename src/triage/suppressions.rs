@@ -123,10 +123,12 @@ impl Suppressions {
                             .as_ref()
                             .is_none_or(|p| p.matches(&resource.id) || p.matches(&resource.arn))
                 })
-                .map(|entry| AppliedSuppression {
-                    reason: entry.source.reason.clone(),
-                    expires: entry.source.expires,
-                    source: format!("{}:{}", entry.source.file, entry.source.line),
+                .map(|entry| {
+                    Box::new(AppliedSuppression {
+                        reason: entry.source.reason.clone(),
+                        expires: entry.source.expires,
+                        source: format!("{}:{}", entry.source.file, entry.source.line),
+                    })
                 });
         }
         report.expired_suppressions = expired.iter().map(|e| e.source.clone()).collect();
