@@ -141,6 +141,10 @@ pub fn parse_versioned<T: DeserializeOwned>(
         kind: kind.name(),
         hint,
     };
+    // serde reads a struct from an array too: `[1]` would pass for a head.
+    if !text.trim_start().starts_with('{') {
+        return Err(not_this_kind("it is not a JSON object"));
+    }
     match (head.schema_version, head.kind()) {
         (_, Some(found)) if found != kind => Err(not_this_kind(kind.hint())),
         (None, _) => Err(not_this_kind("it has no `schema_version` field")),

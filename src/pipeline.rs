@@ -158,10 +158,9 @@ impl Plan {
     ) -> Outcome {
         let rules = self.rules();
         let analysis = Analysis::of(snapshot);
-        let mut findings =
-            self.engine
-                .evaluate_into(snapshot, &analysis, &rules, ReportFinding::new);
-        self.selection.retain(&mut findings);
+        let findings = self
+            .engine
+            .evaluate_into(snapshot, &analysis, &rules, ReportFinding::new);
         let run = RunInfo {
             started_at: clock.started_at,
             finished_at: clock.started_at,
@@ -169,6 +168,10 @@ impl Plan {
         };
         let mut report = Report::new(snapshot, run, findings);
         self.triage(&mut report, clock.today);
+        // Filtered after triage: a finding below `--severity` is still
+        // compared with the baseline, so it is never taken for resolved.
+        self.selection.retain(&mut report.findings, &rules);
+        report.refresh_summary();
         report.scan.finished_at = (clock.now)();
         let rendered = render(&report, renders);
         let verdict = gate.verdict(&report);

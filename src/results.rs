@@ -55,7 +55,14 @@ fn upgrade_from_v1(_found: u32, document: &mut serde_json::Value) {
             }
         }
     }
-    document["schema_version"] = serde_json::Value::from(REPORT_SCHEMA_VERSION);
+    if let Some(object) = document.as_object_mut() {
+        // Version 1's `findings` held the passes too.
+        object.insert("passed".to_owned(), serde_json::Value::Array(Vec::new()));
+        object.insert(
+            "schema_version".to_owned(),
+            serde_json::Value::from(REPORT_SCHEMA_VERSION),
+        );
+    }
 }
 
 /// A report in memory holds every result in one list; written, passing
@@ -95,8 +102,6 @@ struct ReportFile<'a, F, P> {
     collection_errors: Cow<'a, [CollectionError]>,
     rules: Cow<'a, [RuleInfo]>,
     findings: Vec<F>,
-    /// Absent from version 1, whose `findings` held the passes too.
-    #[serde(default = "Vec::new")]
     passed: Vec<P>,
     expired_suppressions: Cow<'a, [SuppressionSource]>,
     resolved: Cow<'a, Option<Vec<ResolvedFinding>>>,

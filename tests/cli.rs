@@ -678,6 +678,12 @@ fn region_profile_and_endpoint_mistakes_stop_the_run_before_any_call() {
     assert_refused(
         home.path(),
         &scan(&[]),
+        &[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566\r")],
+        "`http://127.0.0.1:4566\r` is not a valid AWS_ENDPOINT_URL: it contains whitespace",
+    );
+    assert_refused(
+        home.path(),
+        &scan(&[]),
         &[("AWS_ENDPOINT_URL", "127.0.0.1:4566")],
         "`127.0.0.1:4566` is not a valid AWS_ENDPOINT_URL: relative URL without a base",
     );

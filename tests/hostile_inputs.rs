@@ -199,6 +199,14 @@ proptest! {
     }
 }
 
+#[test]
+fn a_json_array_is_not_a_document() {
+    for text in ["[1,null,null]", "[2]", "[]", "  [1]"] {
+        assert!(Snapshot::parse(text).is_err(), "{text}");
+        assert!(Report::parse(text).is_err(), "{text}");
+    }
+}
+
 // Most of these parse and run the whole pipeline: fewer cases.
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]

@@ -106,6 +106,12 @@ pub fn check_endpoint(url: &str, given_as: &str) -> Result<String, CollectError>
         given_as: given_as.to_owned(),
         problem,
     };
+    // The URL parser drops surrounding spaces and inner tabs and line
+    // breaks, the SDK would not: refuse them rather than fail at the first
+    // call.
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("it contains whitespace".to_owned()));
+    }
     let parsed = url::Url::parse(url).map_err(|err| invalid(err.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") || !url.contains("://") {
         return Err(invalid("expected an http:// or https:// URL".to_owned()));

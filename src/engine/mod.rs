@@ -75,10 +75,23 @@ impl Selection {
     /// Drops findings below the minimum severity: rules whose severity
     /// depends on the resource (`severity_from`) are selected whatever
     /// their nominal level, and only their findings are filtered.
-    pub fn retain<T: Borrow<Finding>>(&self, findings: &mut Vec<T>) {
-        if let Some(min) = self.min_severity {
-            findings.retain(|finding| finding.borrow().severity >= min);
-        }
+    /// A rule whose severity depends on the resource has no severity of
+    /// its own to judge what it could not evaluate by: those results stay.
+    pub fn retain<T: Borrow<Finding>>(&self, findings: &mut Vec<T>, rules: &[&Rule]) {
+        let Some(min) = self.min_severity else {
+            return;
+        };
+        let per_resource: BTreeSet<&str> = rules
+            .iter()
+            .filter(|rule| rule.severity_from.is_some())
+            .map(|rule| rule.id.as_str())
+            .collect();
+        findings.retain(|finding| {
+            let finding = finding.borrow();
+            finding.severity >= min
+                || (matches!(finding.status, Status::NotEvaluated | Status::Error)
+                    && per_resource.contains(finding.rule_id.as_str()))
+        });
     }
 }
 
@@ -229,6 +242,7 @@ impl Engine {
         }
         for rule in rules {
             findings.extend(unlisted(rule, snapshot).into_iter().map(&wrap));
+            findings.extend(cut_short(rule, snapshot).into_iter().map(&wrap));
         }
         findings.sort_by(|a, b| Finding::order(a.borrow(), b.borrow()));
         findings
@@ -355,6 +369,56 @@ fn evaluate_one(
             Some(format!("the condition failed on this resource: {err}")),
         ),
     }
+}
+
+/// GuardDuty detectors whose active findings were read only up to
+/// `--guardduty-max-findings`: one NOT_EVALUATED result each, for the
+/// findings beyond the cap, unless a failed listing already says so.
+fn cut_short(rule: &Rule, snapshot: &Snapshot) -> Vec<Finding> {
+    if rule.resource != ResourceType::GuarddutyFinding {
+        return Vec::new();
+    }
+    let listings = rule.resource.listings();
+    let failed = |region: &str, arn: &str| {
+        snapshot.collection_errors.iter().any(|error| {
+            listings.iter().any(|(service, operation)| {
+                error.service == *service && error.operation == *operation
+            }) && error.region.as_deref() == Some(region)
+                && error
+                    .resource
+                    .as_deref()
+                    .is_none_or(|resource| resource == arn)
+        })
+    };
+    snapshot
+        .regions
+        .values()
+        .flat_map(|region| &region.guardduty.detectors)
+        .filter(|detector| detector.findings_truncated)
+        .filter(|detector| !failed(&detector.meta.region, &detector.meta.arn))
+        .map(|detector| {
+            let read = detector.findings.len();
+            let message = match &detector.active_findings_by_severity {
+                Some(counts) => format!(
+                    "GuardDuty counts {} active findings for detector {}; {read} were read (--guardduty-max-findings) and the others were not evaluated",
+                    counts.values().sum::<u64>(),
+                    detector.meta.id
+                ),
+                None => format!(
+                    "the active findings of detector {} were read up to --guardduty-max-findings ({read}); any others were not evaluated",
+                    detector.meta.id
+                ),
+            };
+            let resource = Arc::new(ResourceRef {
+                resource_type: rule.resource,
+                id: detector.meta.id.clone(),
+                arn: detector.meta.arn.clone(),
+                region: detector.meta.region.clone(),
+                account: snapshot.account.account_id.clone(),
+            });
+            finding(rule, resource, Status::NotEvaluated, Some(message))
+        })
+        .collect()
 }
 
 /// Where the listing of the rule's resource type failed, one NOT_EVALUATED
@@ -552,6 +616,37 @@ mod tests {
             findings.iter().filter(|f| f.status == Status::Fail).count(),
             10,
             "the findings that were read are still reported"
+        );
+    }
+
+    #[test]
+    fn findings_beyond_the_cap_are_not_evaluated_not_silently_dropped() {
+        let mut snapshot = Snapshot::parse(DEMO).expect("demo parses");
+        let detector = &mut snapshot
+            .regions
+            .get_mut("us-east-1")
+            .expect("region")
+            .guardduty
+            .detectors[0];
+        detector.findings.truncate(10);
+        detector.findings_truncated = true;
+        let engine = Engine::load(None).expect("built-in rules load");
+        let rule = engine.rule("guardduty-finding-active").expect("the rule");
+        let findings = engine.evaluate(&snapshot, &Analysis::of(&snapshot), &[rule]);
+        let unevaluated: Vec<(&str, Option<&str>)> = findings
+            .iter()
+            .filter(|f| f.status == Status::NotEvaluated)
+            .map(|f| (f.resource.id.as_str(), f.message.as_deref()))
+            .collect();
+        assert_eq!(
+            unevaluated,
+            [(
+                "33161f0067caa9ff550402aa31b1ce4f",
+                Some(
+                    "GuardDuty counts 60 active findings for detector 33161f0067caa9ff550402aa31b1ce4f; \
+                     10 were read (--guardduty-max-findings) and the others were not evaluated"
+                )
+            )]
         );
     }
 

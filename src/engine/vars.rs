@@ -33,6 +33,8 @@ enum Domain {
     Percent,
     /// `*_prefix_length`: 0 to 128.
     PrefixLength,
+    /// `bands`: GuardDuty severity bands, as its counts are keyed.
+    Band,
     /// Any other number: a count, a length or a number of days, never
     /// negative.
     Count,
@@ -43,10 +45,17 @@ enum Domain {
 impl Domain {
     fn of(name: &str) -> Domain {
         let is = |suffix: &str| name == suffix || name.ends_with(&format!("_{suffix}"));
-        if is("port") || is("ports") {
+        // `max_ports`, `min_free_addresses`: a number of things, not one.
+        if (name.starts_with("max_") && !is("percent") && !is("prefix_length"))
+            || name.starts_with("min_")
+        {
+            Domain::Count
+        } else if is("port") || is("ports") {
             Domain::Port
         } else if name == "protocols" {
             Domain::Transport
+        } else if name == "bands" {
+            Domain::Band
         } else if is("ranges") {
             Domain::Cidr
         } else if is("percent") {
@@ -63,7 +72,7 @@ impl Domain {
     fn kind(self) -> Option<Kind> {
         match self {
             Domain::Port | Domain::PrefixLength => Some(Kind::Int),
-            Domain::Transport | Domain::Cidr => Some(Kind::Text),
+            Domain::Transport | Domain::Cidr | Domain::Band => Some(Kind::Text),
             Domain::Percent => Some(Kind::Float),
             Domain::Count | Domain::Any => None,
         }
@@ -76,6 +85,7 @@ impl Domain {
             (Domain::Cidr, _) => "a CIDR block such as 10.0.0.0/8",
             (Domain::Percent, _) => "a percentage (0 to 100)",
             (Domain::PrefixLength, _) => "a prefix length (0 to 128)",
+            (Domain::Band, _) => "`low`, `medium`, `high` or `critical`",
             (_, Kind::Int) => "a whole number, not negative",
             (_, Kind::Float) => "a number, not negative",
             (_, Kind::Bool) => "true or false",
@@ -94,6 +104,9 @@ impl Domain {
             Domain::Port => matches!(value, VarValue::Int(0..=65535)),
             Domain::PrefixLength => matches!(value, VarValue::Int(0..=128)),
             Domain::Transport => matches!(value, VarValue::Text(t) if t == "tcp" || t == "udp"),
+            Domain::Band => {
+                matches!(value, VarValue::Text(t) if ["low", "medium", "high", "critical"].contains(&t.as_str()))
+            }
             Domain::Cidr => matches!(value, VarValue::Text(t) if Network::parse(t).is_some()),
             Domain::Percent => number.is_some_and(|x| (0.0..=100.0).contains(&x)),
             Domain::Count => number.is_none_or(|x| x >= 0.0 && x.is_finite()),
@@ -129,11 +142,21 @@ impl Kind {
     }
 }
 
+/// Lists that say what a rule checks: emptied, the rule could never fail.
+const SELECTING: [&str; 5] = ["ports", "admin_ports", "protocols", "bands", "features"];
+
 /// Why `value` cannot be the parameter `name` whose default is `default`,
 /// or `None` when it can.
 pub fn mismatch(name: &str, default: &VarValue, value: &VarValue) -> Option<String> {
     let domain = Domain::of(name);
     match (default, value) {
+        (VarValue::List(_), VarValue::List(values))
+            if values.is_empty() && SELECTING.contains(&name) =>
+        {
+            Some(format!(
+                "`{name}` says what the rule checks: empty, the rule could never fail (leave the rule out with --exclude-rule instead)"
+            ))
+        }
         (VarValue::List(defaults), VarValue::List(values)) => {
             let element = defaults
                 .first()
@@ -175,6 +198,7 @@ fn list_element(domain: Domain) -> &'static str {
         Domain::Port => "port number",
         Domain::Transport => "transport",
         Domain::Cidr => "CIDR block",
+        Domain::Band => "severity band",
         _ => "value",
     }
 }
@@ -239,6 +263,38 @@ mod tests {
         assert_eq!(
             mismatch("admin_ports", &ints(&[22]), &VarValue::Int(22)),
             Some("`admin_ports` takes a list of port numbers, not 22".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_list_that_selects_what_is_checked_cannot_be_emptied() {
+        assert_eq!(
+            mismatch("ports", &ints(&[3306]), &ints(&[])),
+            Some(
+                "`ports` says what the rule checks: empty, the rule could never fail (leave the rule out with --exclude-rule instead)"
+                    .to_owned()
+            )
+        );
+        // Authorising no port at all is stricter, not weaker.
+        assert_eq!(
+            mismatch("authorized_tcp_ports", &ints(&[80, 443]), &ints(&[])),
+            None
+        );
+        assert_eq!(
+            mismatch("bands", &texts(&["high", "critical"]), &texts(&["High"])),
+            Some(
+                "item 1 of `bands` must be `low`, `medium`, `high` or `critical`, not the string \"High\""
+                    .to_owned()
+            )
+        );
+        // A count of ports is a count, not a port.
+        assert_eq!(
+            mismatch("max_ports", &VarValue::Int(1000), &VarValue::Int(65536)),
+            None
+        );
+        assert_eq!(
+            mismatch("max_ports", &VarValue::Int(1000), &VarValue::Int(-1)),
+            Some("`max_ports` must be a whole number, not negative, not -1".to_owned())
         );
     }
 

@@ -32,6 +32,19 @@ pub fn apply(report: &mut Report, old: &Report, old_name: &str) {
             );
         }
     }
+    // Where a rule could not evaluate something, an absent result may be
+    // that very thing: not resolved.
+    let unsure: HashSet<(&str, &str)> = report
+        .findings
+        .iter()
+        .filter(|f| matches!(f.finding.status, Status::NotEvaluated | Status::Error))
+        .map(|f| {
+            (
+                f.finding.rule_id.as_str(),
+                f.finding.resource.region.as_str(),
+            )
+        })
+        .collect();
     let now: HashMap<&str, Status> = report
         .findings
         .iter()
@@ -45,7 +58,13 @@ pub fn apply(report: &mut Report, old: &Report, old_name: &str) {
             let status = now.get(before.finding.fingerprint.as_str()).copied();
             let gone = match status {
                 Some(Status::Pass) => true,
-                None => report.looked_for(&before.finding),
+                None => {
+                    report.looked_for(&before.finding)
+                        && !unsure.contains(&(
+                            before.finding.rule_id.as_str(),
+                            before.finding.resource.region.as_str(),
+                        ))
+                }
                 Some(Status::Fail | Status::Error | Status::NotEvaluated) => false,
             };
             gone.then(|| ResolvedFinding {
@@ -93,6 +112,61 @@ mod tests {
             .filter(|r| r.resource_arn.contains(":security-group/"))
             .map(|r| (r.region.as_str(), r.rule_id.as_str()))
             .collect()
+    }
+
+    fn guardduty_resolved(report: &Report) -> usize {
+        report
+            .resolved
+            .iter()
+            .flatten()
+            .filter(|r| r.rule_id == "guardduty-finding-active")
+            .count()
+    }
+
+    #[test]
+    fn findings_cut_by_the_cap_or_filtered_by_severity_are_not_resolved() {
+        let demo = Snapshot::parse(DEMO).expect("demo parses");
+        let before = report(&demo);
+        let mut capped = demo.clone();
+        let detector = &mut capped
+            .regions
+            .get_mut("us-east-1")
+            .expect("region")
+            .guardduty
+            .detectors[0];
+        detector.findings.truncate(10);
+        detector.findings_truncated = true;
+        let mut after = report(&capped);
+        apply(&mut after, &before, "before.json");
+        assert_eq!(guardduty_resolved(&after), 0);
+
+        // The same findings, still active, in a run reporting high and above.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let baseline = dir.path().join("before.json");
+        std::fs::write(&baseline, crate::report::json(&before)).expect("write baseline");
+        let plan = Plan::load(&PlanOptions {
+            selection: crate::engine::Selection {
+                min_severity: Some(crate::verdict::Severity::High),
+                ..Default::default()
+            },
+            baseline: Some(baseline),
+            ..PlanOptions::default()
+        })
+        .expect("plan loads");
+        let now = || demo.collected_at;
+        let clock = RunClock {
+            started_at: now(),
+            today: now().date_naive(),
+            now: &now,
+        };
+        let filtered = plan.run(&demo, &clock, &[], Gate::default()).report;
+        assert_eq!(filtered.resolved.as_deref().map(<[_]>::len), Some(0));
+        assert!(
+            filtered
+                .findings
+                .iter()
+                .all(|f| f.finding.severity >= crate::verdict::Severity::High)
+        );
     }
 
     #[test]
