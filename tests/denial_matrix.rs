@@ -13,10 +13,8 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use rampart::results::ReportFinding;
-use rampart::snapshot::Snapshot;
 use rampart::verdict::Status;
 use rayon::prelude::*;
 use support::faults::Fault;
@@ -27,24 +25,6 @@ use support::seed::{self, HOME_REGION, SECOND_REGION};
 /// Without the caller's identity there is no scan at all (exit 2), which
 /// `tests/cli.rs` covers.
 const FATAL: [&str; 1] = ["sts:GetCallerIdentity"];
-
-/// Collects both regions through `front`; the snapshot.
-fn collect(front: &ReplayServer, dir: &Path) -> Snapshot {
-    let out = dir.join("snapshot.json");
-    let collected = support::rampart(dir)
-        .args(["collect", "--endpoint-url", &front.endpoint])
-        .args(["--region", HOME_REGION, "--region", SECOND_REGION])
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run rampart collect");
-    assert!(
-        collected.status.success(),
-        "{}",
-        support::stderr(&collected)
-    );
-    Snapshot::read(&out).expect("snapshot parses")
-}
 
 /// What went wrong in one denied scan, for one failing finding.
 fn violations(denied: &str, full: &[&ReportFinding], scan: &[ReportFinding]) -> Vec<String> {
@@ -106,7 +86,12 @@ async fn no_check_passes_or_vanishes_when_the_data_it_reads_was_denied() {
             },
         );
         let run = tempfile::tempdir_in(dir.path()).expect("run dir");
-        let snapshot = collect(&front, run.path());
+        let snapshot = support::collect(
+            &front.endpoint,
+            &[HOME_REGION, SECOND_REGION],
+            &[],
+            run.path(),
+        );
         let findings = support::evaluate(&snapshot);
         (snapshot, findings)
     };

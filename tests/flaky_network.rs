@@ -37,21 +37,7 @@ fn front(moto: &MotoServer, faults: Vec<Fault>) -> ReplayServer {
 
 /// `rampart collect` of both regions through `front`, with `extra` flags.
 fn collect(front: &ReplayServer, dir: &Path, extra: &[&str]) -> Snapshot {
-    let out = dir.join("snapshot.json");
-    let collected = support::rampart(dir)
-        .args(["collect", "--endpoint-url", &front.endpoint])
-        .args(["--region", HOME_REGION, "--region", SECOND_REGION])
-        .args(extra)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run rampart collect");
-    assert!(
-        collected.status.success(),
-        "{}",
-        support::stderr(&collected)
-    );
-    Snapshot::read(&out).expect("snapshot parses")
+    support::collect(&front.endpoint, &[HOME_REGION, SECOND_REGION], extra, dir)
 }
 
 async fn seeded() -> MotoServer {

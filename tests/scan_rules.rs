@@ -228,23 +228,7 @@ async fn user_ids(endpoint: &str) -> BTreeMap<String, String> {
 /// Collects the regions through the replay front and evaluates every
 /// built-in rule.
 fn scan(front: &ReplayServer, regions: &[&str], dir: &Path) -> (Snapshot, Vec<Finding>) {
-    let out = dir.join("snapshot.json");
-    let mut command = rampart(dir);
-    command.args(["collect", "--endpoint-url", &front.endpoint]);
-    for region in regions {
-        command.args(["--region", region]);
-    }
-    let collected = command
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run rampart collect");
-    assert!(
-        collected.status.success(),
-        "{}",
-        support::stderr(&collected)
-    );
-    let snapshot = Snapshot::read(&out).expect("snapshot parses");
+    let snapshot = support::collect(&front.endpoint, regions, &[], dir);
     assert_eq!(snapshot.collection_errors, [], "nothing failed to collect");
     let engine = Engine::load(None).expect("built-in rules load");
     let rules = engine.select(&Selection::default()).expect("all rules");

@@ -173,6 +173,30 @@ pub async fn server_denying(
     (moto, key.access_key_id, key.secret_access_key)
 }
 
+/// `rampart collect` of `regions` through `endpoint`, with `extra` flags,
+/// into `dir`: the snapshot. The test fails when rampart does.
+pub fn collect(
+    endpoint: &str,
+    regions: &[&str],
+    extra: &[&str],
+    dir: &Path,
+) -> rampart::snapshot::Snapshot {
+    let out = dir.join("snapshot.json");
+    let mut command = rampart(dir);
+    command.args(["collect", "--endpoint-url", endpoint]);
+    for region in regions {
+        command.args(["--region", region]);
+    }
+    let collected = command
+        .args(extra)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run rampart collect");
+    assert!(collected.status.success(), "{}", stderr(&collected));
+    rampart::snapshot::Snapshot::read(&out).expect("snapshot parses")
+}
+
 /// Every finding of the built-in rules on `snapshot`, evaluated on its own
 /// clock as `rampart evaluate` does.
 pub fn evaluate(snapshot: &rampart::snapshot::Snapshot) -> Vec<rampart::results::ReportFinding> {
