@@ -753,27 +753,21 @@ fn write_outputs(
         file.commit()?;
     }
     for output in outputs.iter().filter(|output| output.path.is_none()) {
-        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-        let written = report::write(
-            report,
-            output.format,
-            &options_for(output, terminal),
-            &mut stdout,
-        )
-        .and_then(|()| stdout.flush());
-        match written {
-            // A reader that stops early (`| head`) is not an error.
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
-            other => other?,
-        }
+        to_stdout(|out| report::write(report, output.format, &options_for(output, terminal), out))?;
     }
     Ok(())
 }
 
-/// Writes to stdout. A reader that stops early (`| head`) is not an error:
-/// the rest is simply not wanted, and the exit code still tells the result.
 fn print(text: &str) -> std::io::Result<()> {
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
+    to_stdout(|out| out.write_all(text.as_bytes()))
+}
+
+/// Writes to stdout through a buffer. A reader that stops early (`| head`)
+/// is not an error: the rest is simply not wanted, and the exit code still
+/// tells the result.
+fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }

@@ -221,10 +221,7 @@ pub fn check_writable(path: &Path, what: &str) -> Result<(), FileError> {
 
 impl Staged {
     fn create(path: &Path, what: &str) -> Result<Staged, FileError> {
-        let dir = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
+        let dir = directory_of(path);
         // tempfile names its random file in the error; the user knows only
         // the path they asked for, so keep the OS error alone.
         let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|err| {
@@ -271,11 +268,19 @@ pub fn identity(path: &Path) -> Option<PathBuf> {
     if let Ok(resolved) = fs::canonicalize(path) {
         return Some(resolved);
     }
-    let dir = match path.parent() {
+    Some(
+        fs::canonicalize(directory_of(path))
+            .ok()?
+            .join(path.file_name()?),
+    )
+}
+
+/// The directory a file path is in: `.` for a bare file name.
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
-    };
-    Some(fs::canonicalize(dir).ok()?.join(path.file_name()?))
+    }
 }
 
 /// Parses a YAML file a person wrote; a mistake is reported at its line and

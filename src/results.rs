@@ -458,14 +458,11 @@ impl Report {
     pub fn looked_for(&self, finding: &Finding) -> bool {
         let region = finding.resource.region.as_str();
         let global = region == crate::snapshot::iam::GLOBAL_REGION;
-        let listings = finding.resource.resource_type.listings();
         self.rule(&finding.rule_id).is_some()
             && (global || self.scan.regions.iter().any(|r| r == region))
             && !self.collection_errors.iter().any(|error| {
                 error.region.as_deref() == (!global).then_some(region)
-                    && listings.iter().any(|(service, operation)| {
-                        error.service == *service && error.operation == *operation
-                    })
+                    && finding.resource.resource_type.listing_failed(error)
             })
     }
 }

@@ -378,12 +378,10 @@ fn cut_short(rule: &Rule, snapshot: &Snapshot) -> Vec<Finding> {
     if rule.resource != ResourceType::GuarddutyFinding {
         return Vec::new();
     }
-    let listings = rule.resource.listings();
     let failed = |region: &str, arn: &str| {
         snapshot.collection_errors.iter().any(|error| {
-            listings.iter().any(|(service, operation)| {
-                error.service == *service && error.operation == *operation
-            }) && error.region.as_deref() == Some(region)
+            rule.resource.listing_failed(error)
+                && error.region.as_deref() == Some(region)
                 && error
                     .resource
                     .as_deref()
@@ -426,14 +424,12 @@ fn cut_short(rule: &Rule, snapshot: &Snapshot) -> Vec<Finding> {
 /// GuardDuty detector's findings), or one for a global type: there may be
 /// resources there that nobody saw.
 fn unlisted(rule: &Rule, snapshot: &Snapshot) -> Vec<Finding> {
-    let listings = rule.resource.listings();
     let mut first_failures: BTreeMap<(Option<&str>, Option<&str>), &CollectionError> =
         BTreeMap::new();
     for error in &snapshot.collection_errors {
-        let listing = listings
-            .iter()
-            .any(|(service, operation)| error.service == *service && error.operation == *operation);
-        if listing && rule.resource.is_global() == error.region.is_none() {
+        if rule.resource.listing_failed(error)
+            && rule.resource.is_global() == error.region.is_none()
+        {
             first_failures
                 .entry((error.region.as_deref(), error.resource.as_deref()))
                 .or_insert(error);

@@ -16,7 +16,7 @@ use crate::snapshot::ec2::{
     SecurityGroup, Subnet, Vpc,
 };
 use crate::snapshot::iam::{GLOBAL_REGION, IamAccount, IamUser};
-use crate::snapshot::{ResourceMeta, Snapshot, budgets, cloudwatch};
+use crate::snapshot::{CollectionError, ResourceMeta, Snapshot, budgets, cloudwatch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,6 +93,13 @@ impl ResourceType {
                 ("guardduty", "GetFindings"),
             ],
         }
+    }
+
+    /// Whether `error` is a failure of one of this type's listings.
+    pub fn listing_failed(self, error: &CollectionError) -> bool {
+        self.listings()
+            .iter()
+            .any(|(service, operation)| error.service == *service && error.operation == *operation)
     }
 
     pub fn is_global(self) -> bool {

@@ -95,6 +95,11 @@ mod tests {
 
     fn report(snapshot: &Snapshot) -> Report {
         let plan = Plan::load(&PlanOptions::default()).expect("built-in rules load");
+        run(&plan, snapshot)
+    }
+
+    /// The plan's run on the snapshot's own clock, as `rampart evaluate`.
+    fn run(plan: &Plan, snapshot: &Snapshot) -> Report {
         let now = || snapshot.collected_at;
         let clock = RunClock {
             started_at: now(),
@@ -153,13 +158,7 @@ mod tests {
             ..PlanOptions::default()
         })
         .expect("plan loads");
-        let now = || demo.collected_at;
-        let clock = RunClock {
-            started_at: now(),
-            today: now().date_naive(),
-            now: &now,
-        };
-        let filtered = plan.run(&demo, &clock, &[], Gate::default()).report;
+        let filtered = run(&plan, &demo);
         assert_eq!(filtered.resolved.as_deref().map(<[_]>::len), Some(0));
         assert!(
             filtered
