@@ -22,20 +22,34 @@ use crate::verdict::{Severity, Status};
 /// Bumped on any change to the format, a field added included: the schema
 /// of each version (`schemas/report-v{N}.schema.json`) forbids unknown
 /// fields, as the reader does.
-pub const REPORT_SCHEMA_VERSION: u32 = 2;
+pub const REPORT_SCHEMA_VERSION: u32 = 3;
 
-/// Reports of version 1 (which repeated each rule's documentation in every
-/// result) are read too, as baselines and for `rampart report` and `diff`.
+/// Reports of versions 1 (which repeated each rule's documentation in every
+/// result) and 2 (which listed passes resource by resource) are read too,
+/// as baselines and for `rampart report` and `diff`.
 const VERSIONS: Versions = Versions {
     current: REPORT_SCHEMA_VERSION,
     oldest: 1,
-    upgrade: upgrade_from_v1,
+    upgrade,
 };
+
+fn upgrade(found: u32, document: &mut serde_json::Value) {
+    if found < 2 {
+        upgrade_from_v1(document);
+    }
+    upgrade_from_v2(document);
+    if let Some(object) = document.as_object_mut() {
+        object.insert(
+            "schema_version".to_owned(),
+            serde_json::Value::from(REPORT_SCHEMA_VERSION),
+        );
+    }
+}
 
 /// Version 2 holds a rule's title, remediation, compliance and
 /// equivalents once, under `rules`, and derives a result's service from
 /// its rule id; empty fields of a result are left out.
-fn upgrade_from_v1(_found: u32, document: &mut serde_json::Value) {
+fn upgrade_from_v1(document: &mut serde_json::Value) {
     if let Some(findings) = document
         .get_mut("findings")
         .and_then(serde_json::Value::as_array_mut)
@@ -58,18 +72,37 @@ fn upgrade_from_v1(_found: u32, document: &mut serde_json::Value) {
     if let Some(object) = document.as_object_mut() {
         // Version 1's `findings` held the passes too.
         object.insert("passed".to_owned(), serde_json::Value::Array(Vec::new()));
-        object.insert(
-            "schema_version".to_owned(),
-            serde_json::Value::from(REPORT_SCHEMA_VERSION),
-        );
+    }
+}
+
+/// Version 3 groups the resources that passed the same rules; a version 2
+/// entry (one resource with its rules) is a group of one.
+fn upgrade_from_v2(document: &mut serde_json::Value) {
+    let Some(passed) = document
+        .get_mut("passed")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        return;
+    };
+    for entry in passed.iter_mut() {
+        let Some(resource) = entry.as_object_mut() else {
+            continue;
+        };
+        let rules = resource
+            .remove("rules")
+            .unwrap_or(serde_json::Value::Null);
+        *entry = serde_json::json!({
+            "rules": rules,
+            "resources": [std::mem::take(resource)],
+        });
     }
 }
 
 /// A report in memory holds every result in one list; written, passing
-/// results are grouped by resource as bare rule ids (`passed`), which is
-/// what identifies them: the rest of a PASS (its severity, its
-/// fingerprint) follows from its rule and resource, and is restored when
-/// the report is read.
+/// results are only what identifies them, rule ids and resources
+/// (`passed`), with the resources that passed the same rules grouped under
+/// them once: the rest of a PASS (its severity, its fingerprint) follows
+/// from its rule and resource, and is restored when the report is read.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "ReportFile<'static, ReportFinding, Passed<Arc<ResourceRef>, String>>")]
 pub struct Report {
@@ -90,8 +123,8 @@ pub struct Report {
     pub resolved: Option<Vec<ResolvedFinding>>,
 }
 
-/// The report as written: results other than PASS in full, passes by
-/// resource.
+/// The report as written: results other than PASS in full, passes grouped
+/// by the rules passed.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReportFile<'a, F, P> {
@@ -107,18 +140,18 @@ struct ReportFile<'a, F, P> {
     resolved: Cow<'a, Option<Vec<ResolvedFinding>>>,
 }
 
-/// One resource's passing checks, as written.
+/// Resources that passed the same rules, as written.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Passed<R, I> {
-    #[serde(flatten)]
-    resource: R,
     rules: Vec<I>,
+    resources: Vec<R>,
 }
 
 impl Serialize for Report {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut passed: Vec<Passed<&Arc<ResourceRef>, &str>> = Vec::new();
+        // Each resource's passes, in the order results are written...
+        let mut by_resource: Vec<(&Arc<ResourceRef>, Vec<&str>)> = Vec::new();
         let mut at: HashMap<(&str, ResourceType), usize> = HashMap::new();
         for finding in self.findings.iter().map(|f| &f.finding) {
             if finding.status != Status::Pass {
@@ -129,13 +162,25 @@ impl Serialize for Report {
                 finding.resource.resource_type,
             );
             let index = *at.entry(key).or_insert_with(|| {
+                by_resource.push((&finding.resource, Vec::new()));
+                by_resource.len() - 1
+            });
+            by_resource[index].1.push(&finding.rule_id);
+        }
+        // ...then one group per set of rules passed, in order of first
+        // appearance: most resources of a type pass the same rules.
+        let mut passed: Vec<Passed<&Arc<ResourceRef>, &str>> = Vec::new();
+        let mut group_of: HashMap<Vec<&str>, usize> = HashMap::new();
+        for (resource, mut rules) in by_resource {
+            rules.sort_unstable();
+            let index = *group_of.entry(rules).or_insert_with_key(|rules| {
                 passed.push(Passed {
-                    resource: &finding.resource,
-                    rules: Vec::new(),
+                    rules: rules.clone(),
+                    resources: Vec::new(),
                 });
                 passed.len() - 1
             });
-            passed[index].rules.push(&finding.rule_id);
+            passed[index].resources.push(resource);
         }
         ReportFile {
             schema_version: self.schema_version,
@@ -164,21 +209,23 @@ impl TryFrom<ReportFile<'static, ReportFinding, Passed<Arc<ResourceRef>, String>
         file: ReportFile<'static, ReportFinding, Passed<Arc<ResourceRef>, String>>,
     ) -> Result<Self, String> {
         let mut findings = file.findings;
-        for passed in file.passed {
-            for rule_id in passed.rules {
+        for group in file.passed {
+            for rule_id in group.rules {
                 let Some(rule) = file.rules.iter().find(|rule| rule.id == rule_id) else {
                     return Err(format!(
                         "`passed` names rule `{rule_id}`, which is not under `rules`"
                     ));
                 };
-                findings.push(ReportFinding::new(Finding {
-                    severity: rule.severity,
-                    status: Status::Pass,
-                    resource: Arc::clone(&passed.resource),
-                    message: None,
-                    fingerprint: Finding::fingerprint_of(&rule_id, &passed.resource.arn),
-                    rule_id,
-                }));
+                for resource in &group.resources {
+                    findings.push(ReportFinding::new(Finding {
+                        severity: rule.severity,
+                        status: Status::Pass,
+                        resource: Arc::clone(resource),
+                        message: None,
+                        fingerprint: Finding::fingerprint_of(&rule_id, &resource.arn),
+                        rule_id: rule_id.clone(),
+                    }));
+                }
             }
         }
         findings.sort_by(|a, b| Finding::order(&a.finding, &b.finding));

@@ -161,7 +161,7 @@ fn reports_validate_against_the_published_schema() {
     let committed = std::fs::read_to_string(Path::new(DIR).join("report.json")).expect("fixture");
     let fixture: serde_json::Value = serde_json::from_str(&committed).expect("JSON");
     assert_eq!(
-        support::schema_errors("report-v2.schema.json", &fixture),
+        support::schema_errors("report-v3.schema.json", &fixture),
         Vec::<String>::new()
     );
 
@@ -185,7 +185,7 @@ fn reports_validate_against_the_published_schema() {
             .expect("JSON");
     assert_eq!(real["summary"]["checks"], 450);
     assert_eq!(
-        support::schema_errors("report-v2.schema.json", &real),
+        support::schema_errors("report-v3.schema.json", &real),
         Vec::<String>::new()
     );
 
@@ -194,26 +194,70 @@ fn reports_validate_against_the_published_schema() {
     broken["findings"][0]["severity"] = "severe".into();
     broken["summary"]["extra"] = 1.into();
     assert_eq!(
-        support::schema_errors("report-v2.schema.json", &broken).len(),
+        support::schema_errors("report-v3.schema.json", &broken).len(),
         2
     );
 }
 
 #[test]
-fn a_version_1_report_reads_as_the_same_report() {
-    // The fixture as version 1 wrote it: each result repeating its rule's
-    // title, remediation, compliance and equivalents, and its service.
-    let v1 = Report::read(&Path::new(DIR).join("report-v1.json")).expect("version 1 reads");
-    let v2 = Report::read(&Path::new(DIR).join("report.json")).expect("version 2 reads");
-    assert_eq!(v1, v2);
-    assert_eq!(
-        support::schema_errors(
-            "report-v1.schema.json",
-            &serde_json::from_str(
-                &std::fs::read_to_string(Path::new(DIR).join("report-v1.json")).expect("read")
+fn reports_of_earlier_versions_read_as_the_same_report() {
+    let current = Report::read(&Path::new(DIR).join("report.json")).expect("current reads");
+    // Version 1 repeated its rule's title, remediation, compliance,
+    // equivalents and service in each result; version 2 listed the passes
+    // resource by resource.
+    for (file, schema) in [
+        ("report-v1.json", "report-v1.schema.json"),
+        ("report-v2.json", "report-v2.schema.json"),
+    ] {
+        let path = Path::new(DIR).join(file);
+        assert_eq!(
+            Report::read(&path).unwrap_or_else(|e| panic!("{file}: {e}")),
+            current,
+            "{file}"
+        );
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+        assert_eq!(
+            support::schema_errors(schema, &written),
+            Vec::<String>::new(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn passes_are_written_once_per_set_of_rules_passed() {
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(DIR).join("report.json")).expect("fixture"),
+    )
+    .expect("JSON");
+    let groups = written["passed"].as_array().expect("passed");
+    let rule_sets: Vec<Vec<&str>> = groups
+        .iter()
+        .map(|group| {
+            let mut rules: Vec<&str> = group["rules"]
+                .as_array()
+                .expect("rules")
+                .iter()
+                .map(|rule| rule.as_str().expect("rule id"))
+                .collect();
+            rules.sort_unstable();
+            rules
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = rule_sets.iter().collect();
+    assert_eq!(distinct.len(), rule_sets.len(), "a set of rules twice");
+    let resources: Vec<(&str, &str)> = groups
+        .iter()
+        .flat_map(|group| group["resources"].as_array().expect("resources"))
+        .map(|resource| {
+            (
+                resource["type"].as_str().expect("type"),
+                resource["arn"].as_str().expect("arn"),
             )
-            .expect("JSON")
-        ),
-        Vec::<String>::new()
-    );
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = resources.iter().collect();
+    assert_eq!(distinct.len(), resources.len(), "a resource in two groups");
+    assert_eq!((groups.len(), resources.len()), (4, 10));
 }

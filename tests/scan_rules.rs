@@ -699,7 +699,7 @@ async fn main_account() -> Vec<Finding> {
         serde_json::from_str(&std::fs::read_to_string(path("report.json")).expect("report"))
             .expect("JSON");
     assert_eq!(
-        support::schema_errors("report-v2.schema.json", &report),
+        support::schema_errors("report-v3.schema.json", &report),
         Vec::<String>::new()
     );
     assert_eq!(report["summary"]["failed"], failed);
