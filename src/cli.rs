@@ -20,6 +20,11 @@ use crate::collect::{self, CollectOptions, RegionSelection};
 use crate::engine::rule::Rule;
 use crate::engine::{Engine, Selection};
 use crate::files;
+use crate::org;
+use crate::org::accounts::{AccountsFile, is_account_id};
+use crate::org::manifest::Manifest;
+use crate::org::scan::{AccountOutput, OrgScan, RoleTemplate, SessionName};
+use crate::org::shard::Shard;
 use crate::pipeline::{Gate, Plan, PlanOptions, RunClock, Verdict};
 use crate::report::terminal::TerminalOptions;
 use crate::report::{self, Format};
@@ -40,7 +45,7 @@ pub enum Exit {
     /// snapshot, an unwritable output.
     Error,
     /// `--strict` was given and some data could not be collected or
-    /// evaluated.
+    /// evaluated; in an organization scan, an account could not be scanned.
     Incomplete,
 }
 
@@ -66,7 +71,7 @@ impl From<Exit> for ExitCode {
     name = "rampart",
     version,
     about = "Read-only AWS security posture scanner",
-    after_help = "Exit codes:\n  0  nothing failing at or above --fail-on (rules test: every rule test passed)\n  1  failing findings at or above --fail-on (rules test: a rule test failed)\n  2  usage, configuration, rule, suppression, credential or input error\n  3  the scan ran but some data could not be collected or evaluated, and --strict was given"
+    after_help = "Exit codes:\n  0  nothing failing at or above --fail-on (rules test: every rule test passed)\n  1  failing findings at or above --fail-on (rules test: a rule test failed)\n  2  usage, configuration, rule, suppression, credential or input error\n  3  the scan ran but some data could not be collected or evaluated, and --strict was given;\n     with --accounts, an account could not be scanned at all"
 )]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
@@ -82,7 +87,7 @@ pub enum Command {
     /// Collect a read-only snapshot of the account and write it as JSON.
     Collect(CollectArgs),
     /// Collect, evaluate the rules and report in one go.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Evaluate the rules on a saved snapshot and report, with no AWS access at all.
     Evaluate(EvaluateArgs),
     /// Render a saved JSON report in another format, with no AWS access at all.
@@ -91,6 +96,48 @@ pub enum Command {
     Diff(DiffArgs),
     /// List, document and test the rules.
     Rules(RulesArgs),
+    /// Work with an AWS Organization: list its accounts for `scan --accounts`.
+    Org(OrgArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OrgArgs {
+    #[command(subcommand)]
+    pub command: OrgCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// List the organization's ACTIVE accounts into an accounts file, from the
+    /// management account or a delegated administrator.
+    Accounts(OrgAccountsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OrgAccountsArgs {
+    /// Named profile from ~/.aws/config or ~/.aws/credentials; AWS_PROFILE is honoured too.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Send every AWS call to this endpoint (e.g. an emulator).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Assume this role (in the management or delegated administrator account) to list.
+    #[arg(long, value_name = "ARN")]
+    pub org_role: Option<String>,
+
+    /// List only the accounts under this organizational unit, recursively; repeat for several.
+    #[arg(long = "ou", value_name = "OU_ID")]
+    pub units: Vec<String>,
+
+    /// Leave this account out; repeat for several.
+    #[arg(long = "exclude-account", value_name = "ID")]
+    pub exclude: Vec<String>,
+
+    /// Where to write the accounts file; `-` for stdout.
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -255,7 +302,87 @@ pub struct ScanArgs {
     pub aws: AwsArgs,
 
     #[command(flatten)]
+    pub organization: OrgScanArgs,
+
+    #[command(flatten)]
     pub evaluation: EvaluationArgs,
+}
+
+/// Scanning many accounts of an organization, each through a role.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Organization")]
+pub struct OrgScanArgs {
+    /// Scan every account of this accounts file (`rampart org accounts`), each
+    /// through a role assumed in it.
+    #[arg(long, value_name = "FILE")]
+    pub accounts: Option<PathBuf>,
+
+    /// The role to assume in each account, by name (or path/NAME).
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "accounts",
+        conflicts_with = "role_arn_template"
+    )]
+    pub role_name: Option<String>,
+
+    /// The role to assume in each account, as an ARN with {partition} and {account_id},
+    /// e.g. 'arn:{partition}:iam::{account_id}:role/path/NAME'.
+    #[arg(long, value_name = "TEMPLATE", requires = "accounts")]
+    pub role_arn_template: Option<String>,
+
+    /// The external id the accounts' roles require.
+    #[arg(long, value_name = "ID", requires = "accounts")]
+    pub external_id: Option<String>,
+
+    /// Assume this role first and each account's role from it; repeat to chain several.
+    #[arg(long = "via-role", value_name = "ARN", requires = "accounts")]
+    pub via_roles: Vec<String>,
+
+    /// The role session name, which shows in each account's CloudTrail; {account_id} is filled in.
+    #[arg(long, value_name = "TEMPLATE", requires = "accounts")]
+    pub session_name: Option<String>,
+
+    /// Scan shard I of N (counting from 0): the accounts whose id modulo N is I.
+    #[arg(
+        long,
+        value_name = "I/N",
+        requires = "accounts",
+        conflicts_with = "shard_from_env"
+    )]
+    pub shard: Option<org::shard::Shard>,
+
+    /// Take the shard index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or
+    /// AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job); needs --shards.
+    #[arg(long, requires_all = ["accounts", "shards"])]
+    pub shard_from_env: bool,
+
+    /// The number of shards, with --shard-from-env.
+    #[arg(long, value_name = "N", requires = "shard_from_env")]
+    pub shards: Option<u32>,
+
+    /// Scan at most this many accounts at once.
+    #[arg(long, value_name = "K", requires = "accounts",
+          default_value_t = org::scan::DEFAULT_ACCOUNTS_IN_FLIGHT,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub accounts_in_flight: u16,
+
+    /// Give up an account whose collection takes longer than this (status `timeout`).
+    #[arg(long, value_name = "DURATION", requires = "accounts", value_parser = parse_duration,
+          default_value_t = Seconds(org::scan::DEFAULT_ACCOUNT_TIMEOUT))]
+    pub account_timeout: Seconds,
+
+    /// Write each account's report to DIR/ACCOUNT_ID/ and the shard's manifest to DIR.
+    #[arg(long, value_name = "DIR", requires = "accounts")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Also keep each account's snapshot, as DIR/ACCOUNT_ID/snapshot.json.
+    #[arg(long, requires = "accounts")]
+    pub keep_snapshots: bool,
+
+    /// Print the accounts this shard would scan and exit, without calling AWS.
+    #[arg(long, requires = "accounts")]
+    pub plan: bool,
 }
 
 #[derive(Debug, Args)]
@@ -458,8 +585,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             eprintln!("{}", collection_note(&snapshot, &args.output));
         }
         Command::Scan(args) => {
+            if let Some(accounts) = &args.organization.accounts {
+                return scan_organization(&args, accounts);
+            }
             return evaluate_and_report(&args.evaluation, None, || collect_snapshot(&args.aws));
         }
+        Command::Org(args) => match args.command {
+            OrgCommand::Accounts(args) => list_accounts(&args)?,
+        },
         Command::Evaluate(args) => {
             return evaluate_and_report(&args.evaluation, Some(&args.snapshot), || {
                 Ok(Snapshot::read(&args.snapshot)?)
@@ -541,12 +674,331 @@ fn rules(command: RulesCommand) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// Collection futures are deep (every service of every region joined), so
+/// workers get the main thread's stack size rather than tokio's 2 MiB.
+const WORKER_STACK_BYTES: usize = 8 << 20;
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// `r-` followed by 4 to 32 characters, or `ou-ROOT-UNIT`, as AWS shapes
+/// them.
+fn is_unit_id(text: &str) -> bool {
+    let lower = |part: &str, range: std::ops::RangeInclusive<usize>| {
+        range.contains(&part.len())
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    match text.split('-').collect::<Vec<_>>().as_slice() {
+        ["r", root] => lower(root, 4..=32),
+        ["ou", root, unit] => lower(root, 4..=32) && lower(unit, 8..=32),
+        _ => false,
+    }
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/NAME`.
+fn check_role_arn(arn: &str, given_as: &str) -> anyhow::Result<()> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, resource]
+            if !partition.is_empty()
+                && is_account_id(account)
+                && resource.len() > 5
+                && resource.starts_with("role/") =>
+        {
+            Ok(())
+        }
+        _ => anyhow::bail!(
+            "`{arn}` is not an IAM role ARN (arn:aws:iam::ACCOUNT_ID:role/NAME), given to {given_as}"
+        ),
+    }
+}
+
+fn list_accounts(args: &OrgAccountsArgs) -> anyhow::Result<()> {
+    for unit in &args.units {
+        if !is_unit_id(unit) {
+            anyhow::bail!(
+                "`{unit}` is not an organizational unit id (ou-...) or root id (r-...), given to --ou"
+            );
+        }
+    }
+    for id in &args.exclude {
+        if !is_account_id(id) {
+            anyhow::bail!(
+                "`{id}` is not an AWS account id (twelve digits), given to --exclude-account"
+            );
+        }
+    }
+    if let Some(role) = &args.org_role {
+        check_role_arn(role, "--org-role")?;
+    }
+    if args.output.as_os_str() != "-" {
+        files::check_writable(&args.output, "accounts file")?;
+    }
+    let options = CollectOptions {
+        profile: args.profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        ..CollectOptions::default()
+    };
+    let listing = runtime()?.block_on(async {
+        let mut config = collect::configuration(&options).await?;
+        collect::identify(&config, &options).await?;
+        if let Some(role) = &args.org_role {
+            let role = collect::RoleToAssume {
+                arn: role.clone(),
+                session_name: "rampart-org-accounts".to_owned(),
+                external_id: None,
+            };
+            config = collect::assume_role(&config, &role).await?;
+        }
+        collect::list_organization(&config, &args.units).await
+    })?;
+    let mut excluded = args.exclude.clone();
+    excluded.sort();
+    excluded.dedup();
+    for id in &excluded {
+        if !listing.accounts.iter().any(|account| &account.id == id) {
+            eprintln!("rampart: warning: --exclude-account {id} is not among the listed accounts");
+        }
+    }
+    let file = AccountsFile {
+        schema_version: org::accounts::ACCOUNTS_SCHEMA_VERSION,
+        organization_id: listing.organization_id,
+        management_account_id: listing.management_account_id,
+        listed_at: {
+            #[expect(clippy::disallowed_methods, reason = "when the list was taken")]
+            let now = Utc::now();
+            now
+        },
+        organizational_units: args.units.clone(),
+        accounts: listing
+            .accounts
+            .into_iter()
+            .filter(|account| !excluded.contains(&account.id))
+            .collect(),
+        excluded,
+    };
+    if file.accounts.is_empty() {
+        anyhow::bail!(
+            "organization {} has no ACTIVE account to list{}",
+            file.organization_id,
+            if args.units.is_empty() && file.excluded.is_empty() {
+                ""
+            } else {
+                " under the given --ou and --exclude-account"
+            }
+        );
+    }
+    if args.output.as_os_str() == "-" {
+        to_stdout(|out| {
+            serde_json::to_writer_pretty(&mut *out, &file)?;
+            writeln!(out)
+        })?;
+    } else {
+        file.write(&args.output)?;
+    }
+    eprintln!(
+        "rampart: listed {} ACTIVE account(s) of organization {}{}",
+        file.accounts.len(),
+        file.organization_id,
+        if args.output.as_os_str() == "-" {
+            String::new()
+        } else {
+            format!(" to {}", args.output.display())
+        }
+    );
+    Ok(())
+}
+
+/// `scan --accounts`: every input checked before the first AWS call; with
+/// `--plan`, only the list of the shard's accounts.
+fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Exit> {
+    let org = &args.organization;
+    let evaluation = &args.evaluation;
+    let (accounts, accounts_sha256) = AccountsFile::read(accounts_path)?;
+    let shard = match (org.shard, org.shards) {
+        (Some(shard), _) => shard,
+        (None, Some(count)) => {
+            Shard::from_env(count, |name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?
+        }
+        (None, None) => Shard::WHOLE,
+    };
+    if org.plan {
+        let planned = org::scan::planned(&accounts, shard);
+        to_stdout(|out| {
+            for account in &planned {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}",
+                    account.id,
+                    account.name,
+                    account.ou_path_text()
+                )?;
+            }
+            Ok(())
+        })?;
+        eprintln!(
+            "rampart: shard {shard} scans {} of the {} account(s) in {}",
+            planned.len(),
+            accounts.accounts.len(),
+            accounts_path.display()
+        );
+        return Ok(Exit::Success);
+    }
+    let role = match (&org.role_name, &org.role_arn_template) {
+        (Some(name), _) => RoleTemplate::from_name(name),
+        (None, Some(template)) => RoleTemplate::from_template(template),
+        (None, None) => Err(
+            "--accounts needs --role-name or --role-arn-template: the role to assume in each account"
+                .to_owned(),
+        ),
+    }
+    .map_err(anyhow::Error::msg)?;
+    let session_name = SessionName::new(
+        org.session_name
+            .as_deref()
+            .unwrap_or(org::scan::DEFAULT_SESSION_NAME),
+    )
+    .map_err(anyhow::Error::msg)?;
+    if let Some(external_id) = &org.external_id {
+        let valid = |c: char| c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(c);
+        if !(2..=1224).contains(&external_id.len()) || !external_id.chars().all(valid) {
+            anyhow::bail!(
+                "the --external-id is not one AWS accepts: 2 to 1224 letters, digits and +=,.@:/_-"
+            );
+        }
+    }
+    for via in &org.via_roles {
+        check_role_arn(via, "--via-role")?;
+    }
+    if evaluation.triage.baseline.is_some() {
+        anyhow::bail!(
+            "--baseline compares one account's report and cannot be used with --accounts yet"
+        );
+    }
+    let Some(out_dir) = &org.out_dir else {
+        anyhow::bail!("--accounts needs --out-dir DIR: each account's report is written under it");
+    };
+    let mut outputs: Vec<AccountOutput> = Vec::new();
+    let mut taken = vec![org::scan::REPORT_FILE.to_owned()];
+    if org.keep_snapshots {
+        taken.push(org::scan::SNAPSHOT_FILE.to_owned());
+    }
+    for output in &evaluation.outputs.outputs {
+        let name = output
+            .path
+            .as_deref()
+            .filter(|path| path.components().count() == 1 && path.file_name().is_some())
+            .and_then(Path::to_str)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "with --accounts, --output {}=NAME names a file written in each account's directory under --out-dir, not a path or stdout",
+                    output.format
+                )
+            })?;
+        if taken.iter().any(|taken| taken == name) {
+            anyhow::bail!(
+                "--output {}={name}: each account's directory already has a {name}",
+                output.format
+            );
+        }
+        taken.push(name.to_owned());
+        outputs.push(AccountOutput {
+            format: output.format,
+            file_name: name.to_owned(),
+        });
+    }
+    let manifest_path = out_dir.join(Manifest::file_name(shard));
+    if out_dir.is_dir() {
+        files::check_writable(&manifest_path, "manifest")?;
+    } else {
+        // Created once every input is known good.
+        files::check_writable(out_dir, "output directory")?;
+    }
+    let rules = &evaluation.rules;
+    let triage = &evaluation.triage;
+    let plan = Plan::load(&PlanOptions {
+        rules_dir: rules.rules_dir.clone(),
+        config: rules.config.clone(),
+        selection: rules.selection(),
+        suppressions: triage.suppressions.clone(),
+        baseline: None,
+    })?;
+    let gate = Gate {
+        fail_on: triage.fail_on.0,
+        new_only: false,
+        strict: triage.strict,
+    };
+    let collect = args.aws.options()?;
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
+    let scan = OrgScan {
+        accounts,
+        accounts_path: accounts_path.to_owned(),
+        accounts_sha256,
+        shard,
+        role,
+        external_id: org.external_id.clone(),
+        via_roles: org.via_roles.clone(),
+        session_name,
+        in_flight: usize::from(org.accounts_in_flight),
+        account_timeout: org.account_timeout.0,
+        out_dir: out_dir.clone(),
+        outputs,
+        keep_snapshots: org.keep_snapshots,
+        collect,
+        gate,
+    };
+    let progress = account_progress_bar();
+    let manifest = runtime()?.block_on(org::scan::run(scan, plan, progress))?;
+    print(&report::terminal::render_manifest(
+        &manifest,
+        &evaluation.terminal.options(),
+    ))?;
+    let failing: usize = manifest.accounts.iter().filter_map(|a| a.failing).sum();
+    let unscanned = manifest
+        .accounts
+        .iter()
+        .filter(|account| !account.status.scanned())
+        .count();
+    let partial = manifest
+        .accounts
+        .iter()
+        .any(|account| account.failed_calls.len() + account.not_evaluated.unwrap_or(0) > 0);
+    eprintln!(
+        "rampart: wrote {} account report(s) and {}",
+        manifest.accounts.len() - unscanned,
+        manifest_path.display()
+    );
+    if failing > 0 {
+        eprintln!(
+            "rampart: {failing} failing finding(s) at or above {}",
+            gate.fail_on.map_or("never".to_owned(), |s| s.to_string())
+        );
+        return Ok(Exit::Failing);
+    }
+    if unscanned > 0 {
+        eprintln!("rampart: {unscanned} account(s) could not be scanned; the manifest says why");
+        return Ok(Exit::Incomplete);
+    }
+    if gate.strict && partial {
+        eprintln!(
+            "rampart: some accounts' data could not be collected or evaluated and --strict was given"
+        );
+        return Ok(Exit::Incomplete);
+    }
+    Ok(Exit::Success)
+}
+
 fn collect_snapshot(aws: &AwsArgs) -> anyhow::Result<Snapshot> {
     let options = aws.options()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime()?;
     let progress = progress_bar();
     let snapshot = runtime.block_on(collect::collect(&options, &progress));
     progress.finish_and_clear();
@@ -561,6 +1013,20 @@ fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{spinner} collecting: {pos}/{len} done, last {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Accounts done out of the shard's, while a person is watching.
+fn account_progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} accounts: {pos}/{len} done {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));

@@ -176,6 +176,35 @@ pub enum CollectError {
         "cannot list the account's enabled regions (ec2:DescribeRegions in {region}): {message}"
     )]
     RegionDiscovery { region: String, message: String },
+    #[error(
+        "cannot list the organization's accounts (organizations:{operation}): {message}{}",
+        organizations_hint(.message)
+    )]
+    Organizations {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("cannot assume {role}: {message}")]
+    AssumeRole { role: String, message: String },
+}
+
+fn organizations_hint(message: &str) -> &'static str {
+    if message.starts_with("AWSOrganizationsNotInUseException") {
+        "; the credentials' account is not in an organization"
+    } else if message.starts_with("AccessDenied") {
+        "; run from the management account or a delegated administrator, or pass --org-role with a role there"
+    } else {
+        ""
+    }
+}
+
+/// An accounts file (`rampart org accounts`) that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("{}: {problem}", path.display())]
+    Invalid { path: PathBuf, problem: String },
 }
 
 fn no_credentials(profile: &Option<String>) -> String {

@@ -16,6 +16,10 @@ use crate::error::{FileError, SourceError};
 pub enum Document {
     Snapshot,
     Report,
+    /// An organization's accounts (`rampart org accounts`).
+    Accounts,
+    /// What one shard of an organization scan did.
+    Manifest,
 }
 
 impl Document {
@@ -23,14 +27,21 @@ impl Document {
         match self {
             Document::Snapshot => "snapshot",
             Document::Report => "report",
+            Document::Accounts => "accounts file",
+            Document::Manifest => "manifest",
         }
     }
 
-    /// What to run instead when a file is the other kind of document.
-    fn hint(self) -> &'static str {
+    /// What a file of this kind is for, when it was given where another
+    /// kind was expected.
+    fn found_hint(self) -> &'static str {
         match self {
-            Document::Snapshot => "it is a report; use `rampart report` to render it",
-            Document::Report => "it is a snapshot; use `rampart evaluate` to evaluate it",
+            Document::Snapshot => "it is a snapshot; use `rampart evaluate` to evaluate it",
+            Document::Report => "it is a report; use `rampart report` to render it",
+            Document::Accounts => "it is an accounts file; give it to `rampart scan --accounts`",
+            Document::Manifest => {
+                "it is the manifest of an organization scan's shard; `rampart merge` reads it"
+            }
         }
     }
 }
@@ -43,14 +54,22 @@ struct Head {
     schema_version: Option<u32>,
     collected_at: Option<IgnoredAny>,
     findings: Option<IgnoredAny>,
+    accounts: Option<IgnoredAny>,
+    shard: Option<IgnoredAny>,
 }
 
 impl Head {
     fn kind(&self) -> Option<Document> {
-        match (&self.findings, &self.collected_at) {
-            (Some(_), _) => Some(Document::Report),
-            (None, Some(_)) => Some(Document::Snapshot),
-            (None, None) => None,
+        if self.findings.is_some() {
+            Some(Document::Report)
+        } else if self.collected_at.is_some() {
+            Some(Document::Snapshot)
+        } else if self.shard.is_some() {
+            Some(Document::Manifest)
+        } else if self.accounts.is_some() {
+            Some(Document::Accounts)
+        } else {
+            None
         }
     }
 }
@@ -146,7 +165,7 @@ pub fn parse_versioned<T: DeserializeOwned>(
         return Err(not_this_kind("it is not a JSON object"));
     }
     match (head.schema_version, head.kind()) {
-        (_, Some(found)) if found != kind => Err(not_this_kind(kind.hint())),
+        (_, Some(found)) if found != kind => Err(not_this_kind(found.found_hint())),
         (None, _) => Err(not_this_kind("it has no `schema_version` field")),
         (Some(found), _) if found == versions.current => {
             serde_json::from_str(text).map_err(FileError::json)

@@ -13,6 +13,7 @@ pub mod collect;
 pub mod engine;
 pub mod error;
 pub mod files;
+pub mod org;
 pub mod pipeline;
 pub mod report;
 pub mod results;

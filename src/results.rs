@@ -88,9 +88,7 @@ fn upgrade_from_v2(document: &mut serde_json::Value) {
         let Some(resource) = entry.as_object_mut() else {
             continue;
         };
-        let rules = resource
-            .remove("rules")
-            .unwrap_or(serde_json::Value::Null);
+        let rules = resource.remove("rules").unwrap_or(serde_json::Value::Null);
         *entry = serde_json::json!({
             "rules": rules,
             "resources": [std::mem::take(resource)],

@@ -869,3 +869,216 @@ fn outputs_are_checked_before_collection_and_never_overwrite_an_input() {
         ),
     );
 }
+
+/// An accounts file as `rampart org accounts` writes it, with `ids`.
+fn accounts_file(ids: &[&str]) -> String {
+    let accounts: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| {
+            serde_json::json!({
+                "id": id, "name": format!("account-{id}"), "email": "a@example.com",
+                "ou_path": ["Root"], "parent_id": "r-abcd", "management": false
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "schema_version": 1,
+        "organization_id": "o-abcdefghij",
+        "management_account_id": "111111111111",
+        "listed_at": "2026-12-01T00:00:00Z",
+        "organizational_units": [],
+        "excluded": [],
+        "accounts": accounts,
+    }))
+    .expect("JSON")
+}
+
+#[test]
+fn organization_scans_check_every_input_before_any_call() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let path = home.path().join("accounts.json");
+    let accounts = path.to_str().expect("utf-8");
+    let out = home.path().join("out");
+    let out = out.to_str().expect("utf-8");
+    fs::write(&path, accounts_file(&["111111111111", "222222222222"])).expect("write");
+    let scan = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "scan",
+            "--accounts",
+            accounts,
+            "--endpoint-url",
+            DEAD_ENDPOINT,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    let refused = |extra: &[&str], env: &[(&str, &str)], expected: &str| {
+        let args = scan(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_refused(home.path(), &args, env, expected);
+    };
+    refused(
+        &["--out-dir", out],
+        &[],
+        "--accounts needs --role-name or --role-arn-template: the role to assume in each account",
+    );
+    refused(
+        &["--role-name", "scan"],
+        &[],
+        "--accounts needs --out-dir DIR: each account's report is written under it",
+    );
+    refused(
+        &[
+            "--role-arn-template",
+            "arn:aws:iam::111111111111:role/scan",
+            "--out-dir",
+            out,
+        ],
+        &[],
+        "the role ARN template `arn:aws:iam::111111111111:role/scan` does not contain {account_id}, so every account would assume the same role",
+    );
+    refused(
+        &["--role-name", "scan role", "--out-dir", out],
+        &[],
+        "`scan role` is not an IAM role name: use letters, digits and +=,.@_- (a path before it, as path/NAME, is allowed)",
+    );
+    refused(
+        &[
+            "--role-name",
+            "scan",
+            "--session-name",
+            "scan {account_id}",
+            "--out-dir",
+            out,
+        ],
+        &[],
+        "`scan {account_id}` is not a role session name: 2 to 64 letters, digits and +=,.@_- once {account_id} is filled in",
+    );
+    refused(
+        &[
+            "--role-name",
+            "scan",
+            "--via-role",
+            "arn:aws:iam::hub:role/x",
+            "--out-dir",
+            out,
+        ],
+        &[],
+        "`arn:aws:iam::hub:role/x` is not an IAM role ARN (arn:aws:iam::ACCOUNT_ID:role/NAME), given to --via-role",
+    );
+    refused(
+        &[
+            "--role-name",
+            "scan",
+            "--out-dir",
+            out,
+            "--output",
+            "sarif=reports/x.sarif",
+        ],
+        &[],
+        "with --accounts, --output sarif=NAME names a file written in each account's directory under --out-dir, not a path or stdout",
+    );
+    refused(
+        &[
+            "--role-name",
+            "scan",
+            "--out-dir",
+            out,
+            "--output",
+            "json=report.json",
+        ],
+        &[],
+        "--output json=report.json: each account's directory already has a report.json",
+    );
+    refused(
+        &["--role-name", "scan", "--out-dir", out, "--baseline", DEMO],
+        &[],
+        "--baseline compares one account's report and cannot be used with --accounts yet",
+    );
+    refused(
+        &["--role-name", "scan", "--out-dir", "/nonexistent/out"],
+        &[],
+        "cannot write output directory /nonexistent/out: No such file or directory (os error 2)",
+    );
+    refused(
+        &["--shard-from-env", "--shards", "3", "--plan"],
+        &[],
+        "--shard-from-env needs JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX to be set",
+    );
+    refused(
+        &["--shard-from-env", "--shards", "3", "--plan"],
+        &[("JOB_COMPLETION_INDEX", "3")],
+        "JOB_COMPLETION_INDEX: shard index 3 is out of range: with 3 shard(s) the index is 0 to 2",
+    );
+
+    // The accounts file itself.
+    for (contents, problem) in [
+        (
+            accounts_file(&["111111111111", "111111111111"]),
+            "account 111111111111 is listed twice",
+        ),
+        (
+            accounts_file(&["222222222222", "111111111111"]),
+            "its accounts are not sorted by id",
+        ),
+        (
+            accounts_file(&["11111111111"]),
+            "`11111111111` is not an AWS account id (twelve digits)",
+        ),
+        (accounts_file(&[]), "it lists no accounts"),
+    ] {
+        fs::write(&path, contents).expect("write");
+        refused(&["--plan"], &[], &format!("{accounts}: {problem}"));
+    }
+    fs::write(&path, "{\"schema_version\": 1, \"accounts\": 3}").expect("write");
+    refused(
+        &["--plan"],
+        &[],
+        &format!("{accounts}: line 1, column 35: invalid type: integer `3`, expected a sequence"),
+    );
+    assert_refused(
+        home.path(),
+        &["scan", "--accounts", DEMO, "--plan"],
+        &[],
+        &format!(
+            "{DEMO}: not a rampart accounts file: it is a snapshot; use `rampart evaluate` to evaluate it"
+        ),
+    );
+}
+
+#[test]
+fn listing_an_organization_checks_its_arguments_before_any_call() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let org = |extra: &[&str]| -> Vec<String> {
+        ["org", "accounts", "--endpoint-url", DEAD_ENDPOINT]
+            .iter()
+            .chain(extra)
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+    for (extra, expected) in [
+        (
+            &["--ou", "prod"][..],
+            "`prod` is not an organizational unit id (ou-...) or root id (r-...), given to --ou",
+        ),
+        (
+            &["--exclude-account", "12345"][..],
+            "`12345` is not an AWS account id (twelve digits), given to --exclude-account",
+        ),
+        (
+            &["--org-role", "OrgReader"][..],
+            "`OrgReader` is not an IAM role ARN (arn:aws:iam::ACCOUNT_ID:role/NAME), given to --org-role",
+        ),
+        (
+            &["-o", "/nonexistent/accounts.json"][..],
+            "cannot write accounts file /nonexistent/accounts.json: No such file or directory (os error 2)",
+        ),
+    ] {
+        let args = org(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_refused(home.path(), &args, &[], expected);
+    }
+}

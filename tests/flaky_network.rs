@@ -137,6 +137,7 @@ async fn total_throttling_evaluates_nothing_passes_nothing_and_resolves_nothing(
                 region: None,
                 effect: Effect::Throttle,
                 rate: 0.0,
+                body_contains: None,
             },
             Fault::everywhere(Effect::Throttle, 1.0),
         ],
@@ -196,6 +197,7 @@ async fn a_call_that_never_answers_is_given_up_at_its_deadline() {
             region: None,
             effect: Effect::Hang,
             rate: 1.0,
+            body_contains: None,
         }],
     );
     let snapshot = tokio::task::block_in_place(|| {

@@ -1,7 +1,7 @@
 //! Arbitrary and mutated input files give a result or a clean error, never
 //! a panic: snapshots (as text, and as JSON whose values are replaced by
 //! anything at all, then analysed and evaluated), reports, rule files,
-//! configuration files and suppression files. Each property runs a bounded
+//! configuration files, suppression files and accounts files. Each property runs a bounded
 //! number of generated cases so CI stays quick.
 
 mod support;
@@ -12,6 +12,9 @@ use proptest::prelude::*;
 use rampart::engine::Engine;
 use rampart::engine::expr::ExprEnv;
 use rampart::engine::rule;
+use rampart::org::accounts::AccountsFile;
+use rampart::org::scan::planned;
+use rampart::org::shard::Shard;
 use rampart::pipeline::{Gate, Plan, PlanOptions, RunClock};
 use rampart::results::Report;
 use rampart::snapshot::Snapshot;
@@ -21,6 +24,7 @@ use serde_json::Value;
 const DEMO: &str = include_str!("../fixtures/demo/snapshot.json");
 const RULE: &str = include_str!("../rules/ec2/ec2-security-group-ssh-open-to-internet.yaml");
 const CONFIG: &str = "rules:\n  ec2-security-group-ssh-open-to-internet:\n    vars:\n      port: 2222\n  vpc-subnet-nearly-full:\n    vars: {max_used_percent: 80, min_free_addresses: 5}\n";
+const ACCOUNTS: &str = include_str!("../fixtures/org/accounts.json");
 const SUPPRESSIONS: &str = "suppressions:\n  - rule: ec2-security-group-ssh-open-to-internet\n    resource: sg-*\n    region: us-east-1\n    reason: bastion, reviewed\n    expires: 2027-01-31\n";
 
 /// Loaded once: the built-in rules take a while to compile.
@@ -192,11 +196,58 @@ proptest! {
     }
 
     #[test]
+    fn a_mangled_accounts_file_is_read_or_refused(edits in edits()) {
+        accounts_are_read_or_refused(&mutate(ACCOUNTS, &edits))?;
+    }
+
+    #[test]
+    fn any_value_anywhere_in_an_accounts_file_is_read_or_refused(
+        picks in prop::collection::vec((any::<usize>(), json_value()), 1..4)
+    ) {
+        let mut document: Value = serde_json::from_str(ACCOUNTS).expect("fixture is JSON");
+        for (pick, new) in &picks {
+            let mut pick = pick % count_nodes(&document);
+            if pick != 0 {
+                replace_nth(&mut document, &mut pick, new);
+            }
+        }
+        document["schema_version"] = Value::from(1);
+        accounts_are_read_or_refused(&document.to_string())?;
+    }
+
+    #[test]
     fn arbitrary_text_is_refused_cleanly(text in "\\PC{0,200}") {
         prop_assert!(Snapshot::parse(&text).is_err());
         prop_assert!(Report::parse(&text).is_err());
+        prop_assert!(AccountsFile::parse(&text).is_err());
         let _ = Suppressions::parse("s.yaml", &text, &ENGINE);
     }
+}
+
+/// An accounts file that parses and passes its checks puts every account
+/// in exactly one shard, whatever the number of shards.
+fn accounts_are_read_or_refused(text: &str) -> Result<(), TestCaseError> {
+    let Ok(file) = AccountsFile::parse(text) else {
+        return Ok(());
+    };
+    if file.check().is_err() {
+        return Ok(());
+    }
+    for count in 1..=5 {
+        let mut seen = 0;
+        for index in 0..count {
+            seen += planned(&file, Shard::new(index, count).expect("shard")).len();
+        }
+        prop_assert_eq!(seen, file.accounts.len());
+    }
+    Ok(())
+}
+
+#[test]
+fn the_accounts_fixture_is_read() {
+    let file = AccountsFile::parse(ACCOUNTS).expect("fixture parses");
+    assert_eq!(file.check(), Ok(()));
+    assert_eq!(file.accounts.len(), 4);
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod elbv2;
 pub mod guardduty;
 pub mod iam;
 pub mod ledger;
+pub mod organizations;
 mod session;
 pub mod ssoadmin;
 pub mod sts;
@@ -19,8 +20,12 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::time::Duration;
 
+use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_smithy_runtime::client::retries::RetryPartition;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
@@ -111,17 +116,30 @@ impl RegionSelection {
     }
 }
 
-/// A client of one service for one region, with the ledger installed.
+/// A client of one service for one region, with the ledger installed and
+/// a retry partition of its own.
 macro_rules! client {
-    ($sdk:ident, $config:expr, $region:expr, $ledger:expr) => {
+    ($sdk:ident, $config:expr, $region:expr, $ledger:expr, $account:expr) => {
         $sdk::Client::from_conf(
             $sdk::config::Builder::from($config)
                 .region(Region::new(($region).to_owned()))
                 .interceptor(($ledger).interceptor())
+                .retry_partition(retry_partition($account, stringify!($sdk), $region))
                 .build(),
         )
     };
 }
+
+/// The SDK shares one retry token bucket per service and region across
+/// the whole process, so in an organization scan one throttled account
+/// would use up the retries of every other. Each client gets a bucket of
+/// its own; the name says whose it is.
+fn retry_partition(account: &str, sdk: &str, region: &str) -> RetryPartition {
+    RetryPartition::custom(format!("{account}/{sdk}/{region}")).build()
+}
+
+/// Before the account is identified.
+const UNIDENTIFIED: &str = "unidentified";
 
 /// What a collector needs to know about where it runs: a region, or the
 /// account as a whole for global services.
@@ -276,34 +294,127 @@ pub async fn collect(
     options: &CollectOptions,
     progress: &ProgressBar,
 ) -> Result<Snapshot, CollectError> {
-    let config = session::load(options).await?;
-    let ledger = Ledger::default();
-    let home_region = config
+    let config = configuration(options).await?;
+    collect_with(&config, options, progress).await
+}
+
+/// The AWS configuration `options` name (profile, endpoint, retries,
+/// timeouts), checked; no call is made.
+pub async fn configuration(options: &CollectOptions) -> Result<SdkConfig, CollectError> {
+    session::load(options).await
+}
+
+fn home_region(config: &SdkConfig) -> String {
+    config
         .region()
         .map(|r| r.as_ref().to_owned())
-        .unwrap_or_else(|| FALLBACK_HOME_REGION.to_owned());
+        .unwrap_or_else(|| FALLBACK_HOME_REGION.to_owned())
+}
 
-    let sts = client!(aws_sdk_sts, &config, &home_region, &ledger);
+/// Who `config`'s credentials belong to: the first call, so also where
+/// missing or unusable credentials show up.
+pub async fn identify(
+    config: &SdkConfig,
+    options: &CollectOptions,
+) -> Result<AccountIdentity, CollectError> {
+    let home_region = home_region(config);
+    let ledger = Ledger::default();
+    let sts = client!(aws_sdk_sts, config, &home_region, &ledger, UNIDENTIFIED);
+    sts::caller_identity(&sts, &home_region, options).await
+}
+
+/// A role to assume, and how the session is named in the member's
+/// CloudTrail.
+#[derive(Debug, Clone)]
+pub struct RoleToAssume {
+    pub arn: String,
+    pub session_name: String,
+    pub external_id: Option<String>,
+}
+
+/// `base` with credentials of `role`, assumed now (so a role that cannot
+/// be assumed is known before anything else is called) and renewed by the
+/// SDK before they expire.
+pub async fn assume_role(base: &SdkConfig, role: &RoleToAssume) -> Result<SdkConfig, CollectError> {
+    // STS is called in the home region, as for every other global call.
+    let mut builder = AssumeRoleProvider::builder(&role.arn)
+        .session_name(&role.session_name)
+        .configure(base)
+        .region(Region::new(home_region(base)));
+    if let Some(external_id) = &role.external_id {
+        builder = builder.external_id(external_id);
+    }
+    let provider = builder.build().await;
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|err| CollectError::AssumeRole {
+            role: role.arn.clone(),
+            message: DisplayErrorContext(&err).to_string(),
+        })?;
+    Ok(base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build())
+}
+
+/// The organization's ACTIVE accounts (all, or those under `units`), as
+/// the credentials of `config` see them.
+pub async fn list_organization(
+    config: &SdkConfig,
+    units: &[String],
+) -> Result<organizations::Listing, CollectError> {
+    let home_region = home_region(config);
+    let ledger = Ledger::default();
+    let client = client!(
+        aws_sdk_organizations,
+        config,
+        &home_region,
+        &ledger,
+        UNIDENTIFIED
+    );
+    organizations::list(&client, units).await
+}
+
+/// Takes a snapshot of the account `config`'s credentials belong to.
+pub async fn collect_with(
+    config: &SdkConfig,
+    options: &CollectOptions,
+    progress: &ProgressBar,
+) -> Result<Snapshot, CollectError> {
+    let config = config.clone();
+    let ledger = Ledger::default();
+    let home_region = home_region(&config);
+
+    let sts = client!(aws_sdk_sts, &config, &home_region, &ledger, UNIDENTIFIED);
     let account = sts::caller_identity(&sts, &home_region, options).await?;
     tracing::info!(account = account.account_id, "collecting");
 
     let regions = match &options.regions {
         RegionSelection::Listed(regions) => regions.clone(),
         RegionSelection::Enabled => {
-            let ec2 = client!(aws_sdk_ec2, &config, &home_region, &ledger);
+            let ec2 = client!(
+                aws_sdk_ec2,
+                &config,
+                &home_region,
+                &ledger,
+                &account.account_id
+            );
             session::enabled_regions(&ec2, &home_region).await?
         }
     };
 
     progress.set_length(regions.len() as u64 * REGIONAL_SERVICES + GLOBAL_SERVICES);
     let global = collect_global(&config, &home_region, &account, &ledger, progress);
-    let regional = futures::stream::iter(&regions)
+    // Owned names: a borrowed item would tie the stream to a lifetime the
+    // compiler cannot prove `Send` for when an organization scan spawns it.
+    let regional = futures::stream::iter(regions.clone())
         .map(|region| {
             let (config, ledger, account) = (&config, &ledger, &account);
             async move {
-                let scope = Scope::regional(region, account, ledger);
+                let scope = Scope::regional(&region, account, ledger);
                 let snapshot = collect_region(config, &scope, options, progress).await;
-                (region.clone(), snapshot)
+                (region, snapshot)
             }
         })
         .buffer_unordered(MAX_CONCURRENT_REGIONS)
@@ -348,11 +459,41 @@ async fn collect_region(
     progress: &ProgressBar,
 ) -> RegionSnapshot {
     let region = scope.region;
-    let ec2 = client!(aws_sdk_ec2, config, region, scope.ledger);
-    let guardduty = client!(aws_sdk_guardduty, config, region, scope.ledger);
-    let ssoadmin = client!(aws_sdk_ssoadmin, config, region, scope.ledger);
-    let elbv2 = client!(aws_sdk_elasticloadbalancingv2, config, region, scope.ledger);
-    let elb = client!(aws_sdk_elasticloadbalancing, config, region, scope.ledger);
+    let ec2 = client!(
+        aws_sdk_ec2,
+        config,
+        region,
+        scope.ledger,
+        &scope.account.account_id
+    );
+    let guardduty = client!(
+        aws_sdk_guardduty,
+        config,
+        region,
+        scope.ledger,
+        &scope.account.account_id
+    );
+    let ssoadmin = client!(
+        aws_sdk_ssoadmin,
+        config,
+        region,
+        scope.ledger,
+        &scope.account.account_id
+    );
+    let elbv2 = client!(
+        aws_sdk_elasticloadbalancingv2,
+        config,
+        region,
+        scope.ledger,
+        &scope.account.account_id
+    );
+    let elb = client!(
+        aws_sdk_elasticloadbalancing,
+        config,
+        region,
+        scope.ledger,
+        &scope.account.account_id
+    );
     let (ec2, elbv2, elb, guardduty, identity_center) = tokio::join!(
         tracked(
             progress,
@@ -408,9 +549,27 @@ async fn collect_global(
     } else {
         home_region
     };
-    let iam = client!(aws_sdk_iam, config, home_region, ledger);
-    let cloudwatch = client!(aws_sdk_cloudwatch, config, BILLING_REGION, ledger);
-    let budgets = client!(aws_sdk_budgets, config, budgets_region, ledger);
+    let iam = client!(
+        aws_sdk_iam,
+        config,
+        home_region,
+        ledger,
+        &account.account_id
+    );
+    let cloudwatch = client!(
+        aws_sdk_cloudwatch,
+        config,
+        BILLING_REGION,
+        ledger,
+        &account.account_id
+    );
+    let budgets = client!(
+        aws_sdk_budgets,
+        config,
+        budgets_region,
+        ledger,
+        &account.account_id
+    );
     let billing_alarms = async {
         if commercial {
             cloudwatch::billing_alarms(&cloudwatch, &scope).await
@@ -485,4 +644,29 @@ pub(crate) fn convert_all<A, T>(
 /// A value the reasoning needs, or why the item is malformed.
 pub(crate) fn required<T>(value: Option<T>, what: &str, item: &str) -> Result<T, Malformed> {
     value.ok_or_else(|| format!("{item} without {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_account_retries_on_a_bucket_of_its_own() {
+        let config = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let ledger = Ledger::default();
+        let partition = |account: &str| {
+            let client = client!(aws_sdk_ec2, &config, "us-east-1", &ledger, account);
+            client.config().retry_partition().cloned()
+        };
+        let first = partition("111111111111");
+        assert_eq!(
+            first.as_ref().map(ToString::to_string).as_deref(),
+            Some("111111111111/aws_sdk_ec2/us-east-1")
+        );
+        assert_ne!(first, partition("222222222222"));
+        // Not the partition the SDK shares across the process by default.
+        assert_ne!(first, Some(RetryPartition::new("ec2")));
+    }
 }

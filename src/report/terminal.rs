@@ -5,6 +5,7 @@
 use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 
 use super::new_table;
+use crate::org::manifest::{AccountStatus, Manifest};
 use crate::results::{BaselineState, Report, ReportFinding};
 use crate::verdict::Severity;
 use crate::verdict::Status;
@@ -310,6 +311,66 @@ pub(crate) fn styled_table(options: &TerminalOptions) -> Table {
         table.force_no_tty();
     }
     table
+}
+
+/// One shard of an organization scan: each account, how its scan ended,
+/// its failing findings and unevaluated checks, and where its report is.
+pub fn render_manifest(manifest: &Manifest, options: &TerminalOptions) -> String {
+    let mut table = new_table(options.width);
+    table.set_header(vec![
+        "account",
+        "name",
+        "OU",
+        "status",
+        "failing",
+        "not evaluated",
+        "seconds",
+    ]);
+    for account in &manifest.accounts {
+        let status = Cell::new(account.status.name());
+        let status = match (options.color, account.status) {
+            (false, _) | (true, AccountStatus::Ok) => status,
+            (true, AccountStatus::Partial) => status.fg(Color::Yellow),
+            (true, _) => status.fg(Color::Red).add_attribute(Attribute::Bold),
+        };
+        let count = |value: Option<usize>| value.map_or_else(|| Cell::new("?"), number);
+        table.add_row(vec![
+            Cell::new(&account.id),
+            Cell::new(&account.name),
+            Cell::new(account.ou_path.join("/")),
+            status,
+            count(account.failing),
+            count(account.not_evaluated),
+            Cell::new(format!("{:.1}", account.seconds)).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    let unscanned: Vec<&str> = manifest
+        .accounts
+        .iter()
+        .filter(|account| !account.status.scanned())
+        .map(|account| account.id.as_str())
+        .collect();
+    let mut out = format!(
+        "Shard {} of an organization scan: {} account(s)\n{table}\n",
+        manifest.shard,
+        manifest.accounts.len()
+    );
+    for account in manifest.accounts.iter().filter(|a| a.problem.is_some()) {
+        out.push_str(&format!(
+            "{} ({}): {}\n",
+            account.id,
+            account.status.name(),
+            account.problem.as_deref().unwrap_or_default()
+        ));
+    }
+    if !unscanned.is_empty() {
+        out.push_str(&format!(
+            "{} account(s) could not be scanned: {}\n",
+            unscanned.len(),
+            unscanned.join(", ")
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub struct Fault {
     pub effect: Effect,
     /// The share of matching attempts hit, 0.0 to 1.0.
     pub rate: f64,
+    /// Only requests whose body contains this (a role ARN's account id).
+    pub body_contains: Option<String>,
 }
 
 impl Fault {
@@ -52,6 +54,15 @@ impl Fault {
             region: None,
             effect: Effect::Deny,
             rate: 1.0,
+            body_contains: None,
+        }
+    }
+
+    /// `action` denied when its request body contains `text`.
+    pub fn deny_when(action: &str, text: &str) -> Fault {
+        Fault {
+            body_contains: Some(text.to_owned()),
+            ..Fault::deny(action)
         }
     }
 
@@ -70,6 +81,7 @@ impl Fault {
             region: None,
             effect,
             rate,
+            body_contains: None,
         }
     }
 }
@@ -101,6 +113,11 @@ impl Faults {
         let fault = self.faults.iter().find(|fault| {
             fault.action.as_deref().is_none_or(|a| a == action)
                 && fault.region.as_deref().is_none_or(|r| r == region)
+                && fault.body_contains.as_deref().is_none_or(|text| {
+                    request
+                        .windows(text.len())
+                        .any(|window| window == text.as_bytes())
+                })
         })?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         (action, region, request).hash(&mut hasher);

@@ -1,0 +1,499 @@
+//! An organization scan against the emulator: an organization of a dozen
+//! member accounts in nested OUs, each seeded with a different number of
+//! security groups open to SSH; `org accounts` lists it, `--plan`
+//! partitions it, three shards scan it as separate processes through a
+//! front that denies assuming the role of one member, and each account's
+//! report says what scanning that account alone says.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Output;
+
+use aws_sdk_ec2::types::{IpPermission, IpRange};
+use aws_sdk_organizations::Client as Organizations;
+use rampart::org::accounts::AccountsFile;
+use rampart::org::manifest::{AccountStatus, Manifest};
+use rampart::results::Report;
+use rampart::verdict::Status;
+use support::faults::Fault;
+use support::moto::MotoServer;
+use support::replay::{Replay, ReplayServer};
+
+const REGION: &str = "us-east-1";
+const ROLE: &str = "OrganizationAccountAccessRole";
+const EXTERNAL_ID: &str = "rampart-org-test";
+const SSH_RULE: &str = "ec2-security-group-ssh-open-to-internet";
+/// moto's management account.
+const MANAGEMENT: &str = "123456789012";
+
+/// A seeded member: its id, name, OU path, and how many of its groups
+/// open SSH to the internet.
+#[derive(Debug, Clone)]
+struct Member {
+    id: String,
+    name: String,
+    ou_path: Vec<String>,
+    open_groups: usize,
+}
+
+/// The organization: Root holds the management account and two members,
+/// `prod` two and its child `web` four, `dev` four.
+async fn seed_organization(endpoint: &str) -> (Vec<Member>, String) {
+    let config = support::seeding_config(endpoint, REGION).await;
+    let org = Organizations::new(&config);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("create organization");
+    let root = org
+        .list_roots()
+        .send()
+        .await
+        .expect("roots")
+        .roots
+        .expect("roots")[0]
+        .id
+        .clone()
+        .expect("root id");
+    let unit = |parent: String, name: &'static str| {
+        let org = org.clone();
+        async move {
+            org.create_organizational_unit()
+                .parent_id(parent)
+                .name(name)
+                .send()
+                .await
+                .expect("create OU")
+                .organizational_unit
+                .and_then(|unit| unit.id)
+                .expect("OU id")
+        }
+    };
+    let prod = unit(root.clone(), "prod").await;
+    let web = unit(prod.clone(), "web").await;
+    let dev = unit(root.clone(), "dev").await;
+    let placements: Vec<(&str, &str, Vec<&str>)> = vec![
+        (root.as_str(), "shared", vec!["Root"]),
+        (root.as_str(), "security", vec!["Root"]),
+        (prod.as_str(), "prod-a", vec!["Root", "prod"]),
+        (prod.as_str(), "prod-b", vec!["Root", "prod"]),
+        (web.as_str(), "web-a", vec!["Root", "prod", "web"]),
+        (web.as_str(), "web-b", vec!["Root", "prod", "web"]),
+        (web.as_str(), "web-c", vec!["Root", "prod", "web"]),
+        (web.as_str(), "web-d", vec!["Root", "prod", "web"]),
+        (dev.as_str(), "dev-a", vec!["Root", "dev"]),
+        (dev.as_str(), "dev-b", vec!["Root", "dev"]),
+        (dev.as_str(), "dev-c", vec!["Root", "dev"]),
+        (dev.as_str(), "dev-d", vec!["Root", "dev"]),
+    ];
+    let mut members = Vec::new();
+    for (position, (parent, name, path)) in placements.into_iter().enumerate() {
+        let id = org
+            .create_account()
+            .email(format!("{name}@example.com"))
+            .account_name(name)
+            .send()
+            .await
+            .expect("create account")
+            .create_account_status
+            .and_then(|status| status.account_id)
+            .expect("account id");
+        if parent != root {
+            org.move_account()
+                .account_id(&id)
+                .source_parent_id(&root)
+                .destination_parent_id(parent)
+                .send()
+                .await
+                .expect("move account");
+        }
+        let member = Member {
+            id,
+            name: name.to_owned(),
+            ou_path: path.into_iter().map(str::to_owned).collect(),
+            open_groups: position % 4 + 1,
+        };
+        seed_member(endpoint, &member).await;
+        members.push(member);
+    }
+    (members, prod)
+}
+
+/// Temporary credentials of the member's role, as the scan will get them.
+async fn member_credentials(endpoint: &str, account: &str) -> (String, String, String) {
+    let sts = aws_sdk_sts::Client::new(&support::seeding_config(endpoint, REGION).await);
+    let credentials = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/{ROLE}"))
+        .role_session_name("rampart-test-seeding")
+        .send()
+        .await
+        .expect("assume the member's role")
+        .credentials
+        .expect("credentials");
+    (
+        credentials.access_key_id,
+        credentials.secret_access_key,
+        credentials.session_token,
+    )
+}
+
+/// `open_groups` groups admitting SSH from anywhere, in the member itself.
+async fn seed_member(endpoint: &str, member: &Member) {
+    let (key, secret, token) = member_credentials(endpoint, &member.id).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_types::region::Region::new(REGION))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            key,
+            secret,
+            Some(token),
+            None,
+            "rampart-tests",
+        ))
+        .load()
+        .await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    for n in 0..member.open_groups {
+        let group = ec2
+            .create_security_group()
+            .group_name(format!("{}-ssh-{n}", member.name))
+            .description("SSH from anywhere")
+            .send()
+            .await
+            .expect("create group")
+            .group_id
+            .expect("group id");
+        ec2.authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("open SSH");
+    }
+}
+
+/// The (rule, resource ARN) of every FAIL in a report.
+fn failures(report: &Report) -> BTreeSet<(String, String)> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.finding.status == Status::Fail)
+        .map(|f| (f.finding.rule_id.clone(), f.finding.resource.arn.clone()))
+        .collect()
+}
+
+fn run(home: &Path, args: &[&str]) -> Output {
+    support::rampart(home)
+        .args(args)
+        .output()
+        .expect("run rampart")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_single_scans() {
+    let moto = tokio::task::block_in_place(MotoServer::start);
+    let (members, prod) = seed_organization(&moto.endpoint).await;
+    let denied = members[5].id.clone();
+    let front = ReplayServer::start(
+        &moto.endpoint,
+        Replay {
+            faults: vec![Fault::deny_when("sts:AssumeRole", &denied)],
+            ..Replay::standard()
+        },
+    );
+    let home = tempfile::tempdir().expect("temp dir");
+    let home = home.path();
+    let accounts_path = home.join("accounts.json");
+    let accounts = accounts_path.to_str().expect("utf-8");
+
+    // The whole organization, management account included, sorted by id.
+    let listed = tokio::task::block_in_place(|| {
+        run(
+            home,
+            &[
+                "org",
+                "accounts",
+                "--endpoint-url",
+                &front.endpoint,
+                "-o",
+                accounts,
+            ],
+        )
+    });
+    assert_eq!(
+        (listed.status.code(), support::stderr(&listed)),
+        (
+            Some(0),
+            format!(
+                "rampart: listed 13 ACTIVE account(s) of organization {} to {accounts}\n",
+                AccountsFile::read(&accounts_path)
+                    .expect("accounts file")
+                    .0
+                    .organization_id
+            )
+        )
+    );
+    let (file, _) = AccountsFile::read(&accounts_path).expect("accounts file");
+    let mut expected: BTreeMap<String, (String, Vec<String>, bool)> = members
+        .iter()
+        .map(|m| (m.id.clone(), (m.name.clone(), m.ou_path.clone(), false)))
+        .collect();
+    expected.insert(
+        MANAGEMENT.to_owned(),
+        ("master".to_owned(), vec!["Root".to_owned()], true),
+    );
+    let got: BTreeMap<String, (String, Vec<String>, bool)> = file
+        .accounts
+        .iter()
+        .map(|a| {
+            (
+                a.id.clone(),
+                (a.name.clone(), a.ou_path.clone(), a.management),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(file.management_account_id, MANAGEMENT);
+
+    // Under one OU, recursively, less one account.
+    let under_prod = tokio::task::block_in_place(|| {
+        run(
+            home,
+            &[
+                "org",
+                "accounts",
+                "--endpoint-url",
+                &front.endpoint,
+                "--ou",
+                &prod,
+                "--exclude-account",
+                &members[2].id,
+            ],
+        )
+    });
+    assert_eq!(
+        under_prod.status.code(),
+        Some(0),
+        "{}",
+        support::stderr(&under_prod)
+    );
+    let under_prod = AccountsFile::parse(&support::stdout(&under_prod)).expect("accounts");
+    let names: BTreeSet<&str> = under_prod
+        .accounts
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["prod-b", "web-a", "web-b", "web-c", "web-d"])
+    );
+    assert_eq!(under_prod.excluded, vec![members[2].id.clone()]);
+    assert_eq!(under_prod.organizational_units, vec![prod.clone()]);
+
+    // --plan: three shards partition the list exactly, by id modulo 3,
+    // without a call (the front counts none).
+    let calls_before = front.served.lock().expect("served").len();
+    let mut planned: BTreeMap<String, u32> = BTreeMap::new();
+    for shard in 0..3u32 {
+        let plan = run(
+            home,
+            &[
+                "scan",
+                "--accounts",
+                accounts,
+                "--shard",
+                &format!("{shard}/3"),
+                "--plan",
+            ],
+        );
+        assert_eq!(plan.status.code(), Some(0), "{}", support::stderr(&plan));
+        for line in support::stdout(&plan).lines() {
+            let id = line.split('\t').next().expect("id").to_owned();
+            assert_eq!(
+                id.parse::<u64>().expect("numeric id") % 3,
+                u64::from(shard),
+                "{line}"
+            );
+            assert_eq!(planned.insert(id, shard), None, "{line} in two shards");
+        }
+    }
+    assert_eq!(
+        planned.keys().collect::<BTreeSet<_>>(),
+        expected.keys().collect::<BTreeSet<_>>()
+    );
+    assert_eq!(front.served.lock().expect("served").len(), calls_before);
+
+    // Three shards as separate processes, at once.
+    let out_dir = home.join("out");
+    let out = out_dir.to_str().expect("utf-8");
+    let shards: Vec<Output> = tokio::task::block_in_place(|| {
+        let children: Vec<_> = (0..3)
+            .map(|shard| {
+                support::rampart(home)
+                    .args([
+                        "scan",
+                        "--accounts",
+                        accounts,
+                        "--role-name",
+                        ROLE,
+                        "--external-id",
+                        EXTERNAL_ID,
+                        "--endpoint-url",
+                        &front.endpoint,
+                        "--region",
+                        REGION,
+                        "--shard",
+                        &format!("{shard}/3"),
+                        "--accounts-in-flight",
+                        "3",
+                        "--out-dir",
+                        out,
+                        "--fail-on",
+                        "never",
+                        "--output",
+                        "sarif=report.sarif",
+                    ])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("start a shard")
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|child| child.wait_with_output().expect("shard output"))
+            .collect()
+    });
+    let denied_shard = planned[&denied];
+    for (shard, output) in shards.iter().enumerate() {
+        let expected_exit = if shard as u32 == denied_shard { 3 } else { 0 };
+        assert_eq!(
+            output.status.code(),
+            Some(expected_exit),
+            "shard {shard}: {}{}",
+            support::stdout(output),
+            support::stderr(output)
+        );
+    }
+
+    // Each shard's manifest: the same input digest, its accounts exactly,
+    // the denied member reported as such and every other one scanned.
+    let digest = AccountsFile::read(&accounts_path).expect("accounts").1;
+    let mut statuses: BTreeMap<String, AccountStatus> = BTreeMap::new();
+    for shard in 0..3u32 {
+        let manifest =
+            Manifest::read(&out_dir.join(format!("manifest-{shard}-of-3.json"))).expect("manifest");
+        assert_eq!(manifest.accounts_sha256, digest);
+        assert_eq!(manifest.shard.index, shard);
+        let ids: Vec<&str> = manifest.accounts.iter().map(|a| a.id.as_str()).collect();
+        let mut expected_ids: Vec<&str> = planned
+            .iter()
+            .filter(|(_, s)| **s == shard)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        expected_ids.sort_unstable();
+        assert_eq!(ids, expected_ids, "shard {shard}");
+        for account in manifest.accounts {
+            if account.id == denied {
+                let problem = account.problem.clone().unwrap_or_default();
+                assert!(
+                    problem.starts_with(&format!(
+                        "cannot assume arn:aws:iam::{denied}:role/{ROLE}: "
+                    )) && problem.contains("AccessDenied"),
+                    "{problem}"
+                );
+                assert_eq!(account.report, None);
+            } else {
+                assert_eq!(
+                    (account.problem.as_deref(), account.failed_calls.as_slice()),
+                    (None, &[][..]),
+                    "{}",
+                    account.id
+                );
+                assert_eq!(
+                    account.report.as_deref(),
+                    Some(format!("{}/report.json", account.id).as_str())
+                );
+            }
+            statuses.insert(account.id, account.status);
+        }
+    }
+    let mut expected_statuses: BTreeMap<String, AccountStatus> = expected
+        .keys()
+        .map(|id| (id.clone(), AccountStatus::Ok))
+        .collect();
+    expected_statuses.insert(denied.clone(), AccountStatus::AssumeRoleFailed);
+    assert_eq!(statuses, expected_statuses);
+    assert!(!out_dir.join(&denied).exists());
+
+    // Every scanned member's report: its own account, through the role's
+    // session named for it, with exactly its seeded SSH groups failing.
+    for member in members.iter().filter(|m| m.id != denied) {
+        let dir = out_dir.join(&member.id);
+        let report = Report::read(&dir.join("report.json")).expect("account report");
+        assert_eq!(report.scan.account_id, member.id);
+        assert_eq!(
+            report.scan.caller_arn,
+            format!(
+                "arn:aws:sts::{}:assumed-role/{ROLE}/rampart-{}",
+                member.id, member.id
+            )
+        );
+        let ssh = failures(&report)
+            .into_iter()
+            .filter(|(rule, _)| rule == SSH_RULE)
+            .count();
+        assert_eq!(ssh, member.open_groups, "{}", member.name);
+        assert!(dir.join("report.sarif").is_file());
+    }
+
+    // One account from each shard, scanned alone with its role's
+    // credentials, fails exactly what the organization scan found.
+    let mut compared = BTreeSet::new();
+    for member in members.iter().filter(|m| m.id != denied) {
+        if !compared.insert(planned[&member.id]) {
+            continue;
+        }
+        let (key, secret, token) = member_credentials(&moto.endpoint, &member.id).await;
+        let single = home.join(format!("single-{}.json", member.id));
+        let output = tokio::task::block_in_place(|| {
+            support::rampart(home)
+                .env("AWS_ACCESS_KEY_ID", key)
+                .env("AWS_SECRET_ACCESS_KEY", secret)
+                .env("AWS_SESSION_TOKEN", token)
+                .args([
+                    "scan",
+                    "--endpoint-url",
+                    &front.endpoint,
+                    "--region",
+                    REGION,
+                ])
+                .args(["--fail-on", "never", "--output"])
+                .arg(format!("json={}", single.display()))
+                .output()
+                .expect("scan one account")
+        });
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            support::stderr(&output)
+        );
+        let alone = Report::read(&single).expect("single report");
+        let in_org = Report::read(&out_dir.join(&member.id).join("report.json")).expect("report");
+        assert_eq!(alone.scan.account_id, member.id);
+        assert_eq!(failures(&in_org), failures(&alone), "{}", member.name);
+    }
+    assert_eq!(compared.len(), 3);
+}
