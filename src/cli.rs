@@ -23,6 +23,7 @@ use crate::files;
 use crate::org;
 use crate::org::accounts::{AccountsFile, is_account_id};
 use crate::org::manifest::Manifest;
+use crate::org::merge::MergedFormat;
 use crate::org::scan::{AccountOutput, OrgScan, RoleTemplate, SessionName};
 use crate::org::shard::Shard;
 use crate::pipeline::{Gate, Plan, PlanOptions, RunClock, Verdict};
@@ -98,6 +99,68 @@ pub enum Command {
     Rules(RulesArgs),
     /// Work with an AWS Organization: list its accounts for `scan --accounts`.
     Org(OrgArgs),
+    /// Merge the shards of an organization scan (`scan --accounts --out-dir`) into one report.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' output directories (each with its manifest-I-of-N.json and account reports).
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+
+    /// Write the organization report as FORMAT to PATH (`-` for stdout); repeat for
+    /// several. Formats: json, sarif, markdown. The table of accounts goes to stdout.
+    #[arg(short, long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
+    pub outputs: Vec<Output>,
+
+    /// Exit 1 when a failing finding of any account is at or above this severity: info,
+    /// low, medium, high, critical, or `never`.
+    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_threshold)]
+    pub fail_on: Threshold,
+
+    /// Exit 3 when more accounts than this could not be scanned: a count, or a percentage
+    /// of the accounts such as 5%.
+    #[arg(long, value_name = "N|P%", default_value = "0", value_parser = parse_max_failed)]
+    pub max_failed_accounts: MaxFailed,
+
+    /// Write the accounts that could not be scanned as an accounts file, for a re-run.
+    #[arg(long, value_name = "FILE")]
+    pub emit_failed: Option<PathBuf>,
+
+    /// No colour, even on a terminal (NO_COLOR is honoured too).
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+/// `--max-failed-accounts`: how many accounts may fail to be scanned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxFailed {
+    Count(usize),
+    Percent(f64),
+}
+
+impl MaxFailed {
+    fn exceeded(self, failed: usize, accounts: usize) -> bool {
+        match self {
+            MaxFailed::Count(most) => failed > most,
+            MaxFailed::Percent(most) => failed as f64 * 100.0 > most * accounts as f64,
+        }
+    }
+}
+
+fn parse_max_failed(text: &str) -> Result<MaxFailed, String> {
+    let parsed = match text.strip_suffix('%') {
+        Some(percent) => percent
+            .parse::<f64>()
+            .ok()
+            .filter(|p| (0.0..=100.0).contains(p))
+            .map(MaxFailed::Percent),
+        None => text.parse::<usize>().ok().map(MaxFailed::Count),
+    };
+    parsed.ok_or_else(|| {
+        format!("`{text}` is not a count of accounts or a percentage from 0% to 100%, e.g. 3 or 5%")
+    })
 }
 
 #[derive(Debug, Args)]
@@ -593,6 +656,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Org(args) => match args.command {
             OrgCommand::Accounts(args) => list_accounts(&args)?,
         },
+        Command::Merge(args) => return merge(&args),
         Command::Evaluate(args) => {
             return evaluate_and_report(&args.evaluation, Some(&args.snapshot), || {
                 Ok(Snapshot::read(&args.snapshot)?)
@@ -996,6 +1060,136 @@ fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Ex
     Ok(Exit::Success)
 }
 
+/// `rampart merge`: the shards checked against each other, then every
+/// output written in full beside its target and committed together.
+fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
+    let mut outputs = Vec::new();
+    for output in &args.outputs {
+        let format = match output.format {
+            Format::Json => MergedFormat::Json,
+            Format::Sarif => MergedFormat::Sarif,
+            Format::Markdown => MergedFormat::Markdown,
+            other => anyhow::bail!(
+                "merge writes json, sarif and markdown, not {other}; each account's report renders in every format with `rampart report`"
+            ),
+        };
+        outputs.push((format, output));
+    }
+    let files: Vec<Output> = args.outputs.clone();
+    let mut inputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(path) = &args.emit_failed {
+        files::check_writable(path, "accounts file")?;
+        inputs.push(("accounts file to write", path));
+    }
+    check_outputs(&files, &inputs)?;
+    let shards = org::merge::find(&args.dirs)?;
+    org::merge::check(&shards)?;
+    let merged = org::merge::summarise(shards, args.fail_on.0)?;
+    let mut staged = Vec::new();
+    for (format, output) in &outputs {
+        if let Some(path) = &output.path {
+            staged.push(files::stage_with(
+                path,
+                &format!("{} report", output.format),
+                |out| {
+                    org::merge::write(&merged, *format, out)
+                        .map_err(|err| std::io::Error::other(err.to_string()))
+                },
+            )?);
+        }
+    }
+    let failed: Vec<&org::merge::MergedAccount> = merged
+        .accounts
+        .iter()
+        .filter(|account| !account.status.scanned())
+        .collect();
+    if let Some(path) = &args.emit_failed
+        && !failed.is_empty()
+    {
+        let manifest = merged
+            .shards
+            .first()
+            .map(|shard| &shard.manifest)
+            .context("no shard")?;
+        let mut accounts: Vec<_> = failed
+            .iter()
+            .map(|account| account.account.clone())
+            .collect();
+        accounts.sort_by(|a, b| a.id.cmp(&b.id));
+        let retry = AccountsFile {
+            schema_version: org::accounts::ACCOUNTS_SCHEMA_VERSION,
+            organization_id: manifest.organization_id.clone(),
+            management_account_id: manifest.management_account_id.clone(),
+            listed_at: {
+                #[expect(clippy::disallowed_methods, reason = "when the retry list was made")]
+                let now = Utc::now();
+                now
+            },
+            organizational_units: Vec::new(),
+            excluded: Vec::new(),
+            accounts,
+        };
+        let mut text = serde_json::to_vec_pretty(&retry)?;
+        text.push(b'\n');
+        staged.push(files::stage(path, "accounts file", &text)?);
+    }
+    files::commit_all(staged)?;
+    for (format, output) in &outputs {
+        if output.path.is_none() {
+            to_stdout(|out| {
+                org::merge::write(&merged, *format, out)
+                    .map_err(|err| std::io::Error::other(err.to_string()))
+            })?;
+        }
+    }
+    if !outputs.iter().any(|(_, output)| output.path.is_none()) {
+        let options = TerminalOptions {
+            width: terminal_width(),
+            color: use_color(
+                std::io::stdout().is_terminal(),
+                args.no_color,
+                std::env::var_os("NO_COLOR"),
+            ),
+            ..TerminalOptions::default()
+        };
+        print(&report::terminal::render_merged(&merged, &options))?;
+    }
+    if let Some(path) = &args.emit_failed {
+        if failed.is_empty() {
+            eprintln!(
+                "rampart: every account was scanned; {} was not written",
+                path.display()
+            );
+        } else {
+            eprintln!(
+                "rampart: wrote the {} account(s) that could not be scanned to {}",
+                failed.len(),
+                path.display()
+            );
+        }
+    }
+    let failing: usize = merged.accounts.iter().map(|account| account.failing).sum();
+    if failing > 0 {
+        eprintln!(
+            "rampart: {failing} failing finding(s) at or above {}",
+            args.fail_on.0.map_or("never".to_owned(), |s| s.to_string())
+        );
+        return Ok(Exit::Failing);
+    }
+    if args
+        .max_failed_accounts
+        .exceeded(failed.len(), merged.accounts.len())
+    {
+        eprintln!(
+            "rampart: {} of {} account(s) could not be scanned, more than --max-failed-accounts allows",
+            failed.len(),
+            merged.accounts.len()
+        );
+        return Ok(Exit::Incomplete);
+    }
+    Ok(Exit::Success)
+}
+
 fn collect_snapshot(aws: &AwsArgs) -> anyhow::Result<Snapshot> {
     let options = aws.options()?;
     let runtime = runtime()?;
@@ -1215,9 +1409,7 @@ fn write_outputs(
             )?);
         }
     }
-    for file in staged {
-        file.commit()?;
-    }
+    files::commit_all(staged)?;
     for output in outputs.iter().filter(|output| output.path.is_none()) {
         to_stdout(|out| report::write(report, output.format, &options_for(output, terminal), out))?;
     }

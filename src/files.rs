@@ -280,6 +280,59 @@ impl Staged {
     }
 }
 
+/// Moves every staged file into place. Each file it replaces is kept
+/// under a temporary name beside it until all are in place, so when one
+/// cannot be moved, those already moved are put back as they were (the
+/// earlier file restored, or removed where there was none).
+pub fn commit_all(staged: Vec<Staged>) -> Result<(), FileError> {
+    let mut done: Vec<(PathBuf, Option<tempfile::TempPath>)> = Vec::new();
+    for file in staged {
+        let previous = match keep_previous(&file.path) {
+            Ok(previous) => previous,
+            Err(source) => {
+                let err = file.error(source);
+                roll_back(done);
+                return Err(err);
+            }
+        };
+        let path = file.path.clone();
+        if let Err(err) = file.commit() {
+            roll_back(done);
+            return Err(err);
+        }
+        done.push((path, previous));
+    }
+    Ok(())
+}
+
+/// A second name for the file at `path`, if there is one: a hard link
+/// where the file system allows it, else a copy.
+fn keep_previous(path: &Path) -> std::io::Result<Option<tempfile::TempPath>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let kept = tempfile::Builder::new()
+        .prefix(".rampart-previous-")
+        .make_in(directory_of(path), |kept| {
+            fs::hard_link(path, kept).or_else(|_| fs::copy(path, kept).map(drop))
+        })?;
+    Ok(Some(kept.into_temp_path()))
+}
+
+/// Puts back what `commit_all` replaced, last first. Best effort: the
+/// error that stopped the commit is the one reported.
+fn roll_back(done: Vec<(PathBuf, Option<tempfile::TempPath>)>) {
+    for (path, previous) in done.into_iter().rev() {
+        let restored = match previous {
+            Some(previous) => previous.persist(&path).map_err(|err| err.error),
+            None => fs::remove_file(&path),
+        };
+        if let Err(err) = restored {
+            tracing::error!(path = %path.display(), "cannot put back the earlier file: {err}");
+        }
+    }
+}
+
 /// What a path names once `.`, `..` and symbolic links are resolved, for
 /// telling whether two paths are the same file; the file itself need not
 /// exist yet, its directory must.
@@ -330,5 +383,47 @@ fn yaml_message(rendered: &str) -> String {
     {
         Some((_, message)) => message.to_owned(),
         None => first.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_move_into_place_together_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let replaced = dir.path().join("report.json");
+        let created = dir.path().join("report.sarif");
+        let blocked = dir.path().join("report.md");
+        fs::write(&replaced, "earlier").expect("write");
+        let staged = vec![
+            stage(&replaced, "json report", b"new").expect("stage"),
+            stage(&created, "sarif report", b"new").expect("stage"),
+            stage(&blocked, "markdown report", b"new").expect("stage"),
+        ];
+        // The last target became a non-empty directory after the checks:
+        // it cannot be replaced by a file.
+        fs::create_dir(&blocked).expect("mkdir");
+        fs::write(blocked.join("keep"), "x").expect("write");
+        assert!(commit_all(staged).is_err());
+        assert_eq!(fs::read_to_string(&replaced).expect("read"), "earlier");
+        assert!(!created.exists());
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .expect("list")
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["report.json", "report.md"]);
+
+        let staged = vec![
+            stage(&replaced, "json report", b"new").expect("stage"),
+            stage(&created, "sarif report", b"new").expect("stage"),
+        ];
+        commit_all(staged).expect("commit");
+        assert_eq!(fs::read_to_string(&replaced).expect("read"), "new");
+        assert_eq!(fs::read_to_string(&created).expect("read"), "new");
+        assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 3);
     }
 }

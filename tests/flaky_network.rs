@@ -8,6 +8,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rampart::results::Report;
 use rampart::snapshot::Snapshot;
@@ -231,5 +232,51 @@ async fn a_call_that_never_answers_is_given_up_at_its_deadline() {
             .iter()
             .all(|(_, status)| *status == Status::NotEvaluated),
         "{subnet_results:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_killed_mid_scan_passes_nothing_it_could_not_read() {
+    let mut moto = seeded().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clean_front = front(&moto, vec![]);
+    let clean = tokio::task::block_in_place(|| collect(&clean_front, dir.path(), &[]));
+    let full = support::evaluate(&clean);
+    let failing: Vec<&rampart::results::ReportFinding> = full
+        .iter()
+        .filter(|f| f.finding.status == Status::Fail)
+        .collect();
+    assert!(!failing.is_empty());
+    // Killed once a third of what a whole scan asks of it was answered:
+    // after the identity and the first listings, long before the end.
+    let kill_after = clean_front.forwarded.load(Ordering::SeqCst) / 3;
+    let dying = front(&moto, vec![]);
+    let forwarded = dying.forwarded.clone();
+    let run = tempfile::tempdir_in(dir.path()).expect("run dir");
+    let finished = AtomicBool::new(false);
+    let snapshot = tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while forwarded.load(Ordering::SeqCst) < kill_after
+                    && !finished.load(Ordering::SeqCst)
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                moto.kill();
+            });
+            let snapshot = collect(&dying, run.path(), &["--operation-deadline", "20s"]);
+            finished.store(true, Ordering::SeqCst);
+            snapshot
+        })
+    });
+    assert!(
+        forwarded.load(Ordering::SeqCst) >= kill_after,
+        "the scan ended before the emulator was killed"
+    );
+    // Refused connections, or answers cut off as the emulator died.
+    assert!(!snapshot.collection_errors.is_empty());
+    assert_eq!(
+        support::passes_or_vanishes("killed mid-scan", &failing, &support::evaluate(&snapshot)),
+        Vec::<String>::new()
     );
 }

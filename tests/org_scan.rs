@@ -396,7 +396,11 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
             Manifest::read(&out_dir.join(format!("manifest-{shard}-of-3.json"))).expect("manifest");
         assert_eq!(manifest.accounts_sha256, digest);
         assert_eq!(manifest.shard.index, shard);
-        let ids: Vec<&str> = manifest.accounts.iter().map(|a| a.id.as_str()).collect();
+        let ids: Vec<&str> = manifest
+            .accounts
+            .iter()
+            .map(|a| a.account.id.as_str())
+            .collect();
         let mut expected_ids: Vec<&str> = planned
             .iter()
             .filter(|(_, s)| **s == shard)
@@ -404,29 +408,30 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
             .collect();
         expected_ids.sort_unstable();
         assert_eq!(ids, expected_ids, "shard {shard}");
-        for account in manifest.accounts {
+        for run in manifest.accounts {
+            let account = &run.account;
             if account.id == denied {
-                let problem = account.problem.clone().unwrap_or_default();
+                let problem = run.problem.clone().unwrap_or_default();
                 assert!(
                     problem.starts_with(&format!(
                         "cannot assume arn:aws:iam::{denied}:role/{ROLE}: "
                     )) && problem.contains("AccessDenied"),
                     "{problem}"
                 );
-                assert_eq!(account.report, None);
+                assert_eq!(run.report, None);
             } else {
                 assert_eq!(
-                    (account.problem.as_deref(), account.failed_calls.as_slice()),
+                    (run.problem.as_deref(), run.failed_calls.as_slice()),
                     (None, &[][..]),
                     "{}",
                     account.id
                 );
                 assert_eq!(
-                    account.report.as_deref(),
+                    run.report.as_deref(),
                     Some(format!("{}/report.json", account.id).as_str())
                 );
             }
-            statuses.insert(account.id, account.status);
+            statuses.insert(account.id.clone(), run.status);
         }
     }
     let mut expected_statuses: BTreeMap<String, AccountStatus> = expected
@@ -496,4 +501,144 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
         assert_eq!(failures(&in_org), failures(&alone), "{}", member.name);
     }
     assert_eq!(compared.len(), 3);
+
+    // The merge: every account once, worst first, each finding naming its
+    // account; the unscanned member listed, and written out for a re-run.
+    let merged_json = home.join("org.json");
+    let retry = home.join("retry.json");
+    let merged = run(
+        home,
+        &[
+            "merge",
+            out,
+            "--fail-on",
+            "never",
+            "--output",
+            &format!("json={}", merged_json.display()),
+            "--output",
+            &format!("sarif={}", home.join("org.sarif").display()),
+            "--output",
+            &format!("markdown={}", home.join("org.md").display()),
+            "--emit-failed",
+            retry.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(
+        (merged.status.code(), support::stderr(&merged)),
+        (
+            Some(3),
+            format!(
+                "rampart: wrote the 1 account(s) that could not be scanned to {}\n\
+                 rampart: 1 of 13 account(s) could not be scanned, more than --max-failed-accounts allows\n",
+                retry.display()
+            )
+        )
+    );
+    let org: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&merged_json).expect("merged report"))
+            .expect("JSON");
+    assert_eq!(org["summary"]["accounts"], 13);
+    assert_eq!(org["summary"]["not_scanned"], 1);
+    let order: Vec<&str> = org["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(order.len(), 13);
+    let critical_then_high = |id: &str| {
+        let account = org["accounts"]
+            .as_array()
+            .expect("accounts")
+            .iter()
+            .find(|a| a["id"] == id)
+            .expect("account");
+        let count = |band: &str| {
+            account["summary"]["failed_by_severity"][band]
+                .as_u64()
+                .unwrap_or(0)
+        };
+        (count("critical"), count("high"), count("medium"))
+    };
+    assert!(
+        order
+            .windows(2)
+            .all(|pair| critical_then_high(pair[0]) >= critical_then_high(pair[1])),
+        "{order:?}"
+    );
+    let mut merged_failures: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for finding in org["findings"].as_array().expect("findings") {
+        assert_ne!(finding["status"], "PASS");
+        let account = finding["resource"]["account"]
+            .as_str()
+            .expect("account")
+            .to_owned();
+        let member = members.iter().find(|m| m.id == account);
+        let (name, path) = member.map_or(("master", vec!["Root".to_owned()]), |m| {
+            (m.name.as_str(), m.ou_path.clone())
+        });
+        assert_eq!(finding["account_name"], name);
+        assert_eq!(finding["ou_path"], serde_json::json!(path));
+        if finding["status"] == "FAIL" {
+            merged_failures.entry(account).or_default().insert((
+                finding["rule_id"].as_str().expect("rule").to_owned(),
+                finding["resource"]["arn"].as_str().expect("arn").to_owned(),
+            ));
+        }
+    }
+    for id in expected.keys().filter(|id| **id != denied) {
+        let report = Report::read(&out_dir.join(id).join("report.json")).expect("report");
+        assert_eq!(
+            merged_failures.remove(id).unwrap_or_default(),
+            failures(&report),
+            "{id}"
+        );
+    }
+    assert!(merged_failures.is_empty(), "{merged_failures:?}");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.join("org.sarif")).expect("sarif"))
+            .expect("JSON");
+    assert_eq!(
+        support::schema_errors("sarif-schema-2.1.0.json", &sarif),
+        Vec::<String>::new()
+    );
+    assert_eq!(sarif["runs"].as_array().map(Vec::len), Some(12));
+    let markdown = std::fs::read_to_string(home.join("org.md")).expect("markdown");
+    assert!(markdown.starts_with("# rampart: 13 account(s) of an organization"));
+    assert_eq!(markdown.matches("\n## rampart: AWS account ").count(), 12);
+    let (retry, _) = AccountsFile::read(&retry).expect("retry list");
+    assert_eq!(
+        retry
+            .accounts
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect::<Vec<_>>(),
+        vec![denied.as_str()]
+    );
+
+    // How many unscanned accounts the merge tolerates.
+    for (allowed, code) in [("1", 0), ("10%", 0), ("5%", 3), ("0", 3)] {
+        let merged = run(
+            home,
+            &[
+                "merge",
+                out,
+                "--fail-on",
+                "never",
+                "--max-failed-accounts",
+                allowed,
+            ],
+        );
+        assert_eq!(merged.status.code(), Some(code), "{allowed}");
+    }
+    // A shard missing is refused, naming it.
+    std::fs::remove_file(out_dir.join("manifest-1-of-3.json")).expect("remove a manifest");
+    let partial = run(home, &["merge", out]);
+    assert_eq!(
+        (partial.status.code(), support::stderr(&partial)),
+        (
+            Some(2),
+            "rampart: error: the shards cannot be merged: shard(s) 1/3 are missing\n".to_owned()
+        )
+    );
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::accounts::OrgAccount;
 use super::shard::Shard;
 use crate::error::FileError;
 use crate::files::{self, Document, Versions};
@@ -25,6 +26,8 @@ pub struct Manifest {
     /// shard of a run must have read the same list.
     pub accounts_file: String,
     pub accounts_sha256: String,
+    pub organization_id: String,
+    pub management_account_id: String,
     /// The rules that ran and their parameters (as in each report).
     pub rules_version: String,
     pub report_schema_version: u32,
@@ -38,9 +41,9 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountRun {
-    pub id: String,
-    pub name: String,
-    pub ou_path: Vec<String>,
+    /// The account as the accounts file lists it.
+    #[serde(flatten)]
+    pub account: OrgAccount,
     pub status: AccountStatus,
     /// Why the account could not be scanned; `None` when it was.
     pub problem: Option<String>,
@@ -55,6 +58,27 @@ pub struct AccountRun {
     pub not_evaluated: Option<usize>,
     pub started_at: DateTime<Utc>,
     pub seconds: f64,
+}
+
+impl AccountRun {
+    /// An account with no report (yet), in `status`.
+    pub fn not_scanned(
+        account: OrgAccount,
+        status: AccountStatus,
+        started_at: DateTime<Utc>,
+    ) -> AccountRun {
+        AccountRun {
+            account,
+            status,
+            problem: None,
+            failed_calls: Vec::new(),
+            report: None,
+            failing: None,
+            not_evaluated: None,
+            started_at,
+            seconds: 0.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -214,19 +214,23 @@ pub async fn run(
     let mut runs: Vec<AccountRun> = futures::stream::iter(accounts)
         .map(|account| {
             let shared = Arc::clone(&shared);
-            tokio::spawn(async move { Box::pin(scan_account(&shared, account)).await })
+            let task = tokio::spawn({
+                let account = account.clone();
+                async move { Box::pin(scan_account(&shared, account)).await }
+            });
+            async move {
+                // A task that panicked is a bug, but its account still gets
+                // a line in the manifest: an account never goes missing.
+                task.await.unwrap_or_else(|err| AccountRun {
+                    problem: Some(format!("the scan stopped unexpectedly: {err}")),
+                    ..AccountRun::not_scanned(account, AccountStatus::Error, now())
+                })
+            }
         })
         .buffer_unordered(in_flight)
-        .filter_map(|joined| async move {
-            // A panicking account task is a bug; its account is left out of
-            // the manifest, which `merge` reports as missing.
-            joined
-                .inspect_err(|err| tracing::error!("an account's scan stopped: {err}"))
-                .ok()
-        })
         .collect()
         .await;
-    runs.sort_by(|a, b| a.id.cmp(&b.id));
+    runs.sort_by(|a, b| a.account.id.cmp(&b.account.id));
     let scan = &shared.scan;
     let manifest = Manifest {
         schema_version: MANIFEST_SCHEMA_VERSION,
@@ -234,6 +238,8 @@ pub async fn run(
         shard: scan.shard,
         accounts_file: scan.accounts_path.display().to_string(),
         accounts_sha256: scan.accounts_sha256.clone(),
+        organization_id: scan.accounts.organization_id.clone(),
+        management_account_id: scan.accounts.management_account_id.clone(),
         rules_version: crate::engine::rules_version(&shared.plan.rules()),
         report_schema_version: REPORT_SCHEMA_VERSION,
         started_at,
@@ -279,19 +285,7 @@ async fn scan_account(shared: &Shared, account: OrgAccount) -> AccountRun {
                 ),
             ))
         });
-    let mut run = AccountRun {
-        id: account.id.clone(),
-        name: account.name.clone(),
-        ou_path: account.ou_path.clone(),
-        status: AccountStatus::Ok,
-        problem: None,
-        failed_calls: Vec::new(),
-        report: None,
-        failing: None,
-        not_evaluated: None,
-        started_at,
-        seconds: 0.0,
-    };
+    let mut run = AccountRun::not_scanned(account.clone(), AccountStatus::Ok, started_at);
     let evaluated = match outcome {
         Ok(snapshot) => evaluate_and_write(shared, &account, snapshot).await,
         Err(failure) => Err(failure),
@@ -419,9 +413,7 @@ async fn evaluate_and_write(
                 |out| serde_json::to_writer(out, &snapshot).map_err(std::io::Error::from),
             )?);
         }
-        for file in staged {
-            file.commit()?;
-        }
+        files::commit_all(staged)?;
         let failing = match shared.scan.gate.fail_on {
             Some(threshold) => report.failing_at(threshold, false),
             None => 0,

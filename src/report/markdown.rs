@@ -12,6 +12,7 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::org::merge::Merged;
 use crate::results::{BaselineState, Report, ReportFinding};
 use crate::verdict::Severity;
 
@@ -34,6 +35,60 @@ pub fn render(report: &Report) -> String {
     out.push_str(&incomplete(report));
     out.push_str(&triage(report));
     out.push_str(&findings(report, out.len()));
+    out
+}
+
+/// The opening of an organization's merged report: the totals and a row
+/// per account, worst first; each account's own report follows.
+pub fn organization(merged: &Merged) -> String {
+    let summary = &merged.summary;
+    let mut out = format!(
+        "# rampart: {} account(s) of an organization — {} failing\n\n{} scanned ({} with calls that failed), {} not scanned; {} check(s), {} failed, {} not evaluated, {} suppressed.\n\n",
+        summary.accounts,
+        summary.failed,
+        summary.scanned,
+        summary.partial,
+        summary.not_scanned,
+        summary.checks,
+        summary.failed,
+        summary.not_evaluated,
+        summary.suppressed,
+    );
+    out.push_str("| account | name | OU | status | critical | high | medium | low | info |\n");
+    out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+    for account in &merged.accounts {
+        let count = |severity: Severity| {
+            account.summary.as_ref().map_or("?".to_owned(), |summary| {
+                summary
+                    .failed_by_severity
+                    .get(&severity)
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string()
+            })
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            escape(&account.account.id),
+            escape(&account.account.name),
+            escape(&account.account.ou_path_text()),
+            account.status.name(),
+            count(Severity::Critical),
+            count(Severity::High),
+            count(Severity::Medium),
+            count(Severity::Low),
+            count(Severity::Info),
+        ));
+    }
+    for account in merged.accounts.iter().filter(|a| a.problem.is_some()) {
+        out.push_str(&format!(
+            "\n- {} ({}): {}",
+            escape(&account.account.id),
+            account.status.name(),
+            escape(account.problem.as_deref().unwrap_or_default())
+        ));
+    }
+    out.push('\n');
     out
 }
 

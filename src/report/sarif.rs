@@ -59,6 +59,33 @@ pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<(
     super::write_pretty_json(&Log::of(report), out)
 }
 
+/// A log of many runs, one per account, written run by run (an
+/// organization's merged report): the opening, up to the first run.
+pub fn begin_runs(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    write!(
+        out,
+        "{{\"$schema\":\"{SCHEMA}\",\"version\":\"2.1.0\",\"runs\":["
+    )
+}
+
+/// One account's run; each has its own category (`automationDetails`), so
+/// GitHub keeps every account's alerts apart.
+pub fn write_run(
+    report: &Report,
+    out: &mut dyn std::io::Write,
+    first: bool,
+) -> std::io::Result<()> {
+    if !first {
+        out.write_all(b",")?;
+    }
+    let [run] = Log::of(report).runs;
+    serde_json::to_writer(out, &run).map_err(std::io::Error::from)
+}
+
+pub fn end_runs(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"]}\n")
+}
+
 #[derive(Serialize)]
 struct Log<'a> {
     #[serde(rename = "$schema")]

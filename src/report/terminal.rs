@@ -5,7 +5,9 @@
 use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 
 use super::new_table;
+use crate::org::accounts::OrgAccount;
 use crate::org::manifest::{AccountStatus, Manifest};
+use crate::org::merge::Merged;
 use crate::results::{BaselineState, Report, ReportFinding};
 use crate::verdict::Severity;
 use crate::verdict::Status;
@@ -314,7 +316,7 @@ pub(crate) fn styled_table(options: &TerminalOptions) -> Table {
 }
 
 /// One shard of an organization scan: each account, how its scan ended,
-/// its failing findings and unevaluated checks, and where its report is.
+/// its failing findings and unevaluated checks, and how long it took.
 pub fn render_manifest(manifest: &Manifest, options: &TerminalOptions) -> String {
     let mut table = new_table(options.width);
     table.set_header(vec![
@@ -326,42 +328,101 @@ pub fn render_manifest(manifest: &Manifest, options: &TerminalOptions) -> String
         "not evaluated",
         "seconds",
     ]);
-    for account in &manifest.accounts {
-        let status = Cell::new(account.status.name());
-        let status = match (options.color, account.status) {
-            (false, _) | (true, AccountStatus::Ok) => status,
-            (true, AccountStatus::Partial) => status.fg(Color::Yellow),
-            (true, _) => status.fg(Color::Red).add_attribute(Attribute::Bold),
-        };
+    for run in &manifest.accounts {
         let count = |value: Option<usize>| value.map_or_else(|| Cell::new("?"), number);
-        table.add_row(vec![
-            Cell::new(&account.id),
-            Cell::new(&account.name),
-            Cell::new(account.ou_path.join("/")),
-            status,
-            count(account.failing),
-            count(account.not_evaluated),
-            Cell::new(format!("{:.1}", account.seconds)).set_alignment(CellAlignment::Right),
+        let mut row = account_cells(&run.account, run.status, options.color);
+        row.extend([
+            count(run.failing),
+            count(run.not_evaluated),
+            Cell::new(format!("{:.1}", run.seconds)).set_alignment(CellAlignment::Right),
         ]);
+        table.add_row(row);
     }
-    let unscanned: Vec<&str> = manifest
-        .accounts
-        .iter()
-        .filter(|account| !account.status.scanned())
-        .map(|account| account.id.as_str())
-        .collect();
     let mut out = format!(
         "Shard {} of an organization scan: {} account(s)\n{table}\n",
         manifest.shard,
         manifest.accounts.len()
     );
-    for account in manifest.accounts.iter().filter(|a| a.problem.is_some()) {
-        out.push_str(&format!(
-            "{} ({}): {}\n",
-            account.id,
-            account.status.name(),
-            account.problem.as_deref().unwrap_or_default()
+    out.push_str(&problems(
+        manifest
+            .accounts
+            .iter()
+            .map(|run| (&run.account, run.status, run.problem.as_deref())),
+    ));
+    out
+}
+
+/// A merged organization report: each account, worst first, with its
+/// failing findings by severity.
+pub fn render_merged(merged: &Merged, options: &TerminalOptions) -> String {
+    let mut table = new_table(options.width);
+    let mut header = vec!["account", "name", "OU", "status"];
+    header.extend(Severity::DESCENDING.iter().map(|severity| severity.name()));
+    header.push("not evaluated");
+    table.set_header(header);
+    for account in &merged.accounts {
+        let mut row = account_cells(&account.account, account.status, options.color);
+        for severity in Severity::DESCENDING {
+            row.push(account.summary.as_ref().map_or_else(
+                || Cell::new("?"),
+                |summary| {
+                    number(
+                        summary
+                            .failed_by_severity
+                            .get(&severity)
+                            .copied()
+                            .unwrap_or(0),
+                    )
+                },
+            ));
+        }
+        row.push(account.summary.as_ref().map_or_else(
+            || Cell::new("?"),
+            |summary| number(summary.not_evaluated + summary.errors),
         ));
+        table.add_row(row);
+    }
+    let summary = &merged.summary;
+    let mut out = format!(
+        "Organization scan: {} account(s), {} scanned ({} partial), {} not scanned; {} failing finding(s)\n{table}\n",
+        summary.accounts, summary.scanned, summary.partial, summary.not_scanned, summary.failed
+    );
+    out.push_str(&problems(merged.accounts.iter().map(|account| {
+        (&account.account, account.status, account.problem.as_deref())
+    })));
+    out
+}
+
+/// An account's id, name, OU path and status, the status coloured when
+/// asked (and always spelt out).
+fn account_cells(account: &OrgAccount, status: AccountStatus, color: bool) -> Vec<Cell> {
+    let status_cell = Cell::new(status.name());
+    let status_cell = match (color, status) {
+        (false, _) | (true, AccountStatus::Ok) => status_cell,
+        (true, AccountStatus::Partial) => status_cell.fg(Color::Yellow),
+        (true, _) => status_cell.fg(Color::Red).add_attribute(Attribute::Bold),
+    };
+    vec![
+        Cell::new(&account.id),
+        Cell::new(&account.name),
+        Cell::new(account.ou_path_text()),
+        status_cell,
+    ]
+}
+
+/// Why each account that could not be scanned was not, and which they are.
+fn problems<'a>(
+    accounts: impl Iterator<Item = (&'a OrgAccount, AccountStatus, Option<&'a str>)>,
+) -> String {
+    let mut out = String::new();
+    let mut unscanned = Vec::new();
+    for (account, status, problem) in accounts {
+        if let Some(problem) = problem {
+            out.push_str(&format!("{} ({}): {problem}\n", account.id, status.name()));
+        }
+        if !status.scanned() {
+            unscanned.push(account.id.as_str());
+        }
     }
     if !unscanned.is_empty() {
         out.push_str(&format!(

@@ -212,3 +212,47 @@ pub fn evaluate(snapshot: &rampart::snapshot::Snapshot) -> Vec<rampart::results:
         .report
         .findings
 }
+
+/// Where `scan` (taken with `what` gone wrong) says less than a scan with
+/// every answer: a check `full` failed that now passes, or that has no
+/// result and no NOT_EVALUATED of its rule in its region. Empty when
+/// missing data never passed.
+pub fn passes_or_vanishes(
+    what: &str,
+    full: &[&rampart::results::ReportFinding],
+    scan: &[rampart::results::ReportFinding],
+) -> Vec<String> {
+    use rampart::verdict::Status;
+    use std::collections::{BTreeMap, BTreeSet};
+    let by_fingerprint: BTreeMap<&str, &rampart::results::ReportFinding> = scan
+        .iter()
+        .map(|f| (f.finding.fingerprint.as_str(), f))
+        .collect();
+    let unlisted: BTreeSet<(&str, &str)> = scan
+        .iter()
+        .filter(|f| f.finding.status == Status::NotEvaluated)
+        .map(|f| {
+            (
+                f.finding.rule_id.as_str(),
+                f.finding.resource.region.as_str(),
+            )
+        })
+        .collect();
+    full.iter()
+        .filter_map(|before| {
+            let f = &before.finding;
+            let now = match by_fingerprint.get(f.fingerprint.as_str()) {
+                Some(now) if now.finding.status == Status::Pass => "PASS",
+                Some(_) => return None,
+                None if unlisted.contains(&(f.rule_id.as_str(), f.resource.region.as_str())) => {
+                    return None;
+                }
+                None => "no result and no NOT_EVALUATED in its region",
+            };
+            Some(format!(
+                "{what}: {} on {} ({}) failed with the data, now {now}",
+                f.rule_id, f.resource.id, f.resource.region
+            ))
+        })
+        .collect()
+}

@@ -90,10 +90,17 @@ impl MotoServer {
     }
 }
 
-impl Drop for MotoServer {
-    fn drop(&mut self) {
+impl MotoServer {
+    /// Kills the emulator, as a crash or a lost host would.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        self.kill();
         let _ = fs::remove_file(&self.log);
     }
 }

@@ -21,6 +21,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -127,6 +128,8 @@ pub struct ReplayServer {
     /// Operations answered from fixtures, and faults (`Throttle
     /// ec2:DescribeVpcs`), in the order they came.
     pub served: Arc<Mutex<Vec<String>>>,
+    /// Requests passed on to the emulator so far.
+    pub forwarded: Arc<AtomicUsize>,
 }
 
 impl ReplayServer {
@@ -142,20 +145,22 @@ impl ReplayServer {
             .unwrap_or(upstream)
             .to_owned();
         let served = Arc::new(Mutex::new(Vec::new()));
+        let forwarded = Arc::new(AtomicUsize::new(0));
         let faults = Faults::new(replay.faults.clone());
-        let state = Arc::new((replay, upstream, served.clone(), faults));
+        let state = Arc::new((replay, upstream, served.clone(), faults, forwarded.clone()));
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let state = state.clone();
                 thread::spawn(move || {
-                    let (replay, upstream, served, faults) = &*state;
-                    handle(stream, replay, upstream, served, faults);
+                    let (replay, upstream, served, faults, forwarded) = &*state;
+                    handle(stream, replay, upstream, served, faults, forwarded);
                 });
             }
         });
         ReplayServer {
             endpoint: format!("http://127.0.0.1:{port}"),
             served,
+            forwarded,
         }
     }
 
@@ -302,6 +307,7 @@ fn handle(
     upstream: &str,
     served: &Mutex<Vec<String>>,
     faults: &Faults,
+    forwarded: &AtomicUsize,
 ) {
     let Some(request) = Request::read(&stream) else {
         return;
@@ -354,6 +360,7 @@ fn handle(
             response
         }
         None => {
+            forwarded.fetch_add(1, Ordering::SeqCst);
             forward(&request, upstream, &mut stream);
             return;
         }
@@ -374,10 +381,12 @@ fn write_response(stream: &mut TcpStream, response: &Response) {
     let _ = stream.write_all(&response.body);
 }
 
-/// Passes the request to moto as it came and its answer back.
+/// Passes the request to moto as it came and its answer back; when moto
+/// is gone, the client's connection is closed unanswered.
 fn forward(request: &Request, upstream: &str, client: &mut TcpStream) {
-    let mut moto = TcpStream::connect(upstream)
-        .unwrap_or_else(|e| panic!("replay front cannot reach moto at {upstream}: {e}"));
+    let Ok(mut moto) = TcpStream::connect(upstream) else {
+        return;
+    };
     let head: String = request
         .head
         .lines()

@@ -1,0 +1,578 @@
+//! `rampart merge`: one organization report from the shards of a run. The
+//! shards' manifests are checked against each other first (one accounts
+//! file, every shard once, no account twice, one rules version and report
+//! schema); then the account reports are read one at a time, twice (once
+//! for the summary that leads the report, once to write their findings),
+//! so memory follows the largest account, not the organization.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::accounts::OrgAccount;
+use super::manifest::{AccountRun, AccountStatus, Manifest};
+use super::shard::Shard;
+use crate::error::FileError;
+use crate::report::{markdown, sarif};
+use crate::results::{Report, ReportFinding, RuleInfo, Summary};
+use crate::snapshot::ToolInfo;
+use crate::verdict::{Severity, Status};
+
+pub const ORG_REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// One shard's manifest and the directory it was found in (its account
+/// reports are relative to it).
+#[derive(Debug, Clone)]
+pub struct ShardOutput {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("cannot list {}: {source}", dir.display())]
+    List {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} holds no shard manifest (manifest-I-of-N.json), as `rampart scan --accounts --out-dir` writes", .0.display())]
+    NoManifest(PathBuf),
+    #[error("the shards cannot be merged: {0}")]
+    Inconsistent(String),
+    #[error("cannot write the merged {what}: {source}")]
+    Write {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+/// Every `manifest-I-of-N.json` in `dirs`, read.
+pub fn find(dirs: &[PathBuf]) -> Result<Vec<ShardOutput>, MergeError> {
+    let mut found = Vec::new();
+    for dir in dirs {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|source| MergeError::List {
+                dir: dir.clone(),
+                source,
+            })?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with("manifest-") && name.ends_with(".json"))
+            })
+            .collect();
+        if names.is_empty() {
+            return Err(MergeError::NoManifest(dir.clone()));
+        }
+        names.sort();
+        for path in names {
+            found.push(ShardOutput {
+                dir: dir.clone(),
+                manifest: Manifest::read(&path)?,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Whether the shards are one whole run: one accounts file, one rules
+/// version and report schema, every shard 0..N-1 once, each account once
+/// and in its own shard.
+pub fn check(shards: &[ShardOutput]) -> Result<(), MergeError> {
+    let inconsistent = |text: String| Err(MergeError::Inconsistent(text));
+    let Some(first) = shards.first() else {
+        return inconsistent("no shard was given".to_owned());
+    };
+    let first = &first.manifest;
+    let count = first.shard.count;
+    let mut by_index: BTreeMap<u32, &Path> = BTreeMap::new();
+    let mut owner: BTreeMap<&str, u32> = BTreeMap::new();
+    for shard in shards {
+        let manifest = &shard.manifest;
+        let name = Manifest::file_name(manifest.shard);
+        let here = shard.dir.join(&name);
+        if manifest.accounts_sha256 != first.accounts_sha256 {
+            return inconsistent(format!(
+                "{} read another accounts file than shard {} (SHA-256 {} and {})",
+                here.display(),
+                first.shard,
+                manifest.accounts_sha256,
+                first.accounts_sha256
+            ));
+        }
+        if manifest.shard.count != count
+            || Shard::new(manifest.shard.index, manifest.shard.count).is_err()
+        {
+            return inconsistent(format!(
+                "{} is shard {} but shard {} is one of {count}",
+                here.display(),
+                manifest.shard,
+                first.shard
+            ));
+        }
+        for (what, this, that) in [
+            (
+                "rules version",
+                &manifest.rules_version,
+                &first.rules_version,
+            ),
+            (
+                "report schema version",
+                &manifest.report_schema_version.to_string(),
+                &first.report_schema_version.to_string(),
+            ),
+        ] {
+            if this != that {
+                return inconsistent(format!(
+                    "{} ran with {what} {this}, shard {} with {that}",
+                    here.display(),
+                    first.shard
+                ));
+            }
+        }
+        if let Some(other) = by_index.insert(manifest.shard.index, &shard.dir) {
+            return inconsistent(format!(
+                "shard {} appears twice, in {} and {}",
+                manifest.shard,
+                other.display(),
+                shard.dir.display()
+            ));
+        }
+        for run in &manifest.accounts {
+            let id = run.account.id.as_str();
+            if !manifest.shard.contains(id) {
+                return inconsistent(format!(
+                    "{} lists account {id}, which belongs to another shard",
+                    here.display()
+                ));
+            }
+            if owner.insert(id, manifest.shard.index).is_some() {
+                return inconsistent(format!("account {id} appears twice"));
+            }
+        }
+    }
+    let missing: Vec<String> = (0..count)
+        .filter(|index| !by_index.contains_key(index))
+        .map(|index| format!("{index}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return inconsistent(format!("shard(s) {} are missing", missing.join(", ")));
+    }
+    Ok(())
+}
+
+/// An account in the merged report: who it is, how its scan ended, and
+/// what its report counted.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergedAccount {
+    #[serde(flatten)]
+    pub account: OrgAccount,
+    pub status: AccountStatus,
+    pub problem: Option<String>,
+    pub failed_calls: Vec<String>,
+    /// Failing findings at or above `--fail-on`.
+    pub failing: usize,
+    pub summary: Option<Summary>,
+    /// The account's report, as found.
+    #[serde(skip)]
+    pub report: Option<PathBuf>,
+}
+
+impl MergedAccount {
+    /// Most failing findings of the most severe band first.
+    fn severity_key(&self) -> [usize; 5] {
+        let count = |severity| {
+            self.summary
+                .as_ref()
+                .and_then(|summary| summary.failed_by_severity.get(&severity).copied())
+                .unwrap_or(0)
+        };
+        [
+            count(Severity::Critical),
+            count(Severity::High),
+            count(Severity::Medium),
+            count(Severity::Low),
+            count(Severity::Info),
+        ]
+    }
+}
+
+/// What leads the merged JSON report, before its findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgSummary {
+    pub accounts: usize,
+    pub scanned: usize,
+    pub partial: usize,
+    pub not_scanned: usize,
+    pub checks: usize,
+    pub failed: usize,
+    pub failed_by_severity: BTreeMap<Severity, usize>,
+    pub not_evaluated: usize,
+    pub suppressed: usize,
+}
+
+/// The shards' accounts with their reports' summaries, worst first, and
+/// the rules that ran (every report ran the same ones).
+pub struct Merged {
+    pub shards: Vec<ShardOutput>,
+    pub accounts: Vec<MergedAccount>,
+    pub rules: Vec<RuleInfo>,
+    pub summary: OrgSummary,
+}
+
+/// The first pass: each account's report read for its summary, then
+/// dropped.
+pub fn summarise(
+    shards: Vec<ShardOutput>,
+    fail_on: Option<Severity>,
+) -> Result<Merged, MergeError> {
+    let mut accounts = Vec::new();
+    let mut rules: Option<Vec<RuleInfo>> = None;
+    for shard in &shards {
+        for run in &shard.manifest.accounts {
+            let mut merged = merged_account(run);
+            if let Some(relative) = &run.report {
+                let path = shard.dir.join(relative);
+                let report = Report::read(&path)?;
+                if report.scan.account_id != run.account.id {
+                    return Err(MergeError::Inconsistent(format!(
+                        "{} is account {}'s report, not {}'s",
+                        path.display(),
+                        report.scan.account_id,
+                        run.account.id
+                    )));
+                }
+                merged.failing = fail_on.map_or(0, |threshold| report.failing_at(threshold, false));
+                if rules.is_none() {
+                    rules = Some(report.rules.clone());
+                }
+                merged.summary = Some(report.summary);
+                merged.report = Some(path);
+            }
+            accounts.push(merged);
+        }
+    }
+    accounts.sort_by(|a, b| {
+        b.severity_key()
+            .cmp(&a.severity_key())
+            .then_with(|| a.account.id.cmp(&b.account.id))
+    });
+    let summary = org_summary(&accounts);
+    Ok(Merged {
+        shards,
+        accounts,
+        rules: rules.unwrap_or_default(),
+        summary,
+    })
+}
+
+fn merged_account(run: &AccountRun) -> MergedAccount {
+    MergedAccount {
+        account: run.account.clone(),
+        status: run.status,
+        problem: run.problem.clone(),
+        failed_calls: run.failed_calls.clone(),
+        failing: 0,
+        summary: None,
+        report: None,
+    }
+}
+
+fn org_summary(accounts: &[MergedAccount]) -> OrgSummary {
+    let mut summary = OrgSummary {
+        accounts: accounts.len(),
+        scanned: 0,
+        partial: 0,
+        not_scanned: 0,
+        checks: 0,
+        failed: 0,
+        failed_by_severity: BTreeMap::new(),
+        not_evaluated: 0,
+        suppressed: 0,
+    };
+    for account in accounts {
+        match account.status {
+            AccountStatus::Ok => summary.scanned += 1,
+            AccountStatus::Partial => {
+                summary.scanned += 1;
+                summary.partial += 1;
+            }
+            _ => summary.not_scanned += 1,
+        }
+        if let Some(counts) = &account.summary {
+            summary.checks += counts.checks;
+            summary.failed += counts.failed;
+            summary.not_evaluated += counts.not_evaluated + counts.errors;
+            summary.suppressed += counts.suppressed;
+            for (severity, count) in &counts.failed_by_severity {
+                *summary.failed_by_severity.entry(*severity).or_default() += count;
+            }
+        }
+    }
+    summary
+}
+
+/// The formats `merge` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergedFormat {
+    Json,
+    Sarif,
+    Markdown,
+}
+
+/// The second pass, for one output: each account's report read again,
+/// its part written, the report dropped.
+pub fn write(merged: &Merged, format: MergedFormat, out: &mut dyn Write) -> Result<(), MergeError> {
+    begin(merged, format, out).map_err(|source| write_error(format, source))?;
+    // Whether the output has an element yet: the next one needs a comma.
+    let mut started = false;
+    for account in &merged.accounts {
+        let Some(path) = &account.report else {
+            continue;
+        };
+        let report = Report::read(path)?;
+        started |= write_account(account, &report, format, out, started)
+            .map_err(|source| write_error(format, source))?;
+    }
+    end(format, out).map_err(|source| write_error(format, source))
+}
+
+fn write_error(format: MergedFormat, source: std::io::Error) -> MergeError {
+    let what = match format {
+        MergedFormat::Json => "JSON report",
+        MergedFormat::Sarif => "SARIF log",
+        MergedFormat::Markdown => "Markdown report",
+    };
+    MergeError::Write {
+        what: what.to_owned(),
+        source,
+    }
+}
+
+/// The head of the merged JSON report, up to its findings.
+#[derive(Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    tool: ToolInfo,
+    organization_id: &'a str,
+    management_account_id: &'a str,
+    accounts_sha256: &'a str,
+    shards: u32,
+    rules_version: &'a str,
+    report_schema_version: u32,
+    summary: &'a OrgSummary,
+    accounts: &'a [MergedAccount],
+    rules: &'a [RuleInfo],
+}
+
+/// A finding of the merged report: the account's result, with the
+/// account's name and OU path beside the id its resource already names.
+#[derive(Serialize)]
+struct MergedFinding<'a> {
+    #[serde(flatten)]
+    finding: &'a ReportFinding,
+    account_name: &'a str,
+    ou_path: &'a [String],
+}
+
+fn begin(merged: &Merged, format: MergedFormat, out: &mut dyn Write) -> std::io::Result<()> {
+    match format {
+        MergedFormat::Json => {
+            let manifest = merged
+                .shards
+                .first()
+                .map(|shard| &shard.manifest)
+                .ok_or_else(|| std::io::Error::other("no shard"))?;
+            let head = serde_json::to_string(&Head {
+                schema_version: ORG_REPORT_SCHEMA_VERSION,
+                tool: ToolInfo::current(),
+                organization_id: &manifest.organization_id,
+                management_account_id: &manifest.management_account_id,
+                accounts_sha256: &manifest.accounts_sha256,
+                shards: manifest.shard.count,
+                rules_version: &manifest.rules_version,
+                report_schema_version: manifest.report_schema_version,
+                summary: &merged.summary,
+                accounts: &merged.accounts,
+                rules: &merged.rules,
+            })?;
+            // The head's closing brace gives way to the findings.
+            let open = head.strip_suffix('}').unwrap_or(&head);
+            write!(out, "{open},\"findings\":[")
+        }
+        MergedFormat::Sarif => sarif::begin_runs(out),
+        MergedFormat::Markdown => out.write_all(markdown::organization(merged).as_bytes()),
+    }
+}
+
+/// Writes one account's part; whether it wrote an element.
+fn write_account(
+    account: &MergedAccount,
+    report: &Report,
+    format: MergedFormat,
+    out: &mut dyn Write,
+    started: bool,
+) -> std::io::Result<bool> {
+    match format {
+        MergedFormat::Json => {
+            let mut wrote = false;
+            for finding in report
+                .findings
+                .iter()
+                .filter(|f| f.finding.status != Status::Pass)
+            {
+                if started || wrote {
+                    out.write_all(b",")?;
+                }
+                wrote = true;
+                serde_json::to_writer(
+                    &mut *out,
+                    &MergedFinding {
+                        finding,
+                        account_name: &account.account.name,
+                        ou_path: &account.account.ou_path,
+                    },
+                )?;
+            }
+            Ok(wrote)
+        }
+        MergedFormat::Sarif => {
+            sarif::write_run(report, out, !started)?;
+            Ok(true)
+        }
+        MergedFormat::Markdown => {
+            writeln!(out, "\n---\n")?;
+            out.write_all(markdown::render(report).as_bytes())?;
+            Ok(true)
+        }
+    }
+}
+
+fn end(format: MergedFormat, out: &mut dyn Write) -> std::io::Result<()> {
+    match format {
+        MergedFormat::Json => out.write_all(b"]}\n"),
+        MergedFormat::Sarif => sarif::end_runs(out),
+        MergedFormat::Markdown => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn account(id: &str) -> AccountRun {
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+            .single()
+            .expect("time");
+        let account = OrgAccount {
+            id: id.to_owned(),
+            name: format!("account-{id}"),
+            email: "a@example.com".to_owned(),
+            ou_path: vec!["Root".to_owned()],
+            parent_id: "r-abcd".to_owned(),
+            management: false,
+        };
+        AccountRun::not_scanned(account, AccountStatus::Ok, at)
+    }
+
+    fn shard(index: u32, count: u32, ids: &[&str]) -> ShardOutput {
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+            .single()
+            .expect("time");
+        ShardOutput {
+            dir: PathBuf::from(format!("out-{index}")),
+            manifest: Manifest {
+                schema_version: 1,
+                tool: ToolInfo::current(),
+                shard: Shard { index, count },
+                accounts_file: "accounts.json".to_owned(),
+                accounts_sha256: "aa".repeat(32),
+                organization_id: "o-abcdefghij".to_owned(),
+                management_account_id: "111111111111".to_owned(),
+                rules_version: "0.1.0+abc".to_owned(),
+                report_schema_version: 3,
+                started_at: at,
+                finished_at: at,
+                accounts: ids.iter().map(|id| account(id)).collect(),
+            },
+        }
+    }
+
+    fn problem(shards: &[ShardOutput]) -> String {
+        match check(shards) {
+            Err(MergeError::Inconsistent(problem)) => problem,
+            other => panic!("expected an inconsistency, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_shards_of_one_run_merge() {
+        // 111111111111 % 2 = 1, 222222222222 % 2 = 0.
+        let whole = [
+            shard(0, 2, &["222222222222"]),
+            shard(1, 2, &["111111111111"]),
+        ];
+        assert!(check(&whole).is_ok());
+    }
+
+    #[test]
+    fn a_missing_or_doubled_shard_is_named() {
+        assert_eq!(
+            problem(&[shard(0, 3, &[]), shard(2, 3, &[])]),
+            "shard(s) 1/3 are missing"
+        );
+        assert_eq!(
+            problem(&[shard(0, 2, &[]), shard(0, 2, &[]), shard(1, 2, &[])]),
+            "shard 0/2 appears twice, in out-0 and out-0"
+        );
+        assert_eq!(
+            problem(&[shard(0, 2, &[]), shard(1, 3, &[])]),
+            "out-1/manifest-1-of-3.json is shard 1/3 but shard 0/2 is one of 2"
+        );
+    }
+
+    #[test]
+    fn an_account_twice_or_in_the_wrong_shard_is_refused() {
+        assert_eq!(
+            problem(&[shard(0, 1, &["111111111111", "111111111111"])]),
+            "account 111111111111 appears twice"
+        );
+        assert_eq!(
+            problem(&[shard(0, 2, &["111111111111"]), shard(1, 2, &[])]),
+            "out-0/manifest-0-of-2.json lists account 111111111111, which belongs to another shard"
+        );
+    }
+
+    #[test]
+    fn mixed_inputs_rules_or_schemas_are_refused() {
+        let mut other_file = [shard(0, 2, &[]), shard(1, 2, &[])];
+        other_file[1].manifest.accounts_sha256 = "bb".repeat(32);
+        assert!(
+            problem(&other_file).starts_with(
+                "out-1/manifest-1-of-2.json read another accounts file than shard 0/2"
+            )
+        );
+        let mut other_rules = [shard(0, 2, &[]), shard(1, 2, &[])];
+        other_rules[1].manifest.rules_version = "0.2.0+def".to_owned();
+        assert_eq!(
+            problem(&other_rules),
+            "out-1/manifest-1-of-2.json ran with rules version 0.2.0+def, shard 0/2 with 0.1.0+abc"
+        );
+        let mut other_schema = [shard(0, 2, &[]), shard(1, 2, &[])];
+        other_schema[0].manifest.report_schema_version = 2;
+        other_schema[1].manifest.report_schema_version = 3;
+        assert_eq!(
+            problem(&other_schema),
+            "out-1/manifest-1-of-2.json ran with report schema version 3, shard 0/2 with 2"
+        );
+    }
+}
