@@ -110,7 +110,8 @@ pub struct MergeArgs {
     pub dirs: Vec<PathBuf>,
 
     /// Write the organization report as FORMAT to PATH (`-` for stdout); repeat for
-    /// several. Formats: json, sarif, markdown. The table of accounts goes to stdout.
+    /// several. Formats: table, json, sarif, ocsf, markdown. Without one that goes to
+    /// stdout, the table of accounts is printed there.
     #[arg(short, long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
     pub outputs: Vec<Output>,
 
@@ -394,8 +395,14 @@ pub struct OrgScanArgs {
     #[arg(long, value_name = "TEMPLATE", requires = "accounts")]
     pub role_arn_template: Option<String>,
 
-    /// The external id the accounts' roles require.
-    #[arg(long, value_name = "ID", requires = "accounts")]
+    /// The external id the accounts' roles require; RAMPART_EXTERNAL_ID keeps it
+    /// off the command line.
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "RAMPART_EXTERNAL_ID",
+        hide_env_values = true
+    )]
     pub external_id: Option<String>,
 
     /// Assume this role first and each account's role from it; repeat to chain several.
@@ -1066,11 +1073,13 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
     let mut outputs = Vec::new();
     for output in &args.outputs {
         let format = match output.format {
+            Format::Table => MergedFormat::Table,
             Format::Json => MergedFormat::Json,
             Format::Sarif => MergedFormat::Sarif,
+            Format::Ocsf => MergedFormat::Ocsf,
             Format::Markdown => MergedFormat::Markdown,
-            other => anyhow::bail!(
-                "merge writes json, sarif and markdown, not {other}; each account's report renders in every format with `rampart report`"
+            Format::Junit => anyhow::bail!(
+                "merge does not write junit yet; each account's report renders as JUnit with `rampart report DIR/ACCOUNT_ID/report.json --format junit`"
             ),
         };
         outputs.push((format, output));

@@ -709,6 +709,32 @@ fn region_profile_and_endpoint_mistakes_stop_the_run_before_any_call() {
             home.path().join("aws-config").display()
         ),
     );
+    // Endpoints in the config file are checked like the variables, unless
+    // configured endpoints are ignored.
+    fs::write(
+        home.path().join("aws-config"),
+        "[default]\nendpoint_url = 127.0.0.1:4566\n",
+    )
+    .expect("write config");
+    assert_refused(
+        home.path(),
+        &scan(&[]),
+        &[],
+        "`127.0.0.1:4566` is not a valid endpoint URL in the AWS config file (global profile \
+         (`default`) key: `endpoint_url`): relative URL without a base",
+    );
+    fs::write(
+        home.path().join("aws-config"),
+        "[profile dev]\nservices = local\n[services local]\nec2 =\n  endpoint_url = http://[::1\n",
+    )
+    .expect("write config");
+    assert_refused(
+        home.path(),
+        &scan(&["--profile", "dev"]),
+        &[],
+        "`http://[::1` is not a valid endpoint URL in the AWS config file (service-specific \
+         (`EC2`) profile (`dev`) key: `endpoint_url`): invalid IPv6 address",
+    );
     fs::remove_file(home.path().join("aws-config")).expect("remove config");
     assert_refused(
         home.path(),

@@ -10,7 +10,9 @@ use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::error::CredentialsError;
+use aws_runtime::env_config::EnvConfigValue;
 use aws_runtime::env_config::file::EnvConfigFiles;
+use aws_runtime::env_config::section::EnvConfigSections;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::SdkConfig;
 use aws_types::os_shim_internal::{Env, Fs};
@@ -35,6 +37,9 @@ pub const DEFAULT_OPERATION_DEADLINE: Duration = Duration::from_secs(60);
 /// The environment variables the SDK reads endpoints from:
 /// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`.
 const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL";
+/// Set to `true`, the SDK ignores endpoints from the environment and the
+/// config file.
+const IGNORE_CONFIGURED_ENDPOINTS: &str = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS";
 
 pub(super) async fn load(options: &CollectOptions) -> Result<SdkConfig, CollectError> {
     let endpoint = match &options.endpoint_url {
@@ -53,10 +58,17 @@ pub(super) async fn load(options: &CollectOptions) -> Result<SdkConfig, CollectE
             deadline: options.operation_deadline,
         });
     }
-    let profiles =
-        aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
-            .await
-            .map_err(|err| CollectError::ConfigFile(one_line(&err)))?;
+    let profiles = aws_config::profile::load(
+        &Fs::real(),
+        &Env::real(),
+        &EnvConfigFiles::default(),
+        options.profile.clone().map(Into::into),
+    )
+    .await
+    .map_err(|err| CollectError::ConfigFile(one_line(&err)))?;
+    if endpoint.is_none() {
+        check_configured_endpoints(&profiles)?;
+    }
     // As with the AWS CLI, a profile named by --profile or AWS_PROFILE must
     // exist even when credentials in the environment would do: the typo
     // would otherwise scan whatever account those credentials reach.
@@ -134,6 +146,51 @@ fn check_endpoint_variables() -> Result<(), CollectError> {
         let value = value.to_string_lossy();
         if !value.is_empty() {
             check_endpoint(&value, name)?;
+        }
+    }
+    Ok(())
+}
+
+/// The services rampart calls, by the id the SDK looks their endpoint up
+/// under (`AWS_ENDPOINT_URL_<ID>`, a `services` section's key).
+const SERVICE_IDS: [&str; 11] = [
+    "STS",
+    "EC2",
+    "IAM",
+    "GuardDuty",
+    "SSO Admin",
+    "SSO",
+    "CloudWatch",
+    "Budgets",
+    "Elastic Load Balancing",
+    "Elastic Load Balancing v2",
+    "Organizations",
+];
+
+/// The endpoint each service would be sent to from the environment or the
+/// config file (a profile's `endpoint_url`, or its `services` section),
+/// checked as `--endpoint-url` is, unless configured endpoints are ignored.
+fn check_configured_endpoints(profiles: &EnvConfigSections) -> Result<(), CollectError> {
+    let env = Env::real();
+    let ignored = env
+        .get(IGNORE_CONFIGURED_ENDPOINTS)
+        .is_ok_and(|value| value.eq_ignore_ascii_case("true"));
+    if ignored {
+        return Ok(());
+    }
+    for service in SERVICE_IDS {
+        let configured = EnvConfigValue::new()
+            .env(ENDPOINT_VARIABLE)
+            .profile("endpoint_url")
+            .service_id(service)
+            .load(&env, Some(profiles));
+        if let Some((url, source)) = configured {
+            // The variables were checked already: what fails here is
+            // from the config file.
+            check_endpoint(
+                &url,
+                &format!("endpoint URL in the AWS config file ({source})"),
+            )?;
         }
     }
     Ok(())

@@ -15,7 +15,8 @@ use super::accounts::OrgAccount;
 use super::manifest::{AccountRun, AccountStatus, Manifest};
 use super::shard::Shard;
 use crate::error::FileError;
-use crate::report::{markdown, sarif};
+use crate::report::terminal::{self, TerminalOptions};
+use crate::report::{markdown, ocsf, sarif};
 use crate::results::{Report, ReportFinding, RuleInfo, Summary};
 use crate::snapshot::ToolInfo;
 use crate::verdict::{Severity, Status};
@@ -320,8 +321,10 @@ fn org_summary(accounts: &[MergedAccount]) -> OrgSummary {
 /// The formats `merge` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MergedFormat {
+    Table,
     Json,
     Sarif,
+    Ocsf,
     Markdown,
 }
 
@@ -331,6 +334,9 @@ pub fn write(merged: &Merged, format: MergedFormat, out: &mut dyn Write) -> Resu
     begin(merged, format, out).map_err(|source| write_error(format, source))?;
     // Whether the output has an element yet: the next one needs a comma.
     let mut started = false;
+    if format == MergedFormat::Table {
+        return end(format, out).map_err(|source| write_error(format, source));
+    }
     for account in &merged.accounts {
         let Some(path) = &account.report else {
             continue;
@@ -344,8 +350,10 @@ pub fn write(merged: &Merged, format: MergedFormat, out: &mut dyn Write) -> Resu
 
 fn write_error(format: MergedFormat, source: std::io::Error) -> MergeError {
     let what = match format {
+        MergedFormat::Table => "table",
         MergedFormat::Json => "JSON report",
         MergedFormat::Sarif => "SARIF log",
+        MergedFormat::Ocsf => "OCSF findings",
         MergedFormat::Markdown => "Markdown report",
     };
     MergeError::Write {
@@ -406,7 +414,11 @@ fn begin(merged: &Merged, format: MergedFormat, out: &mut dyn Write) -> std::io:
             write!(out, "{open},\"findings\":[")
         }
         MergedFormat::Sarif => sarif::begin_runs(out),
+        MergedFormat::Ocsf => out.write_all(b"["),
         MergedFormat::Markdown => out.write_all(markdown::organization(merged).as_bytes()),
+        MergedFormat::Table => {
+            out.write_all(terminal::render_merged(merged, &TerminalOptions::default()).as_bytes())
+        }
     }
 }
 
@@ -445,6 +457,9 @@ fn write_account(
             sarif::write_run(report, out, !started)?;
             Ok(true)
         }
+        MergedFormat::Ocsf => ocsf::write_elements(report, out, !started),
+        // The table is the accounts alone.
+        MergedFormat::Table => Ok(false),
         MergedFormat::Markdown => {
             writeln!(out, "\n---\n")?;
             out.write_all(markdown::render(report).as_bytes())?;
@@ -457,7 +472,8 @@ fn end(format: MergedFormat, out: &mut dyn Write) -> std::io::Result<()> {
     match format {
         MergedFormat::Json => out.write_all(b"]}\n"),
         MergedFormat::Sarif => sarif::end_runs(out),
-        MergedFormat::Markdown => Ok(()),
+        MergedFormat::Ocsf => out.write_all(b"]\n"),
+        MergedFormat::Markdown | MergedFormat::Table => Ok(()),
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_types::SdkConfig;
@@ -174,6 +175,19 @@ struct Shared {
     base: SdkConfig,
     partition: String,
     progress: ProgressBar,
+    /// Accounts being scanned, and those that could not be, for the bar.
+    in_flight: AtomicUsize,
+    not_scanned: AtomicUsize,
+}
+
+impl Shared {
+    fn show_progress(&self) {
+        self.progress.set_message(format!(
+            "{} in flight, {} could not be scanned",
+            self.in_flight.load(Ordering::Relaxed),
+            self.not_scanned.load(Ordering::Relaxed)
+        ));
+    }
 }
 
 /// Scans the shard's accounts and writes the manifest. Fails only on what
@@ -210,6 +224,8 @@ pub async fn run(
         base,
         partition: identity.partition,
         progress,
+        in_flight: AtomicUsize::new(0),
+        not_scanned: AtomicUsize::new(0),
     });
     let mut runs: Vec<AccountRun> = futures::stream::iter(accounts)
         .map(|account| {
@@ -271,6 +287,8 @@ pub enum OrgScanError {
 }
 
 async fn scan_account(shared: &Shared, account: OrgAccount) -> AccountRun {
+    shared.in_flight.fetch_add(1, Ordering::Relaxed);
+    shared.show_progress();
     let started_at = now();
     let clock = Instant::now();
     let scan = &shared.scan;
@@ -309,7 +327,12 @@ async fn scan_account(shared: &Shared, account: OrgAccount) -> AccountRun {
         }
     }
     run.seconds = clock.elapsed().as_secs_f64();
+    shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+    if !run.status.scanned() {
+        shared.not_scanned.fetch_add(1, Ordering::Relaxed);
+    }
     shared.progress.inc(1);
+    shared.show_progress();
     run
 }
 

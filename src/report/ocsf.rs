@@ -49,6 +49,25 @@ pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<(
     super::write_pretty_json(&Findings(report), out)
 }
 
+/// One report's findings as elements of a larger array (an organization's
+/// merged findings): each compact, preceded by a comma unless `first`.
+/// Whether any was written.
+pub fn write_elements(
+    report: &Report,
+    out: &mut dyn std::io::Write,
+    first: bool,
+) -> std::io::Result<bool> {
+    let mut wrote = false;
+    for finding in &report.findings {
+        if !first || wrote {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, &DetectionFinding::of(report, finding))?;
+        wrote = true;
+    }
+    Ok(wrote)
+}
+
 /// Every result of a report as an OCSF Detection Finding, serialised as a
 /// sequence without collecting them first.
 struct Findings<'a>(&'a Report);
