@@ -3,10 +3,11 @@
 //! subnets, groups, ACLs and route tables per region, no users), scanned
 //! through the test's replay front in one region. Measured with GNU time:
 //! wall time, accounts per second and peak resident memory of
-//! `rampart scan --accounts` at 10 and 100 accounts (16 in flight), at 100
-//! accounts with 32 in flight, and as 4 shard processes at once followed
-//! by `rampart merge`; and the requests each account cost, from its
-//! report's call counts.
+//! `rampart scan --accounts` at 16, 48 and 101 accounts with 16 in flight
+//! (so memory is compared at the same concurrency: it must not grow with
+//! the accounts), at 101 accounts with 32 in flight, and as 4 shard
+//! processes at once followed by `rampart merge`; and the requests each
+//! account cost, from its report's call counts.
 //!
 //! `cargo bench --bench org`; needs `/usr/bin/time` and installs moto as
 //! the tests do. The emulator, not rampart, bounds the pace: it answers
@@ -154,7 +155,7 @@ async fn main() {
     );
     println!("| --- | --- | --- | --- | --- | --- |");
     tokio::task::block_in_place(|| {
-        for (count, in_flight) in [(10, 16), (MEMBERS + 1, 16), (MEMBERS + 1, 32)] {
+        for (count, in_flight) in [(16, 16), (48, 16), (MEMBERS + 1, 16), (MEMBERS + 1, 32)] {
             let accounts = home.join(format!("accounts-{count}.json"));
             first_accounts(&all, count, &accounts);
             let out = out(&format!("out-{count}-{in_flight}"));

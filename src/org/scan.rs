@@ -178,6 +178,10 @@ struct Shared {
     /// Accounts being scanned, and those that could not be, for the bar.
     in_flight: AtomicUsize,
     not_scanned: AtomicUsize,
+    /// One account is evaluated at a time: evaluation already uses every
+    /// core, and two at once would only hold two analyses and reports in
+    /// memory.
+    evaluating: tokio::sync::Semaphore,
 }
 
 impl Shared {
@@ -226,6 +230,7 @@ pub async fn run(
         progress,
         in_flight: AtomicUsize::new(0),
         not_scanned: AtomicUsize::new(0),
+        evaluating: tokio::sync::Semaphore::new(1),
     });
     let mut runs: Vec<AccountRun> = futures::stream::iter(accounts)
         .map(|account| {
@@ -396,6 +401,12 @@ async fn evaluate_and_write(
         })
         .collect();
     let dir = shared.scan.out_dir.join(&account.id);
+    let _turn = shared.evaluating.acquire().await.map_err(|_| {
+        (
+            AccountStatus::Error,
+            "the scan was shutting down before the account was evaluated".to_owned(),
+        )
+    })?;
     let written = tokio::task::block_in_place(|| -> Result<(usize, usize), FileError> {
         let started_at = now();
         let clock = RunClock {
