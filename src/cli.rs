@@ -962,20 +962,24 @@ fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Ex
         taken.push(org::scan::SNAPSHOT_FILE.to_owned());
     }
     for output in &evaluation.outputs.outputs {
+        // The whole argument must be a bare file name: `x.sarif/` or
+        // `./x.sarif` is not.
         let name = output
             .path
             .as_deref()
-            .filter(|path| path.components().count() == 1 && path.file_name().is_some())
-            .and_then(Path::to_str)
+            .and_then(|path| path.to_str().zip(path.file_name()?.to_str()))
+            .filter(|(whole, name)| whole == name)
+            .map(|(_, name)| name)
             .ok_or_else(|| {
                 anyhow::anyhow!(
                     "with --accounts, --output {}=NAME names a file written in each account's directory under --out-dir, not a path or stdout",
                     output.format
                 )
             })?;
-        if taken.iter().any(|taken| taken == name) {
+        // Case-insensitively: on such a file system the two are one file.
+        if let Some(clash) = taken.iter().find(|taken| taken.eq_ignore_ascii_case(name)) {
             anyhow::bail!(
-                "--output {}={name}: each account's directory already has a {name}",
+                "--output {}={name} would replace each account's {clash}",
                 output.format
             );
         }
@@ -1009,6 +1013,16 @@ fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Ex
     let collect = args.aws.options()?;
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
+    // An earlier run's manifest for this shard must not outlive this run
+    // if it stops before writing its own: merge would take it for current.
+    if manifest_path.is_file() {
+        std::fs::remove_file(&manifest_path).with_context(|| {
+            format!(
+                "cannot remove the earlier manifest {}",
+                manifest_path.display()
+            )
+        })?;
+    }
     let scan = OrgScan {
         accounts,
         accounts_path: accounts_path.to_owned(),
@@ -1090,9 +1104,33 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
         files::check_writable(path, "accounts file")?;
         inputs.push(("accounts file to write", path));
     }
-    check_outputs(&files, &inputs)?;
     let shards = org::merge::find(&args.dirs)?;
     org::merge::check(&shards)?;
+    // Nothing merge writes may replace what it reads.
+    let read: Vec<PathBuf> = shards
+        .iter()
+        .flat_map(|shard| {
+            let manifest = shard.dir.join(Manifest::file_name(shard.manifest.shard));
+            let reports = shard
+                .manifest
+                .accounts
+                .iter()
+                .filter_map(|run| run.report.as_ref().map(|report| shard.dir.join(report)));
+            std::iter::once(manifest).chain(reports)
+        })
+        .collect();
+    if let Some(path) = &args.emit_failed
+        && read
+            .iter()
+            .any(|file| files::identity(file) == files::identity(path))
+    {
+        anyhow::bail!(
+            "--emit-failed {} would overwrite a file of the shards this merge reads",
+            path.display()
+        );
+    }
+    inputs.extend(read.iter().map(|path| ("shard file", path.as_path())));
+    check_outputs(&files, &inputs)?;
     let merged = org::merge::summarise(shards, args.fail_on.0)?;
     let mut staged = Vec::new();
     for (format, output) in &outputs {
@@ -1184,6 +1222,10 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
             args.fail_on.0.map_or("never".to_owned(), |s| s.to_string())
         );
         return Ok(Exit::Failing);
+    }
+    if merged.summary.scanned == 0 {
+        eprintln!("rampart: no account could be scanned");
+        return Ok(Exit::Incomplete);
     }
     if args
         .max_failed_accounts

@@ -1014,10 +1014,34 @@ fn organization_scans_check_every_input_before_any_call() {
             "--out-dir",
             out,
             "--output",
+            "sarif=x.sarif/",
+        ],
+        &[],
+        "with --accounts, --output sarif=NAME names a file written in each account's directory under --out-dir, not a path or stdout",
+    );
+    refused(
+        &[
+            "--role-name",
+            "scan",
+            "--out-dir",
+            out,
+            "--output",
+            "markdown=Report.JSON",
+        ],
+        &[],
+        "--output markdown=Report.JSON would replace each account's report.json",
+    );
+    refused(
+        &[
+            "--role-name",
+            "scan",
+            "--out-dir",
+            out,
+            "--output",
             "json=report.json",
         ],
         &[],
-        "--output json=report.json: each account's directory already has a report.json",
+        "--output json=report.json would replace each account's report.json",
     );
     refused(
         &["--role-name", "scan", "--out-dir", out, "--baseline", DEMO],

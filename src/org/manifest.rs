@@ -53,7 +53,10 @@ pub struct AccountRun {
     /// The account's report, relative to the output directory; `None`
     /// when it could not be scanned.
     pub report: Option<String>,
-    /// Failing findings at or above `--fail-on`, and checks not evaluated.
+    /// Failing findings (FAIL, not suppressed) of any severity; those at
+    /// or above `--fail-on` (`None` with `--fail-on never`); checks not
+    /// evaluated. `None` when the account has no report.
+    pub failed: Option<usize>,
     pub failing: Option<usize>,
     pub not_evaluated: Option<usize>,
     pub started_at: DateTime<Utc>,
@@ -73,6 +76,7 @@ impl AccountRun {
             problem: None,
             failed_calls: Vec::new(),
             report: None,
+            failed: None,
             failing: None,
             not_evaluated: None,
             started_at,

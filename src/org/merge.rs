@@ -7,11 +7,12 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::accounts::OrgAccount;
+use super::accounts::{OrgAccount, is_account_id};
 use super::manifest::{AccountRun, AccountStatus, Manifest};
 use super::shard::Shard;
 use crate::error::FileError;
@@ -146,6 +147,34 @@ pub fn check(shards: &[ShardOutput]) -> Result<(), MergeError> {
         }
         for run in &manifest.accounts {
             let id = run.account.id.as_str();
+            if !is_account_id(id) {
+                return inconsistent(format!(
+                    "{} lists `{id}`, which is not an AWS account id",
+                    here.display()
+                ));
+            }
+            if run.status.scanned() != run.report.is_some() {
+                return inconsistent(format!(
+                    "{} says account {id} is {} but {}",
+                    here.display(),
+                    run.status.name(),
+                    if run.report.is_some() {
+                        "names a report for it"
+                    } else {
+                        "names no report for it"
+                    }
+                ));
+            }
+            if let Some(report) = &run.report
+                && !Path::new(report)
+                    .components()
+                    .all(|part| matches!(part, Component::Normal(_)))
+            {
+                return inconsistent(format!(
+                    "{} names account {id}'s report as {report}, outside its directory",
+                    here.display()
+                ));
+            }
             if !manifest.shard.contains(id) {
                 return inconsistent(format!(
                     "{} lists account {id}, which belongs to another shard",
@@ -157,12 +186,21 @@ pub fn check(shards: &[ShardOutput]) -> Result<(), MergeError> {
             }
         }
     }
-    let missing: Vec<String> = (0..count)
+    let missing: Vec<u32> = (0..count)
         .filter(|index| !by_index.contains_key(index))
-        .map(|index| format!("{index}/{count}"))
         .collect();
     if !missing.is_empty() {
-        return inconsistent(format!("shard(s) {} are missing", missing.join(", ")));
+        // The first few name it; a count says how many more.
+        const NAMED: usize = 10;
+        let mut named: Vec<String> = missing
+            .iter()
+            .take(NAMED)
+            .map(|index| format!("{index}/{count}"))
+            .collect();
+        if missing.len() > NAMED {
+            named.push(format!("and {} more", missing.len() - NAMED));
+        }
+        return inconsistent(format!("shard(s) {} are missing", named.join(", ")));
     }
     Ok(())
 }
@@ -240,6 +278,20 @@ pub fn summarise(
             if let Some(relative) = &run.report {
                 let path = shard.dir.join(relative);
                 let report = Report::read(&path)?;
+                let manifest = &shard.manifest;
+                // A report left by another run (a shard stopped before it
+                // rewrote this account) must not pass for this run's.
+                let within = manifest.started_at <= report.scan.started_at
+                    && report.scan.finished_at <= manifest.finished_at;
+                if report.scan.rules_version != manifest.rules_version || !within {
+                    return Err(MergeError::Inconsistent(format!(
+                        "{} is not from the run {} describes (rules version {}, started {})",
+                        path.display(),
+                        Manifest::file_name(manifest.shard),
+                        report.scan.rules_version,
+                        report.scan.started_at
+                    )));
+                }
                 if report.scan.account_id != run.account.id {
                     return Err(MergeError::Inconsistent(format!(
                         "{} is account {}'s report, not {}'s",
@@ -331,21 +383,70 @@ pub enum MergedFormat {
 /// The second pass, for one output: each account's report read again,
 /// its part written, the report dropped.
 pub fn write(merged: &Merged, format: MergedFormat, out: &mut dyn Write) -> Result<(), MergeError> {
-    begin(merged, format, out).map_err(|source| write_error(format, source))?;
-    // Whether the output has an element yet: the next one needs a comma.
-    let mut started = false;
-    if format == MergedFormat::Table {
-        return end(format, out).map_err(|source| write_error(format, source));
+    let failed = |source| write_error(format, source);
+    match format {
+        MergedFormat::Table => out
+            .write_all(terminal::render_merged(merged, &TerminalOptions::default()).as_bytes())
+            .map_err(failed),
+        MergedFormat::Sarif => {
+            let mut log = sarif::OrganizationLog::begin(
+                out,
+                &ToolInfo::current(),
+                &merged.rules,
+                &format!("rampart/organization/{}/", merged.organization_id()),
+            )
+            .map_err(failed)?;
+            for_each_report(merged, |_, report| log.account(report, out).map_err(failed))?;
+            let (started_at, finished_at) = merged.times();
+            log.end(out, started_at, finished_at).map_err(failed)
+        }
+        MergedFormat::Json | MergedFormat::Ocsf | MergedFormat::Markdown => {
+            begin(merged, format, out).map_err(failed)?;
+            // Whether the output has an element yet: the next one needs a
+            // comma.
+            let mut started = false;
+            for_each_report(merged, |account, report| {
+                started |= write_account(account, report, format, out, started).map_err(failed)?;
+                Ok(())
+            })?;
+            end(format, out).map_err(failed)
+        }
     }
+}
+
+/// Each scanned account's report, read in turn and dropped.
+fn for_each_report(
+    merged: &Merged,
+    mut each: impl FnMut(&MergedAccount, &Report) -> Result<(), MergeError>,
+) -> Result<(), MergeError> {
     for account in &merged.accounts {
-        let Some(path) = &account.report else {
-            continue;
-        };
-        let report = Report::read(path)?;
-        started |= write_account(account, &report, format, out, started)
-            .map_err(|source| write_error(format, source))?;
+        if let Some(path) = &account.report {
+            each(account, &Report::read(path)?)?;
+        }
     }
-    end(format, out).map_err(|source| write_error(format, source))
+    Ok(())
+}
+
+impl Merged {
+    fn first_manifest(&self) -> Option<&Manifest> {
+        self.shards.first().map(|shard| &shard.manifest)
+    }
+
+    fn organization_id(&self) -> &str {
+        self.first_manifest()
+            .map_or("", |manifest| manifest.organization_id.as_str())
+    }
+
+    /// From the first shard's start to the last one's end.
+    fn times(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let manifests = self.shards.iter().map(|shard| &shard.manifest);
+        let started = manifests.clone().map(|m| m.started_at).min();
+        let finished = manifests.map(|m| m.finished_at).max();
+        match (started, finished) {
+            (Some(started), Some(finished)) => (started, finished),
+            _ => (DateTime::<Utc>::UNIX_EPOCH, DateTime::<Utc>::UNIX_EPOCH),
+        }
+    }
 }
 
 fn write_error(format: MergedFormat, source: std::io::Error) -> MergeError {
@@ -392,9 +493,7 @@ fn begin(merged: &Merged, format: MergedFormat, out: &mut dyn Write) -> std::io:
     match format {
         MergedFormat::Json => {
             let manifest = merged
-                .shards
-                .first()
-                .map(|shard| &shard.manifest)
+                .first_manifest()
                 .ok_or_else(|| std::io::Error::other("no shard"))?;
             let head = serde_json::to_string(&Head {
                 schema_version: ORG_REPORT_SCHEMA_VERSION,
@@ -413,12 +512,10 @@ fn begin(merged: &Merged, format: MergedFormat, out: &mut dyn Write) -> std::io:
             let open = head.strip_suffix('}').unwrap_or(&head);
             write!(out, "{open},\"findings\":[")
         }
-        MergedFormat::Sarif => sarif::begin_runs(out),
         MergedFormat::Ocsf => out.write_all(b"["),
         MergedFormat::Markdown => out.write_all(markdown::organization(merged).as_bytes()),
-        MergedFormat::Table => {
-            out.write_all(terminal::render_merged(merged, &TerminalOptions::default()).as_bytes())
-        }
+        // Written whole by `write`.
+        MergedFormat::Sarif | MergedFormat::Table => Ok(()),
     }
 }
 
@@ -453,13 +550,9 @@ fn write_account(
             }
             Ok(wrote)
         }
-        MergedFormat::Sarif => {
-            sarif::write_run(report, out, !started)?;
-            Ok(true)
-        }
         MergedFormat::Ocsf => ocsf::write_elements(report, out, !started),
-        // The table is the accounts alone.
-        MergedFormat::Table => Ok(false),
+        // Written whole by `write`.
+        MergedFormat::Sarif | MergedFormat::Table => Ok(false),
         MergedFormat::Markdown => {
             writeln!(out, "\n---\n")?;
             out.write_all(markdown::render(report).as_bytes())?;
@@ -471,15 +564,14 @@ fn write_account(
 fn end(format: MergedFormat, out: &mut dyn Write) -> std::io::Result<()> {
     match format {
         MergedFormat::Json => out.write_all(b"]}\n"),
-        MergedFormat::Sarif => sarif::end_runs(out),
         MergedFormat::Ocsf => out.write_all(b"]\n"),
-        MergedFormat::Markdown | MergedFormat::Table => Ok(()),
+        MergedFormat::Markdown | MergedFormat::Sarif | MergedFormat::Table => Ok(()),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
+    use chrono::TimeZone;
 
     use super::*;
 
@@ -496,7 +588,10 @@ mod tests {
             parent_id: "r-abcd".to_owned(),
             management: false,
         };
-        AccountRun::not_scanned(account, AccountStatus::Ok, at)
+        AccountRun {
+            report: Some(format!("{id}/report.json")),
+            ..AccountRun::not_scanned(account, AccountStatus::Ok, at)
+        }
     }
 
     fn shard(index: u32, count: u32, ids: &[&str]) -> ShardOutput {
@@ -565,6 +660,27 @@ mod tests {
         assert_eq!(
             problem(&[shard(0, 2, &["111111111111"]), shard(1, 2, &[])]),
             "out-0/manifest-0-of-2.json lists account 111111111111, which belongs to another shard"
+        );
+    }
+
+    #[test]
+    fn a_manifest_that_contradicts_itself_is_refused() {
+        let mut no_report = [shard(0, 1, &["111111111111"])];
+        no_report[0].manifest.accounts[0].report = None;
+        assert_eq!(
+            problem(&no_report),
+            "out-0/manifest-0-of-1.json says account 111111111111 is ok but names no report for it"
+        );
+        let mut outside = [shard(0, 1, &["111111111111"])];
+        outside[0].manifest.accounts[0].report = Some("../elsewhere/report.json".to_owned());
+        assert_eq!(
+            problem(&outside),
+            "out-0/manifest-0-of-1.json names account 111111111111's report as \
+             ../elsewhere/report.json, outside its directory"
+        );
+        assert_eq!(
+            problem(&[shard(0, 1, &["+11111111111"])]),
+            "out-0/manifest-0-of-1.json lists `+11111111111`, which is not an AWS account id"
         );
     }
 

@@ -322,7 +322,8 @@ async fn scan_account(shared: &Shared, account: OrgAccount) -> AccountRun {
             };
             run.failed_calls = written.failed_calls;
             run.report = Some(format!("{}/{REPORT_FILE}", account.id));
-            run.failing = Some(written.failing);
+            run.failed = Some(written.failed);
+            run.failing = written.failing;
             run.not_evaluated = Some(written.not_evaluated);
         }
         Err((status, problem)) => {
@@ -376,7 +377,8 @@ async fn collect_account(shared: &Shared, account: &OrgAccount) -> Result<Snapsh
 /// What an evaluated account left behind.
 struct Written {
     failed_calls: Vec<String>,
-    failing: usize,
+    failed: usize,
+    failing: Option<usize>,
     not_evaluated: usize,
 }
 
@@ -407,7 +409,7 @@ async fn evaluate_and_write(
             "the scan was shutting down before the account was evaluated".to_owned(),
         )
     })?;
-    let written = tokio::task::block_in_place(|| -> Result<(usize, usize), FileError> {
+    let written = tokio::task::block_in_place(|| -> Result<Written, FileError> {
         let started_at = now();
         let clock = RunClock {
             started_at,
@@ -448,18 +450,19 @@ async fn evaluate_and_write(
             )?);
         }
         files::commit_all(staged)?;
-        let failing = match shared.scan.gate.fail_on {
-            Some(threshold) => report.failing_at(threshold, false),
-            None => 0,
-        };
-        Ok((failing, report.unevaluated()))
+        Ok(Written {
+            failed_calls,
+            failed: report.summary.failed,
+            failing: shared
+                .scan
+                .gate
+                .fail_on
+                .map(|threshold| report.failing_at(threshold, false)),
+            not_evaluated: report.unevaluated(),
+        })
     })
     .map_err(|err| (AccountStatus::Error, err.to_string()))?;
-    Ok(Written {
-        failed_calls,
-        failing: written.0,
-        not_evaluated: written.1,
-    })
+    Ok(written)
 }
 
 #[cfg(test)]

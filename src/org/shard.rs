@@ -9,6 +9,10 @@ use std::str::FromStr;
 /// The environment variables `--shard-from-env` reads, in this order.
 pub const INDEX_VARIABLES: [&str; 2] = ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
 
+/// Far more shards than any organization needs (AWS allows 10,000
+/// accounts by default): a larger count is a mistake.
+pub const MAX_SHARDS: u32 = 10_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Shard {
@@ -23,6 +27,11 @@ impl Shard {
     pub fn new(index: u32, count: u32) -> Result<Shard, String> {
         if count == 0 {
             return Err("the number of shards must be at least 1".to_owned());
+        }
+        if count > MAX_SHARDS {
+            return Err(format!(
+                "{count} shards is more than the {MAX_SHARDS} rampart runs"
+            ));
         }
         if index >= count {
             return Err(format!(

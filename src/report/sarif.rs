@@ -42,6 +42,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::results::{BaselineState, Report, ReportFinding, RuleInfo};
+use crate::snapshot::ToolInfo;
 use crate::verdict::Severity;
 use crate::verdict::Status;
 
@@ -59,31 +60,91 @@ pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<(
     super::write_pretty_json(&Log::of(report), out)
 }
 
-/// A log of many runs, one per account, written run by run (an
-/// organization's merged report): the opening, up to the first run.
-pub fn begin_runs(out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    write!(
-        out,
-        "{{\"$schema\":\"{SCHEMA}\",\"version\":\"2.1.0\",\"runs\":["
-    )
+/// An organization's merged log, written account by account: one run
+/// (GitHub code scanning takes at most 20 runs per file), each result's
+/// location naming its account; the accounts' notifications (failed
+/// calls, checks not evaluated) are kept, serialised, for the run's one
+/// invocation at the end.
+pub struct OrganizationLog {
+    notifications: Vec<String>,
+    results: usize,
 }
 
-/// One account's run; each has its own category (`automationDetails`), so
-/// GitHub keeps every account's alerts apart.
-pub fn write_run(
-    report: &Report,
-    out: &mut dyn std::io::Write,
-    first: bool,
-) -> std::io::Result<()> {
-    if !first {
-        out.write_all(b",")?;
+impl OrganizationLog {
+    /// The opening, up to the first result. `rules` are every account's
+    /// (one rules version across the organization); `category` keeps the
+    /// organization's alerts apart from single-account uploads.
+    pub fn begin(
+        out: &mut dyn std::io::Write,
+        tool: &ToolInfo,
+        rules: &[RuleInfo],
+        category: &str,
+    ) -> std::io::Result<OrganizationLog> {
+        write!(
+            out,
+            "{{\"$schema\":\"{SCHEMA}\",\"version\":\"2.1.0\",\"runs\":[{{\"tool\":"
+        )?;
+        serde_json::to_writer(&mut *out, &driver(tool, rules))?;
+        out.write_all(b",\"automationDetails\":")?;
+        serde_json::to_writer(
+            &mut *out,
+            &AutomationDetails {
+                id: category.to_owned(),
+            },
+        )?;
+        out.write_all(b",\"results\":[")?;
+        Ok(OrganizationLog {
+            notifications: Vec::new(),
+            results: 0,
+        })
     }
-    let [run] = Log::of(report).runs;
-    serde_json::to_writer(out, &run).map_err(std::io::Error::from)
-}
 
-pub fn end_runs(out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    out.write_all(b"]}\n")
+    /// One account's results.
+    pub fn account(
+        &mut self,
+        report: &Report,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let index = rule_indices(report);
+        for result in results_of(report, &index) {
+            if self.results > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, &result)?;
+            self.results += 1;
+        }
+        for mut notification in notifications_of(report, &index) {
+            notification.message.text = format!(
+                "account {}: {}",
+                report.scan.account_id, notification.message.text
+            );
+            self.notifications
+                .push(serde_json::to_string(&notification)?);
+        }
+        Ok(())
+    }
+
+    /// The run's invocation (from the first shard's start to the last
+    /// one's end) with every account's notifications, and the closing.
+    pub fn end(
+        self,
+        out: &mut dyn std::io::Write,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+    ) -> std::io::Result<()> {
+        let times = serde_json::to_string(&Invocation {
+            execution_successful: true,
+            start_time_utc: started_at,
+            end_time_utc: finished_at,
+            tool_execution_notifications: Vec::new(),
+        })?;
+        let open = times.strip_suffix('}').unwrap_or(&times);
+        writeln!(
+            out,
+            "],\"invocations\":[{open},\"toolExecutionNotifications\":[{}]}}]}}]}}",
+            self.notifications.join(",")
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -273,63 +334,85 @@ struct ResultProperties<'a> {
     account: &'a str,
 }
 
+/// Each rule's position in the report's rules, as results refer to it.
+fn rule_indices(report: &Report) -> BTreeMap<&str, usize> {
+    report
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| (rule.id.as_str(), i))
+        .collect()
+}
+
+/// The report's results: one per failing finding.
+fn results_of<'a>(
+    report: &'a Report,
+    index: &BTreeMap<&str, usize>,
+) -> impl Iterator<Item = SarifResult<'a>> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.is_failing())
+        .map(move |f| result(report, f, index.get(f.finding.rule_id.as_str()).copied()))
+}
+
+/// What the run could not do: each failed call, each check not evaluated.
+fn notifications_of<'a>(
+    report: &'a Report,
+    index: &BTreeMap<&str, usize>,
+) -> Vec<Notification<'a>> {
+    report
+        .collection_errors
+        .iter()
+        .map(|error| {
+            let mut text = format!(
+                "{}:{} failed in {} ({}): {}",
+                error.service,
+                error.operation,
+                error.region.as_deref().unwrap_or("global"),
+                error.code,
+                error.message
+            );
+            if let Some(resource) = &error.resource {
+                text.push_str(&format!(" (resource {resource})"));
+            }
+            Notification {
+                level: Level::Warning,
+                message: Message::new(text),
+                associated_rule: None,
+                locations: Vec::new(),
+            }
+        })
+        .chain(
+            report
+                .findings
+                .iter()
+                .filter(|f| matches!(f.finding.status, Status::NotEvaluated | Status::Error))
+                .map(|f| unevaluated(report, f, index.get(f.finding.rule_id.as_str()).copied())),
+        )
+        .collect()
+}
+
+fn driver<'a>(tool: &'a ToolInfo, rules: &'a [RuleInfo]) -> Tool<'a> {
+    Tool {
+        driver: Driver {
+            name: &tool.name,
+            semantic_version: &tool.version,
+            rules: rules.iter().map(rule).collect(),
+        },
+    }
+}
+
 impl<'a> Log<'a> {
     fn of(report: &'a Report) -> Log<'a> {
-        let index: BTreeMap<&str, usize> = report
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(i, rule)| (rule.id.as_str(), i))
-            .collect();
-        let results = report
-            .findings
-            .iter()
-            .filter(|f| f.is_failing())
-            .map(|f| result(report, f, index.get(f.finding.rule_id.as_str()).copied()))
-            .collect();
-        let notifications = report
-            .collection_errors
-            .iter()
-            .map(|error| {
-                let mut text = format!(
-                    "{}:{} failed in {} ({}): {}",
-                    error.service,
-                    error.operation,
-                    error.region.as_deref().unwrap_or("global"),
-                    error.code,
-                    error.message
-                );
-                if let Some(resource) = &error.resource {
-                    text.push_str(&format!(" (resource {resource})"));
-                }
-                Notification {
-                    level: Level::Warning,
-                    message: Message::new(text),
-                    associated_rule: None,
-                    locations: Vec::new(),
-                }
-            })
-            .chain(
-                report
-                    .findings
-                    .iter()
-                    .filter(|f| matches!(f.finding.status, Status::NotEvaluated | Status::Error))
-                    .map(|f| {
-                        unevaluated(report, f, index.get(f.finding.rule_id.as_str()).copied())
-                    }),
-            )
-            .collect();
+        let index = rule_indices(report);
+        let results = results_of(report, &index).collect();
+        let notifications = notifications_of(report, &index);
         Log {
             schema: SCHEMA,
             version: "2.1.0",
             runs: [Run {
-                tool: Tool {
-                    driver: Driver {
-                        name: &report.tool.name,
-                        semantic_version: &report.tool.version,
-                        rules: report.rules.iter().map(rule).collect(),
-                    },
-                },
+                tool: driver(&report.tool, &report.rules),
                 automation_details: AutomationDetails {
                     id: format!(
                         "{}/{}/{}/",

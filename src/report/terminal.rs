@@ -324,7 +324,7 @@ pub fn render_manifest(manifest: &Manifest, options: &TerminalOptions) -> String
         "name",
         "OU",
         "status",
-        "failing",
+        "failed",
         "not evaluated",
         "seconds",
     ]);
@@ -332,7 +332,7 @@ pub fn render_manifest(manifest: &Manifest, options: &TerminalOptions) -> String
         let count = |value: Option<usize>| value.map_or_else(|| Cell::new("?"), number);
         let mut row = account_cells(&run.account, run.status, options.color);
         row.extend([
-            count(run.failing),
+            count(run.failed),
             count(run.not_evaluated),
             Cell::new(format!("{:.1}", run.seconds)).set_alignment(CellAlignment::Right),
         ]);
