@@ -749,6 +749,16 @@ fn rules(command: RulesCommand) -> anyhow::Result<Exit> {
 /// workers get the main thread's stack size rather than tokio's 2 MiB.
 const WORKER_STACK_BYTES: usize = 8 << 20;
 
+/// The wall clock, read only at the edge: for a run's own times and when a
+/// list was made. Rules evaluate on the snapshot's clock.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the one reading of the wall clock here"
+)]
+fn wall_clock() -> chrono::DateTime<Utc> {
+    Utc::now()
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -842,11 +852,7 @@ fn list_accounts(args: &OrgAccountsArgs) -> anyhow::Result<()> {
         schema_version: org::accounts::ACCOUNTS_SCHEMA_VERSION,
         organization_id: listing.organization_id,
         management_account_id: listing.management_account_id,
-        listed_at: {
-            #[expect(clippy::disallowed_methods, reason = "when the list was taken")]
-            let now = Utc::now();
-            now
-        },
+        listed_at: wall_clock(),
         organizational_units: args.units.clone(),
         accounts: listing
             .accounts
@@ -1040,7 +1046,7 @@ fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Ex
         collect,
         gate,
     };
-    let progress = account_progress_bar();
+    let progress = progress_bar("{spinner} accounts: {pos}/{len} done {wide_msg}");
     let manifest = runtime()?.block_on(org::scan::run(scan, plan, progress))?;
     print(&report::terminal::render_manifest(
         &manifest,
@@ -1167,11 +1173,7 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
             schema_version: org::accounts::ACCOUNTS_SCHEMA_VERSION,
             organization_id: manifest.organization_id.clone(),
             management_account_id: manifest.management_account_id.clone(),
-            listed_at: {
-                #[expect(clippy::disallowed_methods, reason = "when the retry list was made")]
-                let now = Utc::now();
-                now
-            },
+            listed_at: wall_clock(),
             organizational_units: Vec::new(),
             excluded: Vec::new(),
             accounts,
@@ -1244,35 +1246,21 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
 fn collect_snapshot(aws: &AwsArgs) -> anyhow::Result<Snapshot> {
     let options = aws.options()?;
     let runtime = runtime()?;
-    let progress = progress_bar();
+    let progress = progress_bar("{spinner} collecting: {pos}/{len} done, last {wide_msg}");
     let snapshot = runtime.block_on(collect::collect(&options, &progress));
     progress.finish_and_clear();
     Ok(snapshot?)
 }
 
-/// A bar on stderr while collecting, only when a person is watching.
-fn progress_bar() -> ProgressBar {
+/// A bar on stderr, only when a person is watching; `template` is
+/// indicatif's.
+fn progress_bar(template: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} collecting: {pos}/{len} done, last {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
-}
-
-/// Accounts done out of the shard's, while a person is watching.
-fn account_progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} accounts: {pos}/{len} done {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
@@ -1350,8 +1338,7 @@ fn evaluate_and_report(
     };
     // The wall clock is read here, at the edge: rules evaluate on the
     // snapshot's clock, suppressions expire by today's date.
-    #[expect(clippy::disallowed_methods, reason = "the run's own times")]
-    let now = Utc::now;
+    let now = wall_clock;
     let started_at = now();
     let clock = RunClock {
         started_at,
