@@ -1098,9 +1098,7 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
             Format::Sarif => MergedFormat::Sarif,
             Format::Ocsf => MergedFormat::Ocsf,
             Format::Markdown => MergedFormat::Markdown,
-            Format::Junit => anyhow::bail!(
-                "merge does not write junit yet; each account's report renders as JUnit with `rampart report DIR/ACCOUNT_ID/report.json --format junit`"
-            ),
+            Format::Junit => MergedFormat::Junit,
         };
         outputs.push((format, output));
     }

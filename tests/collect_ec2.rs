@@ -560,6 +560,7 @@ async fn collect_counts_every_call_and_calls_only_read_operations() {
         ("iam:GenerateCredentialReport", 2),
         ("iam:GetCredentialReport", 1),
         ("iam:ListUsers", 1),
+        ("iam:GetAccountAuthorizationDetails", 1),
         ("cloudwatch:DescribeAlarms", 1),
         ("budgets:DescribeBudgets", 1),
         // Application and network, then classic, in each region.

@@ -522,6 +522,8 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
             &format!("markdown={}", home.join("org.md").display()),
             "--output",
             &format!("ocsf={}", home.join("org.ocsf.json").display()),
+            "--output",
+            &format!("junit={}", home.join("org.xml").display()),
             "--emit-failed",
             retry.to_str().expect("utf-8"),
         ],
@@ -644,6 +646,25 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
     let markdown = std::fs::read_to_string(home.join("org.md")).expect("markdown");
     assert!(markdown.starts_with("# rampart: 13 account(s) of an organization"));
     assert_eq!(markdown.matches("\n## rampart: AWS account ").count(), 12);
+    // JUnit: a suite per account, the unscanned one an error; a case per
+    // result and failed call, a failure per failing finding.
+    let xml = std::fs::read_to_string(home.join("org.xml")).expect("junit");
+    let elements = junit_elements(&xml);
+    let (cases, failing): (usize, usize) = expected
+        .keys()
+        .filter(|id| **id != denied)
+        .map(|id| {
+            let report = Report::read(&out_dir.join(id).join("report.json")).expect("report");
+            (
+                report.findings.len() + report.collection_errors.len(),
+                report.findings.iter().filter(|f| f.is_failing()).count(),
+            )
+        })
+        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    assert_eq!(elements.get("testsuite"), Some(&13));
+    assert_eq!(elements.get("testcase"), Some(&(cases + 1)));
+    assert_eq!(elements.get("failure").copied().unwrap_or(0), failing);
+    assert!(xml.contains(&format!("<testcase classname=\"scan\" name=\"{denied} ")));
     let (retry, _) = AccountsFile::read(&retry).expect("retry list");
     assert_eq!(
         retry
@@ -679,4 +700,22 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
             "rampart: error: the shards cannot be merged: shard(s) 1/3 are missing\n".to_owned()
         )
     );
+}
+
+/// How many elements of each name a well-formed XML document holds.
+fn junit_elements(xml: &str) -> BTreeMap<String, usize> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut counts = BTreeMap::new();
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) | Event::Empty(e) => {
+                let name = e.name().as_ref().to_owned();
+                *counts.entry(name).or_default() += 1;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    counts
 }

@@ -334,6 +334,11 @@ async fn main_account() -> Vec<Finding> {
     let moto = tokio::task::block_in_place(MotoServer::start);
     let seeded = seed::seed_account(&moto.endpoint).await;
     let services = seed::seed_account_services(&moto.endpoint).await;
+    // The credential report is taken before the rule cases' users (carol,
+    // dave) exist, as if they were created since: they are read with
+    // their own calls, the demo's users from the report. The root user
+    // signed in yesterday.
+    let credential_report = seed::credential_report(&moto.endpoint, false, None, Some(1)).await;
     let cases = seed::seed_rule_cases(&moto.endpoint, &seeded, &services).await;
     // One GuardDuty finding was archived while it was being listed.
     let mut findings = fixture_json("guardduty/findings.json")["findings"]
@@ -352,12 +357,9 @@ async fn main_account() -> Vec<Finding> {
     ));
     archived["service"]["archived"] = Value::Bool(true);
     findings.push(archived);
-    // The root user signed in yesterday.
     let replay = Replay {
         findings,
-        credential_report: Some(
-            seed::credential_report(&moto.endpoint, false, None, Some(1)).await,
-        ),
+        credential_report: Some(credential_report),
         ..Replay::standard()
     };
     let front = ReplayServer::start(&moto.endpoint, replay);

@@ -7,7 +7,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::snapshot::iam::{ConsoleAccess, CredentialReportRow, IamAccount, IamUser};
+use crate::snapshot::iam::{
+    AccessKeyLastUsed, ConsoleAccess, CredentialReport, CredentialReportRow, IamAccount, IamUser,
+    ReportField,
+};
 use crate::snapshot::sts::AccountIdentity;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -76,25 +79,173 @@ impl RootFacts {
     }
 }
 
-/// How long a user's credentials have gone unused when the snapshot was
-/// taken.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// A user's credentials as the analysis reads them, and how long each has
+/// gone unused when the snapshot was taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserFacts {
-    /// The console password (with a login profile) and every active
-    /// access key whose idle time is known.
+    pub credentials: UserCredentials,
+    /// The console password (when enabled) and every active access key
+    /// whose idle time is known.
     pub idle_credentials: Vec<IdleCredential>,
     /// Credentials whose idle time cannot be known, and why: their data
     /// could not be read.
     pub idle_unknown: Vec<String>,
 }
 
+/// The console password, MFA and access keys of a user: from the calls
+/// about that user where they were made, otherwise from the credential
+/// report's row. Each part is `None` when it cannot be known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserCredentials {
+    pub source: CredentialSource,
+    /// When the credential report was generated, where it is the source:
+    /// IAM serves a report up to four hours old, so a change made since
+    /// then is not seen.
+    pub as_of: Option<DateTime<Utc>>,
+    pub console_password: Option<ConsolePassword>,
+    /// Whether any MFA device (virtual, hardware, security key, passkey)
+    /// is assigned.
+    pub mfa_active: Option<bool>,
+    pub access_keys: Option<Vec<UserAccessKey>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialSource {
+    /// GetLoginProfile, ListMFADevices, ListAccessKeys and
+    /// GetAccessKeyLastUsed for this user.
+    UserCalls,
+    CredentialReport,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsolePassword {
+    pub enabled: bool,
+    /// When the password was set: the login profile's creation, or the
+    /// report's `password_last_changed`.
+    pub set: Option<DateTime<Utc>>,
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserAccessKey {
+    /// `access key AKIA…`, or `access key 1` and `access key 2` as the
+    /// credential report numbers the keys it does not identify.
+    pub name: String,
+    /// `None` when the credential report is the source.
+    pub id: Option<String>,
+    pub active: bool,
+    pub created: Option<DateTime<Utc>>,
+    /// `None` when its last use could not be read; a use with no date
+    /// when the key was never used.
+    pub last_used: Option<AccessKeyLastUsed>,
+}
+
+impl UserCredentials {
+    pub fn of(user: &IamUser, report: Option<&CredentialReport>) -> UserCredentials {
+        let asked = user.console_access.is_some()
+            || user.mfa_devices.is_some()
+            || user.access_keys.is_some();
+        let row = report
+            .filter(|_| !asked)
+            .and_then(|report| Some((report, report.row_for(&user.meta.arn, user.created)?)));
+        match row {
+            Some((report, row)) => UserCredentials::from_report(user, report, row),
+            None => UserCredentials::from_user_calls(user),
+        }
+    }
+
+    fn from_user_calls(user: &IamUser) -> UserCredentials {
+        UserCredentials {
+            source: CredentialSource::UserCalls,
+            as_of: None,
+            console_password: user.console_access.as_ref().map(|access| match access {
+                ConsoleAccess::Disabled => ConsolePassword {
+                    enabled: false,
+                    set: None,
+                    last_used: None,
+                },
+                ConsoleAccess::Enabled { created, .. } => ConsolePassword {
+                    enabled: true,
+                    set: *created,
+                    last_used: user.password_last_used,
+                },
+            }),
+            mfa_active: user.mfa_devices.as_ref().map(|devices| !devices.is_empty()),
+            access_keys: user.access_keys.as_ref().map(|keys| {
+                keys.iter()
+                    .map(|key| UserAccessKey {
+                        name: format!("access key {}", key.id),
+                        id: Some(key.id.clone()),
+                        active: key.status.as_deref() == Some("Active"),
+                        created: key.created,
+                        last_used: key.last_used.clone(),
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    fn from_report(
+        user: &IamUser,
+        report: &CredentialReport,
+        row: &CredentialReportRow,
+    ) -> UserCredentials {
+        let console_password = row
+            .password_enabled
+            .value()
+            .map(|&enabled| ConsolePassword {
+                enabled,
+                set: enabled
+                    .then(|| row.password_last_changed.value().copied())
+                    .flatten(),
+                // ListUsers is read live; the report may be hours old.
+                last_used: user
+                    .password_last_used
+                    .or_else(|| row.password_last_used.value().copied())
+                    .filter(|_| enabled),
+            });
+        let access_keys = [(1, &row.access_key_1), (2, &row.access_key_2)]
+            .into_iter()
+            // A key that exists has a creation date, active or not.
+            .filter(|(_, key)| key.active || key.last_rotated.value().is_some())
+            .map(|(slot, key)| UserAccessKey {
+                name: format!("access key {slot}"),
+                id: None,
+                active: key.active,
+                created: key.last_rotated.value().copied(),
+                last_used: match &key.last_used_date {
+                    ReportField::Value(date) => Some(AccessKeyLastUsed {
+                        date: Some(*date),
+                        region: key.last_used_region.value().cloned(),
+                        service: key.last_used_service.value().cloned(),
+                    }),
+                    ReportField::NotApplicable => Some(AccessKeyLastUsed {
+                        date: None,
+                        region: None,
+                        service: None,
+                    }),
+                    ReportField::NoInformation | ReportField::NotSupported => None,
+                },
+            })
+            .collect();
+        UserCredentials {
+            source: CredentialSource::CredentialReport,
+            as_of: report.generated_at,
+            console_password,
+            mfa_active: Some(row.mfa_active),
+            access_keys: Some(access_keys),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IdleCredential {
-    /// `console password` or `access key AKIA…`.
+    /// `console password`, `access key AKIA…` or `access key 1`.
     pub credential: String,
     /// What `since` is: `last used`; `never used, set up` or `never used,
-    /// created`; `set up again` (console access re-created after its last
-    /// use, which `last_used` gives).
+    /// created`; `set up again` (the password set after its last use,
+    /// which `last_used` gives).
     pub basis: &'static str,
     pub since: DateTime<Utc>,
     /// Whole days from `since` to the moment the snapshot was collected.
@@ -103,7 +254,8 @@ pub struct IdleCredential {
 }
 
 impl UserFacts {
-    pub fn of(user: &IamUser, now: DateTime<Utc>) -> UserFacts {
+    pub fn of(user: &IamUser, report: Option<&CredentialReport>, now: DateTime<Utc>) -> UserFacts {
+        let credentials = UserCredentials::of(user, report);
         let idle = |credential: String,
                     basis: &'static str,
                     since: Option<DateTime<Utc>>,
@@ -117,37 +269,31 @@ impl UserFacts {
             }),
             None => Err(format!("{credential}: no date to count from")),
         };
-        let mut credentials = Vec::new();
+        let mut idle_credentials = Vec::new();
         let password = || "console password".to_owned();
-        match &user.console_access {
-            None => credentials.push(Err(
-                "console password: the login profile could not be read".to_owned()
+        match &credentials.console_password {
+            None => idle_credentials.push(Err(
+                "console password: whether there is one could not be read".to_owned(),
             )),
-            Some(ConsoleAccess::Disabled) => {}
-            Some(ConsoleAccess::Enabled { created, .. }) => {
-                credentials.push(match (user.password_last_used, *created) {
-                    (None, set_up) => idle(
-                        password(),
-                        "never used, set up",
-                        set_up.or(user.created),
-                        None,
-                    ),
-                    (Some(used), Some(set_up)) if set_up > used => {
-                        idle(password(), "set up again", Some(set_up), Some(used))
+            Some(ConsolePassword { enabled: false, .. }) => {}
+            Some(ConsolePassword { set, last_used, .. }) => {
+                idle_credentials.push(match (*last_used, *set) {
+                    (None, set) => {
+                        idle(password(), "never used, set up", set.or(user.created), None)
+                    }
+                    (Some(used), Some(set)) if set > used => {
+                        idle(password(), "set up again", Some(set), Some(used))
                     }
                     (Some(used), _) => idle(password(), "last used", Some(used), None),
                 });
             }
         }
-        match &user.access_keys {
-            None => credentials.push(Err("access keys: they could not be listed".to_owned())),
+        match &credentials.access_keys {
+            None => idle_credentials.push(Err("access keys: they could not be listed".to_owned())),
             Some(keys) => {
-                for key in keys {
-                    if key.status.as_deref() != Some("Active") {
-                        continue;
-                    }
-                    let credential = format!("access key {}", key.id);
-                    credentials.push(match &key.last_used {
+                for key in keys.iter().filter(|key| key.active) {
+                    let credential = key.name.clone();
+                    idle_credentials.push(match &key.last_used {
                         None => Err(format!("{credential}: its last use could not be read")),
                         Some(last) => match last.date {
                             Some(date) => idle(credential, "last used", Some(date), None),
@@ -157,8 +303,12 @@ impl UserFacts {
                 }
             }
         }
-        let mut facts = UserFacts::default();
-        for credential in credentials {
+        let mut facts = UserFacts {
+            credentials,
+            idle_credentials: Vec::new(),
+            idle_unknown: Vec::new(),
+        };
+        for credential in idle_credentials {
             match credential {
                 Ok(known) => facts.idle_credentials.push(known),
                 Err(unknown) => facts.idle_unknown.push(unknown),
@@ -305,10 +455,14 @@ mod idle_tests {
     const NOW: &str = "2026-06-01T00:00:00Z";
 
     fn idle(user: &IamUser) -> Vec<(String, &'static str, i64)> {
-        UserFacts::of(user, at(NOW))
+        idle_of(&UserFacts::of(user, None, at(NOW)))
+    }
+
+    fn idle_of(facts: &UserFacts) -> Vec<(String, &'static str, i64)> {
+        facts
             .idle_credentials
-            .into_iter()
-            .map(|c| (c.credential, c.basis, c.idle_days))
+            .iter()
+            .map(|c| (c.credential.clone(), c.basis, c.idle_days))
             .collect()
     }
 
@@ -349,7 +503,7 @@ mod idle_tests {
             console(Some("2026-05-31T00:00:00Z")),
             Some(vec![]),
         );
-        let facts = UserFacts::of(&again, at(NOW));
+        let facts = UserFacts::of(&again, None, at(NOW));
         assert_eq!(facts.idle_credentials[0].basis, "set up again");
         assert_eq!(facts.idle_credentials[0].idle_days, 1);
         assert_eq!(
@@ -378,7 +532,7 @@ mod idle_tests {
             key("AKIA4", "Active", "2020-01-01T00:00:00Z", None),
         ];
         let user = user(None, Some(ConsoleAccess::Disabled), Some(keys));
-        let facts = UserFacts::of(&user, at(NOW));
+        let facts = UserFacts::of(&user, None, at(NOW));
         assert_eq!(
             idle(&user),
             [
@@ -390,13 +544,115 @@ mod idle_tests {
             facts.idle_unknown,
             ["access key AKIA4: its last use could not be read"]
         );
-        let unread = UserFacts::of(&super::idle_tests::user(None, None, None), at(NOW));
+        let unread = UserFacts::of(&super::idle_tests::user(None, None, None), None, at(NOW));
         assert_eq!(
             unread.idle_unknown,
             [
-                "console password: the login profile could not be read",
+                "console password: whether there is one could not be read",
                 "access keys: they could not be listed"
             ]
         );
+    }
+
+    const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+    /// bob, created 2024-01-01: a password set in 2025 and last used in
+    /// April 2026, no MFA, an inactive first key, an active second key
+    /// never used.
+    fn report() -> CredentialReport {
+        CredentialReport::parse(
+            &format!(
+                "{HEADER}\nbob,arn:aws:iam::123456789012:user/bob,2024-01-01T00:00:00+00:00,true,2026-04-01T00:00:00+00:00,2025-01-01T00:00:00+00:00,N/A,false,false,2024-01-02T00:00:00+00:00,2024-02-01T00:00:00+00:00,us-east-1,s3,true,2026-05-02T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A\n"
+            ),
+            Some(at("2026-05-31T22:00:00Z")),
+        )
+        .expect("report parses")
+    }
+
+    fn listed_bob(created: &str) -> IamUser {
+        IamUser {
+            meta: ResourceMeta::new(
+                "AIDABOB".to_owned(),
+                "arn:aws:iam::123456789012:user/bob".to_owned(),
+                "global",
+            ),
+            created: Some(at(created)),
+            console_access: None,
+            mfa_devices: None,
+            access_keys: None,
+            ..user(None, None, None)
+        }
+    }
+
+    #[test]
+    fn the_credential_report_answers_for_a_user_it_lists() {
+        let report = report();
+        let facts = UserFacts::of(
+            &listed_bob("2024-01-01T00:00:00.400Z"),
+            Some(&report),
+            at(NOW),
+        );
+        let credentials = &facts.credentials;
+        assert_eq!(credentials.source, CredentialSource::CredentialReport);
+        assert_eq!(credentials.as_of, Some(at("2026-05-31T22:00:00Z")));
+        assert_eq!(
+            credentials.console_password,
+            Some(ConsolePassword {
+                enabled: true,
+                set: Some(at("2025-01-01T00:00:00Z")),
+                last_used: Some(at("2026-04-01T00:00:00Z")),
+            })
+        );
+        assert_eq!(credentials.mfa_active, Some(false));
+        let keys = credentials.access_keys.as_ref().expect("keys known");
+        assert_eq!(
+            keys.iter()
+                .map(|k| (
+                    k.name.as_str(),
+                    k.active,
+                    k.last_used.as_ref().map(|u| u.date)
+                ))
+                .collect::<Vec<_>>(),
+            [
+                (
+                    "access key 1",
+                    false,
+                    Some(Some(at("2024-02-01T00:00:00Z")))
+                ),
+                ("access key 2", true, Some(None)),
+            ]
+        );
+        assert_eq!(
+            idle_of(&facts),
+            [
+                ("console password".to_owned(), "last used", 61),
+                ("access key 2".to_owned(), "never used, created", 30),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_user_the_report_does_not_list_is_read_from_its_own_calls() {
+        let report = report();
+        // Deleted and created again under the same name since the report.
+        let recreated = listed_bob("2026-05-31T23:00:00Z");
+        let facts = UserFacts::of(&recreated, Some(&report), at(NOW));
+        assert_eq!(facts.credentials.source, CredentialSource::UserCalls);
+        assert_eq!(facts.credentials.console_password, None);
+        assert_eq!(facts.credentials.mfa_active, None);
+        assert_eq!(facts.credentials.access_keys, None);
+        assert_eq!(facts.idle_unknown.len(), 2);
+        // Per-user data, where the calls were made, wins over the report.
+        let asked = IamUser {
+            mfa_devices: Some(vec![]),
+            ..user(None, Some(ConsoleAccess::Disabled), Some(vec![]))
+        };
+        let asked = IamUser {
+            meta: listed_bob("2024-01-01T00:00:00Z").meta,
+            ..asked
+        };
+        let facts = UserFacts::of(&asked, Some(&report), at(NOW));
+        assert_eq!(facts.credentials.source, CredentialSource::UserCalls);
+        assert_eq!(facts.credentials.access_keys, Some(vec![]));
     }
 }

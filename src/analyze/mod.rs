@@ -108,7 +108,11 @@ impl Analysis {
                 .users
                 .iter()
                 .map(|user| {
-                    let facts = UserFacts::of(user, snapshot.collected_at);
+                    let facts = UserFacts::of(
+                        user,
+                        snapshot.global.iam.credential_report.as_ref(),
+                        snapshot.collected_at,
+                    );
                     (user.meta.id.clone(), facts)
                 })
                 .collect(),

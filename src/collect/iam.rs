@@ -1,7 +1,9 @@
 //! IAM collector (global, once per scan): account summary, virtual MFA
 //! devices, password policy, the credential report, and every user with
-//! console, MFA and access key state.
+//! its tags, plus console, MFA and access key state for the users the
+//! report does not cover.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_sdk_iam::Client;
@@ -9,12 +11,16 @@ use aws_sdk_iam::types as aws;
 use futures::StreamExt;
 
 use super::{Scope, to_utc};
+
+type Tags = BTreeMap<String, String>;
 use crate::snapshot::ResourceMeta;
 use crate::snapshot::iam::*;
 
 /// Per-user calls run this many users at a time: IAM's request rate limit
 /// is account-wide, so more would only earn throttling.
 const USER_CONCURRENCY: usize = 8;
+/// The most items IAM returns per page; fewer pages, fewer calls.
+const PAGE_SIZE: i32 = 1000;
 /// GenerateCredentialReport is polled until the report is complete, with
 /// backoff from the first delay up to the cap, for at most the deadline.
 const REPORT_FIRST_DELAY: Duration = Duration::from_millis(250);
@@ -22,13 +28,27 @@ const REPORT_MAX_DELAY: Duration = Duration::from_secs(4);
 const REPORT_DEADLINE: Duration = Duration::from_secs(120);
 
 pub async fn collect(client: &Client, scope: &Scope<'_>) -> IamAccount {
-    let (summary, virtual_mfa_devices, password_policy, credential_report, users) = tokio::join!(
+    let (summary, virtual_mfa_devices, password_policy, credential_report, listed, tags) = tokio::join!(
         account_summary(client, scope),
         virtual_mfa_devices(client, scope),
         password_policy(client, scope),
         credential_report(client, scope),
-        users(client, scope),
+        list_users(client, scope),
+        user_tags(client, scope),
     );
+    let users = match listed {
+        Some(listed) => {
+            users(
+                client,
+                scope,
+                listed,
+                credential_report.as_ref(),
+                tags.as_ref(),
+            )
+            .await
+        }
+        None => Vec::new(),
+    };
     IamAccount {
         summary,
         virtual_mfa_devices,
@@ -64,6 +84,7 @@ async fn virtual_mfa_devices(client: &Client, scope: &Scope<'_>) -> Option<Vec<V
                 .list_virtual_mfa_devices()
                 .assignment_status(aws::AssignmentStatusType::Assigned)
                 .into_paginator()
+                .page_size(PAGE_SIZE)
                 .items()
                 .send()
                 .try_collect(),
@@ -158,22 +179,68 @@ async fn credential_report(client: &Client, scope: &Scope<'_>) -> Option<Credent
     }
 }
 
-async fn users(client: &Client, scope: &Scope<'_>) -> Vec<IamUser> {
-    let Some(listed) = scope
+async fn list_users(client: &Client, scope: &Scope<'_>) -> Option<Vec<aws::User>> {
+    scope
         .call(
             client
                 .list_users()
                 .into_paginator()
+                .page_size(PAGE_SIZE)
                 .items()
                 .send()
                 .try_collect(),
         )
         .await
-    else {
-        return Vec::new();
-    };
+}
+
+/// Every user's tags by user id, from GetAccountAuthorizationDetails: one
+/// call per thousand users where ListUserTags takes one per user.
+async fn user_tags(client: &Client, scope: &Scope<'_>) -> Option<HashMap<String, Tags>> {
+    let pages: Vec<_> = scope
+        .call(
+            client
+                .get_account_authorization_details()
+                .filter(aws::EntityType::User)
+                .into_paginator()
+                .page_size(PAGE_SIZE)
+                .send()
+                .try_collect(),
+        )
+        .await?;
+    Some(
+        pages
+            .into_iter()
+            .flat_map(|page| page.user_detail_list.unwrap_or_default())
+            .filter_map(|user| Some((user.user_id?, tags_of(user.tags.unwrap_or_default()))))
+            .collect(),
+    )
+}
+
+fn tags_of(tags: Vec<aws::Tag>) -> Tags {
+    tags.into_iter().map(|tag| (tag.key, tag.value)).collect()
+}
+
+/// Per-user calls are made only for what the credential report and the
+/// account-wide listings do not answer: the console password, MFA devices
+/// and access keys of a user the report does not cover, and the tags of
+/// a user the authorization details left out.
+async fn users(
+    client: &Client,
+    scope: &Scope<'_>,
+    listed: Vec<aws::User>,
+    report: Option<&CredentialReport>,
+    tags: Option<&HashMap<String, Tags>>,
+) -> Vec<IamUser> {
     let mut users: Vec<IamUser> = futures::stream::iter(listed)
-        .map(|user| user_details(client, scope, user))
+        .map(|user| {
+            let reported = report.is_some_and(|report| {
+                report
+                    .row_for(&user.arn, to_utc(Some(user.create_date)))
+                    .is_some()
+            });
+            let tags = tags.and_then(|tags| tags.get(&user.user_id)).cloned();
+            user_details(client, scope, user, reported, tags)
+        })
         .buffer_unordered(USER_CONCURRENCY)
         .collect()
         .await;
@@ -181,40 +248,48 @@ async fn users(client: &Client, scope: &Scope<'_>) -> Vec<IamUser> {
     users
 }
 
-async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> IamUser {
+async fn user_details(
+    client: &Client,
+    scope: &Scope<'_>,
+    user: aws::User,
+    reported: bool,
+    tags: Option<Tags>,
+) -> IamUser {
     let name = user.user_name.clone();
     let arn = user.arn.clone();
     let scope = &scope.about(&arn);
-    // ListUsers leaves tags out; ListUserTags has them.
-    let (console_access, mfa_devices, access_keys, tags) = tokio::join!(
-        console_access(client, scope, &name),
-        scope.call(
-            client
-                .list_mfa_devices()
-                .user_name(&name)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect(),
-        ),
-        access_keys(client, scope, &name),
-        scope.call(
-            client
-                .list_user_tags()
-                .user_name(&name)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect(),
-        ),
-    );
+    let credentials = async {
+        if reported {
+            return (None, None, None);
+        }
+        tokio::join!(
+            console_access(client, scope, &name),
+            mfa_devices(client, scope, &name),
+            access_keys(client, scope, &name),
+        )
+    };
+    let tags = async {
+        match tags {
+            Some(tags) => tags,
+            None => scope
+                .call(
+                    client
+                        .list_user_tags()
+                        .user_name(&name)
+                        .into_paginator()
+                        .items()
+                        .send()
+                        .try_collect(),
+                )
+                .await
+                .map(tags_of)
+                .unwrap_or_default(),
+        }
+    };
+    let ((console_access, mfa_devices, access_keys), tags) = tokio::join!(credentials, tags);
     IamUser {
         meta: ResourceMeta {
-            tags: tags
-                .unwrap_or_default()
-                .into_iter()
-                .map(|tag: aws::Tag| (tag.key, tag.value))
-                .collect(),
+            tags,
             ..ResourceMeta::new(user.user_id, user.arn, GLOBAL_REGION)
         },
         name: name.clone(),
@@ -222,17 +297,32 @@ async fn user_details(client: &Client, scope: &Scope<'_>, user: aws::User) -> Ia
         created: to_utc(Some(user.create_date)),
         password_last_used: to_utc(user.password_last_used),
         console_access,
-        mfa_devices: mfa_devices.map(|devices: Vec<aws::MfaDevice>| {
-            devices
-                .into_iter()
-                .map(|device| MfaDevice {
-                    serial_number: device.serial_number,
-                    enable_date: to_utc(Some(device.enable_date)),
-                })
-                .collect()
-        }),
+        mfa_devices,
         access_keys,
     }
+}
+
+async fn mfa_devices(client: &Client, scope: &Scope<'_>, user: &str) -> Option<Vec<MfaDevice>> {
+    let devices: Vec<aws::MfaDevice> = scope
+        .call(
+            client
+                .list_mfa_devices()
+                .user_name(user)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        )
+        .await?;
+    Some(
+        devices
+            .into_iter()
+            .map(|device| MfaDevice {
+                serial_number: device.serial_number,
+                enable_date: to_utc(Some(device.enable_date)),
+            })
+            .collect(),
+    )
 }
 
 /// A login profile means a console password; NoSuchEntity means none.

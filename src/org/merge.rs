@@ -17,7 +17,7 @@ use super::manifest::{AccountRun, AccountStatus, Manifest};
 use super::shard::Shard;
 use crate::error::FileError;
 use crate::report::terminal::{self, TerminalOptions};
-use crate::report::{markdown, ocsf, sarif};
+use crate::report::{junit, markdown, ocsf, sarif};
 use crate::results::{Report, ReportFinding, RuleInfo, Summary};
 use crate::snapshot::ToolInfo;
 use crate::verdict::{Severity, Status};
@@ -223,6 +223,17 @@ pub struct MergedAccount {
 }
 
 impl MergedAccount {
+    /// `ACCOUNT_ID name (OU path)`, as a JUnit suite is named.
+    fn suite_name(&self) -> String {
+        let account = &self.account;
+        format!(
+            "{} {} ({})",
+            account.id,
+            account.name,
+            account.ou_path.join("/")
+        )
+    }
+
     /// Most failing findings of the most severe band first.
     fn severity_key(&self) -> [usize; 5] {
         let count = |severity| {
@@ -378,6 +389,7 @@ pub enum MergedFormat {
     Sarif,
     Ocsf,
     Markdown,
+    Junit,
 }
 
 /// The second pass, for one output: each account's report read again,
@@ -399,6 +411,27 @@ pub fn write(merged: &Merged, format: MergedFormat, out: &mut dyn Write) -> Resu
             for_each_report(merged, |_, report| log.account(report, out).map_err(failed))?;
             let (started_at, finished_at) = merged.times();
             log.end(out, started_at, finished_at).map_err(failed)
+        }
+        MergedFormat::Junit => {
+            out.write_all(junit::organization_open(merged.organization_id()).as_bytes())
+                .map_err(failed)?;
+            // Every account is a suite, those not scanned too: CI shows
+            // them as errors.
+            for account in &merged.accounts {
+                let name = account.suite_name();
+                let suite = match &account.report {
+                    Some(path) => junit::account_suite(&Report::read(path)?, &name),
+                    None => junit::unscanned_suite(
+                        &name,
+                        account.status.name(),
+                        account.problem.as_deref().unwrap_or("not scanned"),
+                        merged.times().0,
+                    ),
+                };
+                out.write_all(suite.as_bytes()).map_err(failed)?;
+            }
+            out.write_all(junit::ORGANIZATION_CLOSE.as_bytes())
+                .map_err(failed)
         }
         MergedFormat::Json | MergedFormat::Ocsf | MergedFormat::Markdown => {
             begin(merged, format, out).map_err(failed)?;
@@ -456,6 +489,7 @@ fn write_error(format: MergedFormat, source: std::io::Error) -> MergeError {
         MergedFormat::Sarif => "SARIF log",
         MergedFormat::Ocsf => "OCSF findings",
         MergedFormat::Markdown => "Markdown report",
+        MergedFormat::Junit => "JUnit XML",
     };
     MergeError::Write {
         what: what.to_owned(),
@@ -515,7 +549,7 @@ fn begin(merged: &Merged, format: MergedFormat, out: &mut dyn Write) -> std::io:
         MergedFormat::Ocsf => out.write_all(b"["),
         MergedFormat::Markdown => out.write_all(markdown::organization(merged).as_bytes()),
         // Written whole by `write`.
-        MergedFormat::Sarif | MergedFormat::Table => Ok(()),
+        MergedFormat::Sarif | MergedFormat::Table | MergedFormat::Junit => Ok(()),
     }
 }
 
@@ -552,7 +586,7 @@ fn write_account(
         }
         MergedFormat::Ocsf => ocsf::write_elements(report, out, !started),
         // Written whole by `write`.
-        MergedFormat::Sarif | MergedFormat::Table => Ok(false),
+        MergedFormat::Sarif | MergedFormat::Table | MergedFormat::Junit => Ok(false),
         MergedFormat::Markdown => {
             writeln!(out, "\n---\n")?;
             out.write_all(markdown::render(report).as_bytes())?;
@@ -565,7 +599,10 @@ fn end(format: MergedFormat, out: &mut dyn Write) -> std::io::Result<()> {
     match format {
         MergedFormat::Json => out.write_all(b"]}\n"),
         MergedFormat::Ocsf => out.write_all(b"]\n"),
-        MergedFormat::Markdown | MergedFormat::Sarif | MergedFormat::Table => Ok(()),
+        MergedFormat::Markdown
+        | MergedFormat::Sarif
+        | MergedFormat::Table
+        | MergedFormat::Junit => Ok(()),
     }
 }
 

@@ -15,7 +15,10 @@
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
+
 use crate::results::{BaselineState, Report, ReportFinding};
+use crate::snapshot::CollectionError;
 use crate::verdict::Status;
 
 /// The suite of failed collection calls.
@@ -83,20 +86,7 @@ pub fn render(report: &Report) -> String {
         total.add(counts);
         body.push_str(&suite_open(COLLECTION_SUITE, counts, &timestamp));
         for error in &report.collection_errors {
-            let region = error.region.as_deref().unwrap_or("global");
-            let call = format!("{}:{}", error.service, error.operation);
-            let mut text = format!("{call} failed in {region}: {}", error.message);
-            if let Some(resource) = &error.resource {
-                let _ = write!(text, "\nResource: {resource}");
-            }
-            let _ = write!(
-                body,
-                "    <testcase classname=\"{COLLECTION_SUITE}\" name=\"{}\" time=\"0\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n",
-                escape(&format!("{call} ({region})"), true),
-                escape(&error.message, true),
-                escape(&error.code, true),
-                escape(&text, false),
-            );
+            body.push_str(&collection_case(error));
         }
         body.push_str("  </testsuite>\n");
     }
@@ -110,6 +100,92 @@ pub fn render(report: &Report) -> String {
         total.failures,
         total.errors,
         total.skipped,
+    )
+}
+
+/// A failed collection call, as an error of the `collection` class.
+fn collection_case(error: &CollectionError) -> String {
+    let region = error.region.as_deref().unwrap_or("global");
+    let call = format!("{}:{}", error.service, error.operation);
+    let mut text = format!("{call} failed in {region}: {}", error.message);
+    if let Some(resource) = &error.resource {
+        let _ = write!(text, "\nResource: {resource}");
+    }
+    format!(
+        "    <testcase classname=\"{COLLECTION_SUITE}\" name=\"{}\" time=\"0\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n",
+        escape(&format!("{call} ({region})"), true),
+        escape(&error.message, true),
+        escape(&error.code, true),
+        escape(&text, false),
+    )
+}
+
+/// The head of an organization's document. Its suites are written one
+/// account at a time, so the totals a single report's `<testsuites>`
+/// carries are left out (the attributes are optional; readers add up the
+/// suites).
+pub fn organization_open(organization_id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\">\n",
+        escape(&format!("rampart organization {organization_id}"), true)
+    )
+}
+
+pub const ORGANIZATION_CLOSE: &str = "</testsuites>\n";
+
+/// One scanned account of an organization's document: a suite named
+/// `name` with every result of its report (the rule is each case's class)
+/// and its failed collection calls as errors.
+pub fn account_suite(report: &Report, name: &str) -> String {
+    let mut counts = Counts::default();
+    let mut cases = String::new();
+    for finding in &report.findings {
+        counts.add(Counts::of(&[finding]));
+        cases.push_str(&testcase(report, finding));
+    }
+    for error in &report.collection_errors {
+        counts.add(Counts {
+            tests: 1,
+            errors: 1,
+            ..Counts::default()
+        });
+        cases.push_str(&collection_case(error));
+    }
+    let timestamp = report
+        .scan
+        .started_at
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    format!(
+        "{}{cases}  </testsuite>\n",
+        suite_open(name, counts, &timestamp)
+    )
+}
+
+/// An account of an organization's document that was not scanned: one
+/// error saying why (`status` is its manifest status).
+pub fn unscanned_suite(
+    name: &str,
+    status: &str,
+    problem: &str,
+    timestamp: DateTime<Utc>,
+) -> String {
+    let counts = Counts {
+        tests: 1,
+        errors: 1,
+        ..Counts::default()
+    };
+    format!(
+        "{}    <testcase classname=\"scan\" name=\"{}\" time=\"0\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n  </testsuite>\n",
+        suite_open(
+            name,
+            counts,
+            &timestamp.format("%Y-%m-%dT%H:%M:%S").to_string()
+        ),
+        escape(name, true),
+        escape(problem, true),
+        escape(status, true),
+        escape(problem, false),
     )
 }
 

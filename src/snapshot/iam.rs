@@ -80,9 +80,11 @@ pub struct IamUser {
     pub created: Option<DateTime<Utc>>,
     pub password_last_used: Option<DateTime<Utc>>,
     /// Whether the user can sign in to the console. This and the lists
-    /// below are `None` when their call failed (see `collection_errors`,
-    /// which names the user), so a failure never reads as "no console, no
-    /// MFA, no keys".
+    /// below are read per user only for a user the credential report does
+    /// not cover (`CredentialReport::row_for`); otherwise the report
+    /// answers and they are `None`. They are `None` too when their call
+    /// failed (see `collection_errors`, which names the user), so a
+    /// failure never reads as "no console, no MFA, no keys".
     pub console_access: Option<ConsoleAccess>,
     pub mfa_devices: Option<Vec<MfaDevice>>,
     pub access_keys: Option<Vec<AccessKey>>,
@@ -199,6 +201,26 @@ pub struct ReportParseError {
 impl CredentialReport {
     pub fn root(&self) -> Option<&CredentialReportRow> {
         self.rows.iter().find(|row| row.user == ROOT_ROW)
+    }
+
+    /// The row about the user with this ARN and creation time. A user
+    /// created after the report has none, and neither has one deleted and
+    /// created again under the same name: the row with its ARN describes
+    /// the user before. Both times are compared to the second, the
+    /// report's precision.
+    pub fn row_for(
+        &self,
+        arn: &str,
+        created: Option<DateTime<Utc>>,
+    ) -> Option<&CredentialReportRow> {
+        let created = created?.timestamp();
+        self.rows.iter().find(|row| {
+            row.arn == arn
+                && row
+                    .user_creation_time
+                    .value()
+                    .is_some_and(|time| time.timestamp() == created)
+        })
     }
 
     /// Parses the report's CSV. Columns are found by header name, so a

@@ -1870,3 +1870,38 @@ pub async fn credential_report(
     );
     format!("{header}\n{root}\n{users}")
 }
+
+/// `count` users named `user-0000`…, in a repeating mix: every second one
+/// has a console password, every fourth a virtual MFA device, every third
+/// an access key and every tenth another one. Their names, in order.
+pub async fn seed_many_users(endpoint: &str, count: usize) -> Vec<String> {
+    use futures::StreamExt;
+    let config = super::seeding_config(endpoint, HOME_REGION).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let names: Vec<String> = (0..count).map(|n| format!("user-{n:04}")).collect();
+    futures::stream::iter(names.iter().enumerate())
+        .for_each_concurrent(16, |(n, name)| {
+            let iam = &iam;
+            async move {
+                iam.create_user()
+                    .user_name(name)
+                    .send()
+                    .await
+                    .expect("create user");
+                if n % 2 == 0 {
+                    give_console_password(iam, name).await;
+                }
+                if n % 4 == 0 {
+                    enable_virtual_mfa(iam, name).await;
+                }
+                if n % 3 == 0 {
+                    create_access_key(iam, name).await;
+                }
+                if n % 10 == 0 {
+                    create_access_key(iam, name).await;
+                }
+            }
+        })
+        .await;
+    names
+}
