@@ -6,6 +6,7 @@
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -307,6 +308,13 @@ pub struct AwsArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration,
           default_value_t = Seconds(collect::DEFAULT_OPERATION_DEADLINE))]
     pub operation_deadline: Seconds,
+
+    /// Send at most N AWS requests a second for an account, every service,
+    /// region and retry together (the first N at once), so the scan leaves
+    /// the account's API quotas to its own workloads; 0 for no limit.
+    #[arg(long, value_name = "N", env = "RAMPART_MAX_REQUEST_RATE",
+          default_value_t = collect::DEFAULT_MAX_REQUEST_RATE)]
+    pub max_request_rate: u32,
 }
 
 /// A duration given in whole seconds, shown as `20s`.
@@ -346,6 +354,7 @@ impl AwsArgs {
             guardduty_max_findings: self.guardduty_max_findings,
             call_timeout: self.call_timeout.0,
             operation_deadline: self.operation_deadline.0,
+            max_request_rate: NonZeroU32::new(self.max_request_rate),
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod guardduty;
 pub mod iam;
 pub mod ledger;
 pub mod organizations;
+mod request_rate;
 mod session;
 pub mod ssoadmin;
 pub mod sts;
@@ -18,6 +19,7 @@ pub mod sts;
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use aws_config::sts::AssumeRoleProvider;
@@ -42,6 +44,12 @@ use ledger::{CallSite, Ledger, Operation};
 
 use session::validate_region;
 pub use session::{DEFAULT_CALL_TIMEOUT, DEFAULT_OPERATION_DEADLINE, check_endpoint};
+
+/// Requests a second for one account unless told otherwise, every service
+/// and region together: about what one of the quotas rampart meets allows
+/// (EC2's describe calls refill at 20 a second in each region), so the
+/// account's own work keeps most of them.
+pub const DEFAULT_MAX_REQUEST_RATE: u32 = 25;
 
 /// Regions are collected this many at a time; each runs its services'
 /// calls concurrently as well, and AWS throttles per region, so this bounds
@@ -69,6 +77,9 @@ pub struct CollectOptions {
     pub call_timeout: Duration,
     /// Every attempt of one call together.
     pub operation_deadline: Duration,
+    /// Requests a second for the account, every client together; `None`
+    /// for no limit.
+    pub max_request_rate: Option<NonZeroU32>,
 }
 
 impl Default for CollectOptions {
@@ -80,6 +91,7 @@ impl Default for CollectOptions {
             guardduty_max_findings: DEFAULT_GUARDDUTY_MAX_FINDINGS,
             call_timeout: DEFAULT_CALL_TIMEOUT,
             operation_deadline: DEFAULT_OPERATION_DEADLINE,
+            max_request_rate: NonZeroU32::new(DEFAULT_MAX_REQUEST_RATE),
         }
     }
 }
@@ -382,7 +394,11 @@ pub async fn collect_with(
     options: &CollectOptions,
     progress: &ProgressBar,
 ) -> Result<Snapshot, CollectError> {
-    let config = config.clone();
+    // One cap per collection, so per account in an organization scan.
+    let config = match options.max_request_rate {
+        Some(rate) => request_rate::limited(config, rate.get()),
+        None => config.clone(),
+    };
     let ledger = Ledger::default();
     let home_region = home_region(&config);
 
