@@ -532,6 +532,8 @@ pub struct TriageArgs {
 
     /// Compare with an earlier JSON report: each failing finding is marked
     /// new or existing, and findings no longer failing are listed as resolved.
+    /// With --accounts, an earlier run's --out-dir: each account is compared
+    /// with its report there (an account without one has every failure new).
     #[arg(long, value_name = "REPORT")]
     pub baseline: Option<PathBuf>,
 
@@ -693,7 +695,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Diff(args) => {
             let old = Report::read(&args.old)?;
             let mut new = Report::read(&args.new)?;
-            baseline::apply(&mut new, &old, &args.old.display().to_string());
+            baseline::apply(&mut new, Some(&old), &args.old.display().to_string());
             let options = args.terminal.options();
             print(&report::diff::render(&new, &options))?;
         }
@@ -963,10 +965,18 @@ fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Ex
     for via in &org.via_roles {
         check_role_arn(via, "--via-role")?;
     }
-    if evaluation.triage.baseline.is_some() {
-        anyhow::bail!(
-            "--baseline compares one account's report and cannot be used with --accounts yet"
-        );
+    // With --accounts, the baseline is an earlier run's --out-dir; each
+    // account's earlier report is checked now, before any AWS call.
+    if let Some(dir) = &evaluation.triage.baseline {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "with --accounts, --baseline names an earlier run's --out-dir (ACCOUNT_ID/report.json in it per account); {} is not a directory",
+                dir.display()
+            );
+        }
+        for account in org::scan::planned(&accounts, shard) {
+            org::scan::earlier_report(dir, &account.id)?;
+        }
     }
     let Some(out_dir) = &org.out_dir else {
         anyhow::bail!("--accounts needs --out-dir DIR: each account's report is written under it");
@@ -1022,7 +1032,7 @@ fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Ex
     })?;
     let gate = Gate {
         fail_on: triage.fail_on.0,
-        new_only: false,
+        new_only: triage.fail_on_new,
         strict: triage.strict,
     };
     let collect = args.aws.options()?;
@@ -1054,6 +1064,7 @@ fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Ex
         keep_snapshots: org.keep_snapshots,
         collect,
         gate,
+        baseline_dir: triage.baseline.clone(),
     };
     let progress = progress_bar("{spinner} accounts: {pos}/{len} done {wide_msg}");
     let manifest = runtime()?.block_on(org::scan::run(scan, plan, progress))?;

@@ -61,6 +61,9 @@ pub enum FileError {
         kind: &'static str,
         hint: &'static str,
     },
+    /// A well-formed file that is not the one asked for.
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
     #[error("cannot write {what} {}", path.display())]
     Write {
         what: String,
@@ -106,7 +109,7 @@ impl FileError {
             FileError::Json { path, .. }
             | FileError::Version { path, .. }
             | FileError::WrongKind { path, .. } => *path = Some(file.to_owned()),
-            FileError::Read { .. } | FileError::Write { .. } => {}
+            FileError::Read { .. } | FileError::Write { .. } | FileError::Invalid { .. } => {}
         }
         self
     }

@@ -148,13 +148,31 @@ impl Plan {
             .collect()
     }
 
-    /// Every stage after the snapshot, in order.
+    /// Every stage after the snapshot, in order, against the plan's
+    /// baseline.
     pub fn run(
         &self,
         snapshot: &Snapshot,
         clock: &RunClock,
         renders: &[Render],
         gate: Gate,
+    ) -> Outcome {
+        let earlier = self.baseline.as_ref().map(|(report, name)| Earlier {
+            report: Some(report),
+            name,
+        });
+        self.run_against(snapshot, clock, renders, gate, earlier)
+    }
+
+    /// Every stage after the snapshot, in order, against `earlier` (each
+    /// account of an organization scan has its own).
+    pub fn run_against(
+        &self,
+        snapshot: &Snapshot,
+        clock: &RunClock,
+        renders: &[Render],
+        gate: Gate,
+        earlier: Option<Earlier<'_>>,
     ) -> Outcome {
         let rules = self.rules();
         let analysis = Analysis::of(snapshot);
@@ -167,7 +185,14 @@ impl Plan {
             rules: &rules,
         };
         let mut report = Report::new(snapshot, run, findings);
-        self.triage(&mut report, clock.today);
+        // Suppressions first, so that a suppressed finding compared with
+        // the baseline is still known as suppressed.
+        if let Some(suppressions) = &self.suppressions {
+            suppressions.apply(&mut report, clock.today);
+        }
+        if let Some(earlier) = earlier {
+            baseline::apply(&mut report, earlier.report, earlier.name);
+        }
         // Filtered after triage: a finding below `--severity` is still
         // compared with the baseline, so it is never taken for resolved.
         self.selection.retain(&mut report.findings, &rules);
@@ -181,17 +206,13 @@ impl Plan {
             verdict,
         }
     }
+}
 
-    /// Suppressions first, so that a suppressed finding compared with the
-    /// baseline is still known as suppressed.
-    fn triage(&self, report: &mut Report, today: NaiveDate) {
-        if let Some(suppressions) = &self.suppressions {
-            suppressions.apply(report, today);
-        }
-        if let Some((old, name)) = &self.baseline {
-            baseline::apply(report, old, name);
-        }
-    }
+/// The report a run is compared with, and the name it is given by; no
+/// report when there was none (every failing finding is then new).
+pub struct Earlier<'a> {
+    pub report: Option<&'a Report>,
+    pub name: &'a str,
 }
 
 /// The report in each requested format, in order.

@@ -1046,7 +1046,33 @@ fn organization_scans_check_every_input_before_any_call() {
     refused(
         &["--role-name", "scan", "--out-dir", out, "--baseline", DEMO],
         &[],
-        "--baseline compares one account's report and cannot be used with --accounts yet",
+        &format!(
+            "with --accounts, --baseline names an earlier run's --out-dir (ACCOUNT_ID/report.json in it per account); {DEMO} is not a directory"
+        ),
+    );
+    // An earlier run's directory holding another account's report.
+    let earlier = home.path().join("earlier");
+    fs::create_dir_all(earlier.join("222222222222")).expect("mkdir");
+    let misplaced = earlier.join("222222222222").join("report.json");
+    fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/report/report.json"),
+        &misplaced,
+    )
+    .expect("copy a report");
+    refused(
+        &[
+            "--role-name",
+            "scan",
+            "--out-dir",
+            out,
+            "--baseline",
+            earlier.to_str().expect("utf-8"),
+        ],
+        &[],
+        &format!(
+            "{}: it is the report of account 123456789012, not 222222222222",
+            misplaced.display()
+        ),
     );
     refused(
         &["--role-name", "scan", "--out-dir", "/nonexistent/out"],

@@ -193,6 +193,30 @@ fn failures(report: &Report) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// `scan` of one shard of three through `endpoint`, into `out_dir`.
+fn shard_scan(accounts: &str, endpoint: &str, shard: u32, out_dir: &str) -> Vec<String> {
+    [
+        "scan",
+        "--accounts",
+        accounts,
+        "--role-name",
+        ROLE,
+        "--external-id",
+        EXTERNAL_ID,
+        "--endpoint-url",
+        endpoint,
+        "--region",
+        REGION,
+        "--shard",
+        &format!("{shard}/3"),
+        "--out-dir",
+        out_dir,
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect()
+}
+
 fn run(home: &Path, args: &[&str]) -> Output {
     support::rampart(home)
         .args(args)
@@ -341,24 +365,10 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
         let children: Vec<_> = (0..3)
             .map(|shard| {
                 support::rampart(home)
+                    .args(shard_scan(accounts, &front.endpoint, shard, out))
                     .args([
-                        "scan",
-                        "--accounts",
-                        accounts,
-                        "--role-name",
-                        ROLE,
-                        "--external-id",
-                        EXTERNAL_ID,
-                        "--endpoint-url",
-                        &front.endpoint,
-                        "--region",
-                        REGION,
-                        "--shard",
-                        &format!("{shard}/3"),
                         "--accounts-in-flight",
                         "3",
-                        "--out-dir",
-                        out,
                         "--fail-on",
                         "never",
                         "--output",
@@ -690,6 +700,76 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
         );
         assert_eq!(merged.status.code(), Some(code), "{allowed}");
     }
+    // A later run of one shard compared with this one: a member of it has
+    // opened SSH once more since. Every earlier failure is existing, the
+    // new group's is new, and with --fail-on-new only that fails the run.
+    let shard = (denied_shard + 1) % 3;
+    let changed = members
+        .iter()
+        .find(|m| planned[&m.id] == shard)
+        .expect("a member in the shard");
+    seed_member(
+        &moto.endpoint,
+        &Member {
+            name: format!("{}-later", changed.name),
+            open_groups: 1,
+            ..changed.clone()
+        },
+    )
+    .await;
+    let later_dir = home.join("later");
+    let later = support::rampart(home)
+        .args(shard_scan(
+            accounts,
+            &front.endpoint,
+            shard,
+            later_dir.to_str().expect("utf-8"),
+        ))
+        .args(["--baseline", out, "--fail-on", "high", "--fail-on-new"])
+        .output()
+        .expect("run rampart");
+    assert_eq!(later.status.code(), Some(1), "{}", support::stderr(&later));
+    // With --fail-on-new, an account's failing count is its new failures
+    // at or above --fail-on: the changed member's, on its new group only.
+    let manifest = Manifest::read(&later_dir.join(format!("manifest-{shard}-of-3.json")))
+        .expect("later manifest");
+    for run in &manifest.accounts {
+        let report = Report::read(&later_dir.join(&run.account.id).join("report.json"))
+            .expect("later report");
+        let new_high = report
+            .findings
+            .iter()
+            .filter(|f| {
+                f.baseline == Some(rampart::results::BaselineState::New)
+                    && f.finding.severity >= rampart::verdict::Severity::High
+            })
+            .count();
+        assert_eq!(run.failing, Some(new_high), "{}", run.account.name);
+        assert_eq!(new_high > 0, run.account.id == changed.id);
+    }
+    for member in members.iter().filter(|m| planned[&m.id] == shard) {
+        let report =
+            Report::read(&later_dir.join(&member.id).join("report.json")).expect("later report");
+        let earlier = out_dir.join(&member.id).join("report.json");
+        assert_eq!(
+            report.scan.baseline.as_deref(),
+            Some(earlier.display().to_string().as_str())
+        );
+        let new: Vec<(&str, &str)> = report
+            .findings
+            .iter()
+            .filter(|f| f.baseline == Some(rampart::results::BaselineState::New))
+            .map(|f| (f.finding.rule_id.as_str(), f.finding.resource.arn.as_str()))
+            .collect();
+        if member.id == changed.id {
+            assert!(new.iter().any(|(rule, _)| *rule == SSH_RULE), "{new:?}");
+            let arns: BTreeSet<&str> = new.iter().map(|(_, arn)| *arn).collect();
+            assert_eq!(arns.len(), 1, "only the new group: {new:?}");
+        } else {
+            assert_eq!(new, [], "{}", member.name);
+        }
+    }
+
     // A shard missing is refused, naming it.
     std::fs::remove_file(out_dir.join("manifest-1-of-3.json")).expect("remove a manifest");
     let partial = run(home, &["merge", out]);

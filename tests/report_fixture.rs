@@ -104,7 +104,7 @@ fn fixture() -> Report {
         &mut report,
         NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
     );
-    baseline::apply(&mut report, &old, "last.json");
+    baseline::apply(&mut report, Some(&old), "last.json");
     report
 }
 

@@ -6,7 +6,7 @@
 //! One account failing never stops the others: how each ended goes into
 //! the shard's manifest.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -22,10 +22,10 @@ use super::shard::Shard;
 use crate::collect::{self, CollectOptions, RoleToAssume};
 use crate::error::{CollectError, FileError};
 use crate::files;
-use crate::pipeline::{Gate, Plan, RunClock};
+use crate::pipeline::{Earlier, Gate, Plan, RunClock};
 use crate::report::terminal::TerminalOptions;
 use crate::report::{self, Format};
-use crate::results::REPORT_SCHEMA_VERSION;
+use crate::results::{REPORT_SCHEMA_VERSION, Report};
 use crate::snapshot::{Snapshot, ToolInfo};
 
 /// The default number of accounts scanned at once.
@@ -144,6 +144,9 @@ pub struct OrgScan {
     pub keep_snapshots: bool,
     pub collect: CollectOptions,
     pub gate: Gate,
+    /// An earlier run's `--out-dir`: each account is compared with its
+    /// report there, when it has one.
+    pub baseline_dir: Option<PathBuf>,
 }
 
 impl OrgScan {
@@ -382,6 +385,30 @@ struct Written {
     not_evaluated: usize,
 }
 
+/// The account's report in an earlier run's directory, if it has one, and
+/// the name the comparison gives it. The file may be the one this run is
+/// about to replace: it is read first.
+pub fn earlier_report(dir: &Path, account_id: &str) -> Result<(Option<Report>, String), FileError> {
+    let path = dir.join(account_id).join(REPORT_FILE);
+    if !path.exists() {
+        return Ok((
+            None,
+            format!("{} (none: the account's first scan)", path.display()),
+        ));
+    }
+    let report = Report::read(&path)?;
+    if report.scan.account_id != account_id {
+        return Err(FileError::Invalid {
+            path: path.clone(),
+            message: format!(
+                "it is the report of account {}, not {account_id}",
+                report.scan.account_id
+            ),
+        });
+    }
+    Ok((Some(report), path.display().to_string()))
+}
+
 /// Evaluates off the async workers (it is CPU work), writes the account's
 /// files together, and drops the snapshot and report.
 async fn evaluate_and_write(
@@ -416,7 +443,17 @@ async fn evaluate_and_write(
             today: started_at.date_naive(),
             now: &now,
         };
-        let outcome = shared.plan.run(&snapshot, &clock, &[], shared.scan.gate);
+        let earlier = match &shared.scan.baseline_dir {
+            Some(dir) => Some(earlier_report(dir, &account.id)?),
+            None => None,
+        };
+        let earlier = earlier.as_ref().map(|(report, name)| Earlier {
+            report: report.as_ref(),
+            name,
+        });
+        let outcome = shared
+            .plan
+            .run_against(&snapshot, &clock, &[], shared.scan.gate, earlier);
         let report = outcome.report;
         std::fs::create_dir_all(&dir).map_err(|source| FileError::Write {
             what: "account directory".to_owned(),
@@ -457,7 +494,7 @@ async fn evaluate_and_write(
                 .scan
                 .gate
                 .fail_on
-                .map(|threshold| report.failing_at(threshold, false)),
+                .map(|threshold| report.failing_at(threshold, shared.scan.gate.new_only)),
             not_evaluated: report.unevaluated(),
         })
     })

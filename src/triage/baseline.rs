@@ -7,16 +7,17 @@ use crate::results::{BaselineState, Report, ResolvedFinding};
 use crate::verdict::Status;
 
 /// Marks each FAIL in `report` as new or existing against `old`, and
-/// records what failed in `old` and no longer fails.
+/// records what failed in `old` and no longer fails. With no earlier
+/// report (an account scanned for the first time) every FAIL is new.
 ///
 /// A finding counts as resolved only when it now passes, or when it is
 /// missing from `report` where `report` looked: its rule ran, its region
 /// was scanned and the listing of its resource type succeeded there (see
 /// [`Report::looked_for`]). A check that could not be evaluated this time,
 /// or whose resources could not be listed, is neither resolved nor new.
-pub fn apply(report: &mut Report, old: &Report, old_name: &str) {
-    let failing_before: HashSet<&str> = old
-        .findings
+pub fn apply(report: &mut Report, old: Option<&Report>, old_name: &str) {
+    let old_findings = old.map_or(&[][..], |old| old.findings.as_slice());
+    let failing_before: HashSet<&str> = old_findings
         .iter()
         .filter(|f| f.finding.status == Status::Fail)
         .map(|f| f.finding.fingerprint.as_str())
@@ -50,8 +51,7 @@ pub fn apply(report: &mut Report, old: &Report, old_name: &str) {
         .iter()
         .map(|f| (f.finding.fingerprint.as_str(), f.finding.status))
         .collect();
-    let mut resolved: Vec<ResolvedFinding> = old
-        .findings
+    let mut resolved: Vec<ResolvedFinding> = old_findings
         .iter()
         .filter(|f| f.finding.status == Status::Fail)
         .filter_map(|before| {
@@ -142,7 +142,7 @@ mod tests {
         detector.findings.truncate(10);
         detector.findings_truncated = true;
         let mut after = report(&capped);
-        apply(&mut after, &before, "before.json");
+        apply(&mut after, Some(&before), "before.json");
         assert_eq!(guardduty_resolved(&after), 0);
 
         // The same findings, still active, in a run reporting high and above.
@@ -186,7 +186,7 @@ mod tests {
             message: "Rate exceeded".to_owned(),
         });
         let mut after = report(&throttled);
-        apply(&mut after, &before, "before.json");
+        apply(&mut after, Some(&before), "before.json");
         assert_eq!(resolved_groups(&after), Vec::<(&str, &str)>::new());
 
         // Deleted: listed fine, and gone.
@@ -194,12 +194,33 @@ mod tests {
         let region = deleted.regions.get_mut("eu-west-1").expect("region");
         region.ec2.security_groups.clear();
         let mut after = report(&deleted);
-        apply(&mut after, &before, "before.json");
+        apply(&mut after, Some(&before), "before.json");
         let resolved = resolved_groups(&after);
         assert!(!resolved.is_empty());
         assert!(
             resolved.iter().all(|(region, _)| *region == "eu-west-1"),
             "{resolved:?}"
         );
+    }
+
+    #[test]
+    fn without_an_earlier_report_every_failure_is_new_and_nothing_resolved() {
+        let demo = Snapshot::parse(DEMO).expect("demo parses");
+        let mut first = report(&demo);
+        let failing = first
+            .findings
+            .iter()
+            .filter(|f| f.finding.status == Status::Fail)
+            .count();
+        apply(&mut first, None, "none");
+        let new = first
+            .findings
+            .iter()
+            .filter(|f| f.baseline == Some(crate::results::BaselineState::New))
+            .count();
+        assert!(failing > 0);
+        assert_eq!(new, failing);
+        assert_eq!(first.resolved.as_deref().map(<[_]>::len), Some(0));
+        assert_eq!(first.scan.baseline.as_deref(), Some("none"));
     }
 }
