@@ -871,6 +871,7 @@ fn list_accounts(args: &OrgAccountsArgs) -> anyhow::Result<()> {
             .filter(|account| !excluded.contains(&account.id))
             .collect(),
         excluded,
+        retry_of: None,
     };
     if file.accounts.is_empty() {
         anyhow::bail!(
@@ -1128,10 +1129,10 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
         files::check_writable(path, "accounts file")?;
         inputs.push(("accounts file to write", path));
     }
-    let shards = org::merge::find(&args.dirs)?;
-    org::merge::check(&shards)?;
+    let runs = org::merge::runs(org::merge::find(&args.dirs)?)?;
     // Nothing merge writes may replace what it reads.
-    let read: Vec<PathBuf> = shards
+    let read: Vec<PathBuf> = runs
+        .shards
         .iter()
         .flat_map(|shard| {
             let manifest = shard.dir.join(Manifest::file_name(shard.manifest.shard));
@@ -1155,7 +1156,7 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
     }
     inputs.extend(read.iter().map(|path| ("shard file", path.as_path())));
     check_outputs(&files, &inputs)?;
-    let merged = org::merge::summarise(shards, args.fail_on.0)?;
+    let merged = org::merge::summarise(runs, args.fail_on.0)?;
     let mut staged = Vec::new();
     for (format, output) in &outputs {
         if let Some(path) = &output.path {
@@ -1195,6 +1196,9 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
             organizational_units: Vec::new(),
             excluded: Vec::new(),
             accounts,
+            // The first run's: a re-run of this file's re-run still takes
+            // the place of the first run's results.
+            retry_of: Some(manifest.accounts_sha256.clone()),
         };
         let mut text = serde_json::to_vec_pretty(&retry)?;
         text.push(b'\n');
@@ -1222,7 +1226,17 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
         print(&report::terminal::render_merged(&merged, &options))?;
     }
     if let Some(path) = &args.emit_failed {
-        if failed.is_empty() {
+        // An earlier merge's list left in place would send a re-run after
+        // accounts that are scanned now.
+        if failed.is_empty() && path.is_file() && AccountsFile::read(path).is_ok() {
+            std::fs::remove_file(path).with_context(|| {
+                format!("cannot remove the earlier accounts file {}", path.display())
+            })?;
+            eprintln!(
+                "rampart: every account was scanned; removed the earlier list {}",
+                path.display()
+            );
+        } else if failed.is_empty() {
             eprintln!(
                 "rampart: every account was scanned; {} was not written",
                 path.display()

@@ -675,7 +675,8 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
     assert_eq!(elements.get("testcase"), Some(&(cases + 1)));
     assert_eq!(elements.get("failure").copied().unwrap_or(0), failing);
     assert!(xml.contains(&format!("<testcase classname=\"scan\" name=\"{denied} ")));
-    let (retry, _) = AccountsFile::read(&retry).expect("retry list");
+    let retry_path = retry;
+    let (retry, _) = AccountsFile::read(&retry_path).expect("retry list");
     assert_eq!(
         retry
             .accounts
@@ -684,6 +685,82 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
             .collect::<Vec<_>>(),
         vec![denied.as_str()]
     );
+    assert_eq!(retry.retry_of.as_deref(), Some(digest.as_str()));
+
+    // The re-run of that list, once the member's role can be assumed,
+    // merges over the first run: every account scanned, the member's
+    // result from the re-run, and the list, now stale, removed.
+    let unfenced = ReplayServer::start(&moto.endpoint, Replay::standard());
+    let retry_dir = home.join("retry");
+    let rerun = run(
+        home,
+        &[
+            "scan",
+            "--accounts",
+            retry_path.to_str().expect("utf-8"),
+            "--role-name",
+            ROLE,
+            "--external-id",
+            EXTERNAL_ID,
+            "--endpoint-url",
+            &unfenced.endpoint,
+            "--region",
+            REGION,
+            "--out-dir",
+            retry_dir.to_str().expect("utf-8"),
+            "--fail-on",
+            "never",
+        ],
+    );
+    assert_eq!(rerun.status.code(), Some(0), "{}", support::stderr(&rerun));
+    let whole_json = home.join("whole.json");
+    let whole = run(
+        home,
+        &[
+            "merge",
+            out,
+            retry_dir.to_str().expect("utf-8"),
+            "--fail-on",
+            "never",
+            "--output",
+            &format!("json={}", whole_json.display()),
+            "--emit-failed",
+            retry_path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(
+        (whole.status.code(), support::stderr(&whole)),
+        (
+            Some(0),
+            format!(
+                "rampart: every account was scanned; removed the earlier list {}\n",
+                retry_path.display()
+            )
+        )
+    );
+    assert!(!retry_path.exists());
+    let whole: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&whole_json).expect("merged")).expect("JSON");
+    assert_eq!(whole["summary"]["scanned"], 13);
+    assert_eq!(whole["accounts_sha256"], digest.as_str());
+    let member = whole["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .find(|a| a["id"] == denied.as_str())
+        .expect("the re-scanned member");
+    assert_eq!(member["status"], "ok");
+    let ssh = whole["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule_id"] == SSH_RULE && f["resource"]["account"] == denied.as_str())
+        .count();
+    let denied_member = members
+        .iter()
+        .find(|m| m.id == denied)
+        .expect("the denied member");
+    assert_eq!(ssh, denied_member.open_groups);
 
     // How many unscanned accounts the merge tolerates.
     for (allowed, code) in [("1", 0), ("10%", 0), ("5%", 3), ("0", 3)] {

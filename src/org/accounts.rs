@@ -29,6 +29,11 @@ pub struct AccountsFile {
     pub excluded: Vec<String>,
     /// ACTIVE accounts, sorted by id.
     pub accounts: Vec<OrgAccount>,
+    /// For the accounts `merge --emit-failed` writes: the SHA-256 of the
+    /// accounts file of the run they could not be scanned in, so that
+    /// `merge` takes this run's results in place of theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

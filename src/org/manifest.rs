@@ -26,6 +26,10 @@ pub struct Manifest {
     /// shard of a run must have read the same list.
     pub accounts_file: String,
     pub accounts_sha256: String,
+    /// The accounts file's `retry_of`: the run whose unscanned accounts
+    /// this one scans again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
     pub organization_id: String,
     pub management_account_id: String,
     /// The rules that ran and their parameters (as in each report).

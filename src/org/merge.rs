@@ -117,25 +117,12 @@ pub fn check(shards: &[ShardOutput]) -> Result<(), MergeError> {
                 first.shard
             ));
         }
-        for (what, this, that) in [
-            (
-                "rules version",
-                &manifest.rules_version,
-                &first.rules_version,
-            ),
-            (
-                "report schema version",
-                &manifest.report_schema_version.to_string(),
-                &first.report_schema_version.to_string(),
-            ),
-        ] {
-            if this != that {
-                return inconsistent(format!(
-                    "{} ran with {what} {this}, shard {} with {that}",
-                    here.display(),
-                    first.shard
-                ));
-            }
+        if let Some((what, this, that)) = difference(manifest, first) {
+            return inconsistent(format!(
+                "{} ran with {what} {this}, shard {} with {that}",
+                here.display(),
+                first.shard
+            ));
         }
         if let Some(other) = by_index.insert(manifest.shard.index, &shard.dir) {
             return inconsistent(format!(
@@ -203,6 +190,142 @@ pub fn check(shards: &[ShardOutput]) -> Result<(), MergeError> {
         return inconsistent(format!("shard(s) {} are missing", named.join(", ")));
     }
     Ok(())
+}
+
+/// The first of what runs merged together must share in which `manifest`
+/// differs from `reference`: what it is, its value, the reference's.
+fn difference(manifest: &Manifest, reference: &Manifest) -> Option<(&'static str, String, String)> {
+    [
+        (
+            "organization",
+            manifest.organization_id.clone(),
+            reference.organization_id.clone(),
+        ),
+        (
+            "rules version",
+            manifest.rules_version.clone(),
+            reference.rules_version.clone(),
+        ),
+        (
+            "report schema version",
+            manifest.report_schema_version.to_string(),
+            reference.report_schema_version.to_string(),
+        ),
+    ]
+    .into_iter()
+    .find(|(_, this, that)| this != that)
+}
+
+/// The runs being merged: a first run, and any re-runs of the accounts it
+/// could not scan (`merge --emit-failed`, then `scan --accounts` of that
+/// file), whose results take the place of the first run's.
+pub struct Runs {
+    /// Every shard, the first run's first, then each re-run's in the order
+    /// they started.
+    pub shards: Vec<ShardOutput>,
+    /// Each account's result, in the first run's order: the shard (an
+    /// index into `shards`) and its place in that shard's manifest.
+    results: Vec<(usize, usize)>,
+}
+
+/// Groups the shards into runs (one per accounts file), checks each run
+/// is whole and that every other run re-scans accounts the first could
+/// not, and picks each account's result.
+pub fn runs(shards: Vec<ShardOutput>) -> Result<Runs, MergeError> {
+    let inconsistent = |text: String| Err(MergeError::Inconsistent(text));
+    let mut groups: BTreeMap<String, Vec<ShardOutput>> = BTreeMap::new();
+    for shard in shards {
+        groups
+            .entry(shard.manifest.accounts_sha256.clone())
+            .or_default()
+            .push(shard);
+    }
+    for group in groups.values() {
+        check(group)?;
+    }
+    let retry_of = |group: &[ShardOutput]| {
+        group
+            .first()
+            .and_then(|shard| shard.manifest.retry_of.clone())
+    };
+    let first_digest = if groups.len() == 1 {
+        groups.keys().next().cloned()
+    } else {
+        groups
+            .keys()
+            .find(|digest| {
+                groups
+                    .iter()
+                    .filter(|(other, _)| other != digest)
+                    .all(|(_, group)| retry_of(group).as_ref() == Some(*digest))
+            })
+            .cloned()
+    };
+    let Some(first_digest) = first_digest else {
+        let described: Vec<String> = groups
+            .iter()
+            .map(|(digest, group)| {
+                let dir = group.first().map(|shard| shard.dir.display().to_string());
+                format!(
+                    "{} (accounts file SHA-256 {digest})",
+                    dir.unwrap_or_default()
+                )
+            })
+            .collect();
+        return inconsistent(format!(
+            "the directories hold runs of different accounts files, and no run whose unscanned accounts the others re-scan: {}",
+            described.join(", ")
+        ));
+    };
+    let mut first = groups.remove(&first_digest).unwrap_or_default();
+    let mut retries: Vec<Vec<ShardOutput>> = groups.into_values().collect();
+    retries.sort_by_key(|group| group.iter().map(|shard| shard.manifest.started_at).min());
+    let Some(reference) = first.first().map(|shard| shard.manifest.clone()) else {
+        return inconsistent("no shard was given".to_owned());
+    };
+    for shard in retries.iter().flatten() {
+        let manifest = &shard.manifest;
+        let here = shard.dir.join(Manifest::file_name(manifest.shard));
+        if let Some((what, this, that)) = difference(manifest, &reference) {
+            return inconsistent(format!(
+                "{} re-scans with {what} {this}, the run it re-scans had {that}",
+                here.display()
+            ));
+        }
+    }
+    let first_shards = first.len();
+    first.extend(retries.into_iter().flatten());
+    let shards = first;
+    let mut results = Vec::new();
+    let mut position: BTreeMap<&str, usize> = BTreeMap::new();
+    for (shard_index, shard) in shards.iter().enumerate() {
+        for (run_index, run) in shard.manifest.accounts.iter().enumerate() {
+            let id = run.account.id.as_str();
+            if shard_index < first_shards {
+                position.insert(id, results.len());
+                results.push((shard_index, run_index));
+                continue;
+            }
+            let here = shard.dir.join(Manifest::file_name(shard.manifest.shard));
+            let Some(&at) = position.get(id) else {
+                return inconsistent(format!(
+                    "{} re-scans account {id}, which the run it re-scans does not list",
+                    here.display()
+                ));
+            };
+            let (earlier_shard, earlier_run) = results[at];
+            let earlier = &shards[earlier_shard];
+            if earlier.manifest.accounts[earlier_run].status.scanned() {
+                return inconsistent(format!(
+                    "account {id} was scanned in {} and again in {}",
+                    earlier.dir.display(),
+                    shard.dir.display()
+                ));
+            }
+            results[at] = (shard_index, run_index);
+        }
+    }
+    Ok(Runs { shards, results })
 }
 
 /// An account in the merged report: who it is, how its scan ended, and
@@ -277,49 +400,47 @@ pub struct Merged {
 
 /// The first pass: each account's report read for its summary, then
 /// dropped.
-pub fn summarise(
-    shards: Vec<ShardOutput>,
-    fail_on: Option<Severity>,
-) -> Result<Merged, MergeError> {
+pub fn summarise(runs: Runs, fail_on: Option<Severity>) -> Result<Merged, MergeError> {
+    let Runs { shards, results } = runs;
     let mut accounts = Vec::new();
     let mut rules: Option<Vec<RuleInfo>> = None;
-    for shard in &shards {
-        for run in &shard.manifest.accounts {
-            let mut merged = merged_account(run);
-            if let Some(relative) = &run.report {
-                let path = shard.dir.join(relative);
-                let report = Report::read(&path)?;
-                let manifest = &shard.manifest;
-                // A report left by another run (a shard stopped before it
-                // rewrote this account) must not pass for this run's.
-                let within = manifest.started_at <= report.scan.started_at
-                    && report.scan.finished_at <= manifest.finished_at;
-                if report.scan.rules_version != manifest.rules_version || !within {
-                    return Err(MergeError::Inconsistent(format!(
-                        "{} is not from the run {} describes (rules version {}, started {})",
-                        path.display(),
-                        Manifest::file_name(manifest.shard),
-                        report.scan.rules_version,
-                        report.scan.started_at
-                    )));
-                }
-                if report.scan.account_id != run.account.id {
-                    return Err(MergeError::Inconsistent(format!(
-                        "{} is account {}'s report, not {}'s",
-                        path.display(),
-                        report.scan.account_id,
-                        run.account.id
-                    )));
-                }
-                merged.failing = fail_on.map_or(0, |threshold| report.failing_at(threshold, false));
-                if rules.is_none() {
-                    rules = Some(report.rules.clone());
-                }
-                merged.summary = Some(report.summary);
-                merged.report = Some(path);
+    for &(shard, run) in &results {
+        let shard = &shards[shard];
+        let run = &shard.manifest.accounts[run];
+        let mut merged = merged_account(run);
+        if let Some(relative) = &run.report {
+            let path = shard.dir.join(relative);
+            let report = Report::read(&path)?;
+            let manifest = &shard.manifest;
+            // A report left by another run (a shard stopped before it
+            // rewrote this account) must not pass for this run's.
+            let within = manifest.started_at <= report.scan.started_at
+                && report.scan.finished_at <= manifest.finished_at;
+            if report.scan.rules_version != manifest.rules_version || !within {
+                return Err(MergeError::Inconsistent(format!(
+                    "{} is not from the run {} describes (rules version {}, started {})",
+                    path.display(),
+                    Manifest::file_name(manifest.shard),
+                    report.scan.rules_version,
+                    report.scan.started_at
+                )));
             }
-            accounts.push(merged);
+            if report.scan.account_id != run.account.id {
+                return Err(MergeError::Inconsistent(format!(
+                    "{} is account {}'s report, not {}'s",
+                    path.display(),
+                    report.scan.account_id,
+                    run.account.id
+                )));
+            }
+            merged.failing = fail_on.map_or(0, |threshold| report.failing_at(threshold, false));
+            if rules.is_none() {
+                rules = Some(report.rules.clone());
+            }
+            merged.summary = Some(report.summary);
+            merged.report = Some(path);
         }
+        accounts.push(merged);
     }
     accounts.sort_by(|a, b| {
         b.severity_key()
@@ -644,6 +765,7 @@ mod tests {
                 shard: Shard { index, count },
                 accounts_file: "accounts.json".to_owned(),
                 accounts_sha256: "aa".repeat(32),
+                retry_of: None,
                 organization_id: "o-abcdefghij".to_owned(),
                 management_account_id: "111111111111".to_owned(),
                 rules_version: "0.1.0+abc".to_owned(),
@@ -660,6 +782,98 @@ mod tests {
             Err(MergeError::Inconsistent(problem)) => problem,
             other => panic!("expected an inconsistency, got {other:?}"),
         }
+    }
+
+    /// A shard of a re-run of the first run's unscanned accounts.
+    fn retry(index: u32, count: u32, ids: &[&str]) -> ShardOutput {
+        let mut retry = shard(index, count, ids);
+        retry.dir = PathBuf::from(format!("retry-{index}"));
+        retry.manifest.accounts_sha256 = "bb".repeat(32);
+        retry.manifest.retry_of = Some("aa".repeat(32));
+        retry
+    }
+
+    /// The first run: 222222222222 scanned, 111111111111 not.
+    fn first_run() -> Vec<ShardOutput> {
+        let mut denied = shard(1, 2, &[]);
+        let at = denied.manifest.started_at;
+        denied.manifest.accounts = vec![AccountRun::not_scanned(
+            account("111111111111").account,
+            AccountStatus::AssumeRoleFailed,
+            at,
+        )];
+        vec![shard(0, 2, &["222222222222"]), denied]
+    }
+
+    fn runs_problem(shards: Vec<ShardOutput>) -> String {
+        match runs(shards) {
+            Err(MergeError::Inconsistent(problem)) => problem,
+            Err(other) => panic!("expected an inconsistency, got {other:?}"),
+            Ok(_) => panic!("expected an inconsistency, got runs"),
+        }
+    }
+
+    #[test]
+    fn a_re_run_takes_the_place_of_the_accounts_it_scans_again() {
+        // Given re-run first: the order of the directories does not matter.
+        let mut shards = vec![retry(0, 1, &["111111111111"])];
+        shards.extend(first_run());
+        let merged = runs(shards).expect("runs");
+        let sources: Vec<(&str, &Path)> = merged
+            .results
+            .iter()
+            .map(|&(shard, run)| {
+                let shard = &merged.shards[shard];
+                (
+                    shard.manifest.accounts[run].account.id.as_str(),
+                    shard.dir.as_path(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                ("222222222222", Path::new("out-0")),
+                ("111111111111", Path::new("retry-0")),
+            ]
+        );
+        assert_eq!(merged.shards[0].dir, Path::new("out-0"));
+    }
+
+    #[test]
+    fn a_re_run_must_re_scan_what_the_first_run_could_not() {
+        let mut again = first_run();
+        again.push(retry(0, 1, &["222222222222"]));
+        assert_eq!(
+            runs_problem(again),
+            "account 222222222222 was scanned in out-0 and again in retry-0"
+        );
+        let mut stranger = first_run();
+        stranger.push(retry(0, 1, &["333333333333"]));
+        assert_eq!(
+            runs_problem(stranger),
+            "retry-0/manifest-0-of-1.json re-scans account 333333333333, which the run it re-scans does not list"
+        );
+        let mut unrelated = first_run();
+        let mut other = retry(0, 1, &["111111111111"]);
+        other.manifest.retry_of = None;
+        unrelated.push(other);
+        assert_eq!(
+            runs_problem(unrelated),
+            format!(
+                "the directories hold runs of different accounts files, and no run whose unscanned accounts the others re-scan: out-0 (accounts file SHA-256 {}), retry-0 (accounts file SHA-256 {})",
+                "aa".repeat(32),
+                "bb".repeat(32)
+            )
+        );
+        let mut newer_rules = first_run();
+        let mut newer = retry(0, 1, &["111111111111"]);
+        newer.manifest.rules_version = "0.2.0+def".to_owned();
+        newer_rules.push(newer);
+        assert_eq!(
+            runs_problem(newer_rules),
+            "retry-0/manifest-0-of-1.json re-scans with rules version 0.2.0+def, the run it re-scans had 0.1.0+abc"
+        );
     }
 
     #[test]

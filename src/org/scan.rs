@@ -262,6 +262,7 @@ pub async fn run(
         shard: scan.shard,
         accounts_file: scan.accounts_path.display().to_string(),
         accounts_sha256: scan.accounts_sha256.clone(),
+        retry_of: scan.accounts.retry_of.clone(),
         organization_id: scan.accounts.organization_id.clone(),
         management_account_id: scan.accounts.management_account_id.clone(),
         rules_version: crate::engine::rules_version(&shared.plan.rules()),
