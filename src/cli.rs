@@ -309,9 +309,10 @@ pub struct AwsArgs {
           default_value_t = Seconds(collect::DEFAULT_OPERATION_DEADLINE))]
     pub operation_deadline: Seconds,
 
-    /// Send at most N AWS requests a second for an account, every service,
-    /// region and retry together (the first N at once), so the scan leaves
-    /// the account's API quotas to its own workloads; 0 for no limit.
+    /// Send N AWS requests a second for an account on average, every
+    /// service, region and retry together (after a first burst of N), so the
+    /// scan leaves the account's API quotas to its own workloads; the wait
+    /// counts toward --call-timeout. 0 for no limit.
     #[arg(long, value_name = "N", env = "RAMPART_MAX_REQUEST_RATE",
           default_value_t = collect::DEFAULT_MAX_REQUEST_RATE)]
     pub max_request_rate: u32,
@@ -982,6 +983,17 @@ fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Ex
     let Some(out_dir) = &org.out_dir else {
         anyhow::bail!("--accounts needs --out-dir DIR: each account's report is written under it");
     };
+    // As for one account, the output may not replace the baseline: a
+    // re-run of a job that failed on a new finding would compare with its
+    // own report and pass.
+    if let Some(dir) = &evaluation.triage.baseline
+        && files::identity(dir) == files::identity(out_dir)
+    {
+        anyhow::bail!(
+            "--baseline {} is the --out-dir: each account's report would replace the one it is compared with; write this run to another directory",
+            dir.display()
+        );
+    }
     let mut outputs: Vec<AccountOutput> = Vec::new();
     let mut taken = vec![org::scan::REPORT_FILE.to_owned()];
     if org.keep_snapshots {
@@ -1228,7 +1240,11 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
     if let Some(path) = &args.emit_failed {
         // An earlier merge's list left in place would send a re-run after
         // accounts that are scanned now.
-        if failed.is_empty() && path.is_file() && AccountsFile::read(path).is_ok() {
+        // Only a retry list (it names the run it retries), never the
+        // organization's own accounts file.
+        let earlier_retry_list = path.is_file()
+            && AccountsFile::read(path).is_ok_and(|(file, _)| file.retry_of.is_some());
+        if failed.is_empty() && earlier_retry_list {
             std::fs::remove_file(path).with_context(|| {
                 format!("cannot remove the earlier accounts file {}", path.display())
             })?;

@@ -1050,6 +1050,16 @@ fn organization_scans_check_every_input_before_any_call() {
             "with --accounts, --baseline names an earlier run's --out-dir (ACCOUNT_ID/report.json in it per account); {DEMO} is not a directory"
         ),
     );
+    let same = home.path().join("same");
+    fs::create_dir_all(&same).expect("mkdir");
+    let same = same.to_str().expect("utf-8");
+    refused(
+        &["--role-name", "scan", "--out-dir", same, "--baseline", same],
+        &[],
+        &format!(
+            "--baseline {same} is the --out-dir: each account's report would replace the one it is compared with; write this run to another directory"
+        ),
+    );
     // An earlier run's directory holding another account's report.
     let earlier = home.path().join("earlier");
     fs::create_dir_all(earlier.join("222222222222")).expect("mkdir");

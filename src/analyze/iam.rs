@@ -142,13 +142,18 @@ pub struct UserAccessKey {
 }
 
 impl UserCredentials {
-    pub fn of(user: &IamUser, report: Option<&CredentialReport>) -> UserCredentials {
+    pub fn of(user: &IamUser, iam: &IamAccount) -> UserCredentials {
         let asked = user.console_access.is_some()
             || user.mfa_devices.is_some()
             || user.access_keys.is_some();
-        let row = report
+        let row = iam
+            .credential_report
+            .as_ref()
             .filter(|_| !asked)
-            .and_then(|report| Some((report, report.row_for(&user.meta.arn, user.created)?)));
+            .and_then(|report| {
+                let row = report.row_for(user, iam.virtual_mfa_devices.as_deref())?;
+                Some((report, row))
+            });
         match row {
             Some((report, row)) => UserCredentials::from_report(user, report, row),
             None => UserCredentials::from_user_calls(user),
@@ -254,8 +259,8 @@ pub struct IdleCredential {
 }
 
 impl UserFacts {
-    pub fn of(user: &IamUser, report: Option<&CredentialReport>, now: DateTime<Utc>) -> UserFacts {
-        let credentials = UserCredentials::of(user, report);
+    pub fn of(user: &IamUser, iam: &IamAccount, now: DateTime<Utc>) -> UserFacts {
+        let credentials = UserCredentials::of(user, iam);
         let idle = |credential: String,
                     basis: &'static str,
                     since: Option<DateTime<Utc>>,
@@ -409,7 +414,7 @@ mod tests {
 mod idle_tests {
     use super::*;
     use crate::snapshot::ResourceMeta;
-    use crate::snapshot::iam::{AccessKey, AccessKeyLastUsed};
+    use crate::snapshot::iam::{AccessKey, AccessKeyLastUsed, VirtualMfaDevice};
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().expect("a time")
@@ -455,7 +460,7 @@ mod idle_tests {
     const NOW: &str = "2026-06-01T00:00:00Z";
 
     fn idle(user: &IamUser) -> Vec<(String, &'static str, i64)> {
-        idle_of(&UserFacts::of(user, None, at(NOW)))
+        idle_of(&UserFacts::of(user, &IamAccount::default(), at(NOW)))
     }
 
     fn idle_of(facts: &UserFacts) -> Vec<(String, &'static str, i64)> {
@@ -503,7 +508,7 @@ mod idle_tests {
             console(Some("2026-05-31T00:00:00Z")),
             Some(vec![]),
         );
-        let facts = UserFacts::of(&again, None, at(NOW));
+        let facts = UserFacts::of(&again, &IamAccount::default(), at(NOW));
         assert_eq!(facts.idle_credentials[0].basis, "set up again");
         assert_eq!(facts.idle_credentials[0].idle_days, 1);
         assert_eq!(
@@ -532,7 +537,7 @@ mod idle_tests {
             key("AKIA4", "Active", "2020-01-01T00:00:00Z", None),
         ];
         let user = user(None, Some(ConsoleAccess::Disabled), Some(keys));
-        let facts = UserFacts::of(&user, None, at(NOW));
+        let facts = UserFacts::of(&user, &IamAccount::default(), at(NOW));
         assert_eq!(
             idle(&user),
             [
@@ -544,7 +549,11 @@ mod idle_tests {
             facts.idle_unknown,
             ["access key AKIA4: its last use could not be read"]
         );
-        let unread = UserFacts::of(&super::idle_tests::user(None, None, None), None, at(NOW));
+        let unread = UserFacts::of(
+            &super::idle_tests::user(None, None, None),
+            &IamAccount::default(),
+            at(NOW),
+        );
         assert_eq!(
             unread.idle_unknown,
             [
@@ -569,6 +578,13 @@ mod idle_tests {
         .expect("report parses")
     }
 
+    fn with_report(report: CredentialReport) -> IamAccount {
+        IamAccount {
+            credential_report: Some(report),
+            ..IamAccount::default()
+        }
+    }
+
     fn listed_bob(created: &str) -> IamUser {
         IamUser {
             meta: ResourceMeta::new(
@@ -589,7 +605,7 @@ mod idle_tests {
         let report = report();
         let facts = UserFacts::of(
             &listed_bob("2024-01-01T00:00:00.400Z"),
-            Some(&report),
+            &with_report(report.clone()),
             at(NOW),
         );
         let credentials = &facts.credentials;
@@ -636,7 +652,7 @@ mod idle_tests {
         let report = report();
         // Deleted and created again under the same name since the report.
         let recreated = listed_bob("2026-05-31T23:00:00Z");
-        let facts = UserFacts::of(&recreated, Some(&report), at(NOW));
+        let facts = UserFacts::of(&recreated, &with_report(report.clone()), at(NOW));
         assert_eq!(facts.credentials.source, CredentialSource::UserCalls);
         assert_eq!(facts.credentials.console_password, None);
         assert_eq!(facts.credentials.mfa_active, None);
@@ -651,8 +667,49 @@ mod idle_tests {
             meta: listed_bob("2024-01-01T00:00:00Z").meta,
             ..asked
         };
-        let facts = UserFacts::of(&asked, Some(&report), at(NOW));
+        let facts = UserFacts::of(&asked, &with_report(report.clone()), at(NOW));
         assert_eq!(facts.credentials.source, CredentialSource::UserCalls);
         assert_eq!(facts.credentials.access_keys, Some(vec![]));
+    }
+
+    #[test]
+    fn a_row_live_data_contradicts_is_not_used() {
+        let bob = listed_bob("2024-01-01T00:00:00Z");
+        // A virtual MFA device assigned since the report, whose row has none.
+        let mut iam = with_report(report());
+        iam.virtual_mfa_devices = Some(vec![VirtualMfaDevice {
+            serial_number: "arn:aws:iam::123456789012:mfa/bob".to_owned(),
+            user_arn: Some(bob.meta.arn.clone()),
+            enable_date: None,
+        }]);
+        assert_eq!(
+            UserCredentials::of(&bob, &iam).source,
+            CredentialSource::UserCalls
+        );
+        // A password used after the report was generated, where the row
+        // has none; one used before it contradicts nothing.
+        let no_password = CredentialReport::parse(
+            &format!(
+                "{HEADER}\nbob,arn:aws:iam::123456789012:user/bob,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+            ),
+            Some(at("2026-05-31T22:00:00Z")),
+        )
+        .expect("report parses");
+        let used_since = IamUser {
+            password_last_used: Some(at("2026-05-31T23:00:00Z")),
+            ..bob.clone()
+        };
+        assert_eq!(
+            UserCredentials::of(&used_since, &with_report(no_password.clone())).source,
+            CredentialSource::UserCalls
+        );
+        let used_before = IamUser {
+            password_last_used: Some(at("2026-05-01T00:00:00Z")),
+            ..bob
+        };
+        assert_eq!(
+            UserCredentials::of(&used_before, &with_report(no_password)).source,
+            CredentialSource::CredentialReport
+        );
     }
 }

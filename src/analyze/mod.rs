@@ -108,11 +108,7 @@ impl Analysis {
                 .users
                 .iter()
                 .map(|user| {
-                    let facts = UserFacts::of(
-                        user,
-                        snapshot.global.iam.credential_report.as_ref(),
-                        snapshot.collected_at,
-                    );
+                    let facts = UserFacts::of(user, &snapshot.global.iam, snapshot.collected_at);
                     (user.meta.id.clone(), facts)
                 })
                 .collect(),

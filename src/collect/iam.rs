@@ -11,10 +11,10 @@ use aws_sdk_iam::types as aws;
 use futures::StreamExt;
 
 use super::{Scope, to_utc};
-
-type Tags = BTreeMap<String, String>;
 use crate::snapshot::ResourceMeta;
 use crate::snapshot::iam::*;
+
+type Tags = BTreeMap<String, String>;
 
 /// Per-user calls run this many users at a time: IAM's request rate limit
 /// is account-wide, so more would only earn throttling.
@@ -43,6 +43,7 @@ pub async fn collect(client: &Client, scope: &Scope<'_>) -> IamAccount {
                 scope,
                 listed,
                 credential_report.as_ref(),
+                virtual_mfa_devices.as_deref(),
                 tags.as_ref(),
             )
             .await
@@ -222,24 +223,33 @@ fn tags_of(tags: Vec<aws::Tag>) -> Tags {
 
 /// Per-user calls are made only for what the credential report and the
 /// account-wide listings do not answer: the console password, MFA devices
-/// and access keys of a user the report does not cover, and the tags of
-/// a user the authorization details left out.
+/// and access keys of a user the report does not describe
+/// (`CredentialReport::row_for`), and the tags of a user the authorization
+/// details left out.
 async fn users(
     client: &Client,
     scope: &Scope<'_>,
     listed: Vec<aws::User>,
     report: Option<&CredentialReport>,
+    virtual_mfa_devices: Option<&[VirtualMfaDevice]>,
     tags: Option<&HashMap<String, Tags>>,
 ) -> Vec<IamUser> {
     let mut users: Vec<IamUser> = futures::stream::iter(listed)
-        .map(|user| {
-            let reported = report.is_some_and(|report| {
-                report
-                    .row_for(&user.arn, to_utc(Some(user.create_date)))
-                    .is_some()
-            });
-            let tags = tags.and_then(|tags| tags.get(&user.user_id)).cloned();
-            user_details(client, scope, user, reported, tags)
+        .map(|listed| {
+            let user = IamUser {
+                meta: ResourceMeta::new(listed.user_id, listed.arn, GLOBAL_REGION),
+                name: listed.user_name,
+                path: Some(listed.path),
+                created: to_utc(Some(listed.create_date)),
+                password_last_used: to_utc(listed.password_last_used),
+                console_access: None,
+                mfa_devices: None,
+                access_keys: None,
+            };
+            let described =
+                report.is_some_and(|report| report.row_for(&user, virtual_mfa_devices).is_some());
+            let tags = tags.and_then(|tags| tags.get(&user.meta.id)).cloned();
+            user_details(client, scope, user, described, tags)
         })
         .buffer_unordered(USER_CONCURRENCY)
         .collect()
@@ -251,21 +261,20 @@ async fn users(
 async fn user_details(
     client: &Client,
     scope: &Scope<'_>,
-    user: aws::User,
-    reported: bool,
+    user: IamUser,
+    described: bool,
     tags: Option<Tags>,
 ) -> IamUser {
-    let name = user.user_name.clone();
-    let arn = user.arn.clone();
-    let scope = &scope.about(&arn);
+    let scope = &scope.about(&user.meta.arn);
+    let name = user.name.as_str();
     let credentials = async {
-        if reported {
+        if described {
             return (None, None, None);
         }
         tokio::join!(
-            console_access(client, scope, &name),
-            mfa_devices(client, scope, &name),
-            access_keys(client, scope, &name),
+            console_access(client, scope, name),
+            mfa_devices(client, scope, name),
+            access_keys(client, scope, name),
         )
     };
     let tags = async {
@@ -275,7 +284,7 @@ async fn user_details(
                 .call(
                     client
                         .list_user_tags()
-                        .user_name(&name)
+                        .user_name(name)
                         .into_paginator()
                         .items()
                         .send()
@@ -288,17 +297,11 @@ async fn user_details(
     };
     let ((console_access, mfa_devices, access_keys), tags) = tokio::join!(credentials, tags);
     IamUser {
-        meta: ResourceMeta {
-            tags,
-            ..ResourceMeta::new(user.user_id, user.arn, GLOBAL_REGION)
-        },
-        name: name.clone(),
-        path: Some(user.path),
-        created: to_utc(Some(user.create_date)),
-        password_last_used: to_utc(user.password_last_used),
+        meta: ResourceMeta { tags, ..user.meta },
         console_access,
         mfa_devices,
         access_keys,
+        ..user
     }
 }
 

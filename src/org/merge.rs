@@ -248,6 +248,16 @@ pub fn runs(shards: Vec<ShardOutput>) -> Result<Runs, MergeError> {
             .first()
             .and_then(|shard| shard.manifest.retry_of.clone())
     };
+    if groups.len() == 1
+        && let Some(lone) = groups.values().next().and_then(|group| group.first())
+        && lone.manifest.retry_of.is_some()
+    {
+        // Alone it would pass for the whole organization.
+        return inconsistent(format!(
+            "{} holds a re-run of the accounts another run could not scan; merge it together with that run's directories",
+            lone.dir.display()
+        ));
+    }
     let first_digest = if groups.len() == 1 {
         groups.keys().next().cloned()
     } else {
@@ -283,9 +293,18 @@ pub fn runs(shards: Vec<ShardOutput>) -> Result<Runs, MergeError> {
     let Some(reference) = first.first().map(|shard| shard.manifest.clone()) else {
         return inconsistent("no shard was given".to_owned());
     };
+    let first_finished = first.iter().map(|shard| shard.manifest.finished_at).max();
     for shard in retries.iter().flatten() {
         let manifest = &shard.manifest;
         let here = shard.dir.join(Manifest::file_name(manifest.shard));
+        // The accounts file may be scanned again on another day: only a
+        // re-run made after this run re-scans its failures.
+        if first_finished.is_some_and(|finished| manifest.started_at < finished) {
+            return inconsistent(format!(
+                "{} started before the run it re-scans had finished, so it is not a re-run of that run",
+                here.display()
+            ));
+        }
         if let Some((what, this, that)) = difference(manifest, &reference) {
             return inconsistent(format!(
                 "{} re-scans with {what} {this}, the run it re-scans had {that}",
@@ -865,6 +884,19 @@ mod tests {
                 "aa".repeat(32),
                 "bb".repeat(32)
             )
+        );
+        assert_eq!(
+            runs_problem(vec![retry(0, 1, &["111111111111"])]),
+            "retry-0 holds a re-run of the accounts another run could not scan; merge it together with that run's directories"
+        );
+        // The same accounts file scanned the day before: not a re-run.
+        let mut day_before = first_run();
+        let mut earlier = retry(0, 1, &["111111111111"]);
+        earlier.manifest.started_at -= chrono::Duration::days(1);
+        day_before.push(earlier);
+        assert_eq!(
+            runs_problem(day_before),
+            "retry-0/manifest-0-of-1.json started before the run it re-scans had finished, so it is not a re-run of that run"
         );
         let mut newer_rules = first_run();
         let mut newer = retry(0, 1, &["111111111111"]);

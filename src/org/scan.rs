@@ -387,8 +387,7 @@ struct Written {
 }
 
 /// The account's report in an earlier run's directory, if it has one, and
-/// the name the comparison gives it. The file may be the one this run is
-/// about to replace: it is read first.
+/// the name the comparison gives it.
 pub fn earlier_report(dir: &Path, account_id: &str) -> Result<(Option<Report>, String), FileError> {
     let path = dir.join(account_id).join(REPORT_FILE);
     if !path.exists() {

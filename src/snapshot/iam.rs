@@ -203,24 +203,39 @@ impl CredentialReport {
         self.rows.iter().find(|row| row.user == ROOT_ROW)
     }
 
-    /// The row about the user with this ARN and creation time. A user
-    /// created after the report has none, and neither has one deleted and
-    /// created again under the same name: the row with its ARN describes
-    /// the user before. Both times are compared to the second, the
-    /// report's precision.
+    /// The row that still describes `user`, if any. A user created after
+    /// the report has none, and neither has one deleted and created again
+    /// under the same name: the row with its ARN describes the user before
+    /// (creation times are compared to the second, the report's
+    /// precision). Nor has a user whose row live data contradicts: a
+    /// password used since the report was generated where the row has
+    /// none, or a virtual MFA device assigned (`virtual_mfa_devices`, as
+    /// listed now) where the row has no MFA.
     pub fn row_for(
         &self,
-        arn: &str,
-        created: Option<DateTime<Utc>>,
+        user: &IamUser,
+        virtual_mfa_devices: Option<&[VirtualMfaDevice]>,
     ) -> Option<&CredentialReportRow> {
-        let created = created?.timestamp();
-        self.rows.iter().find(|row| {
-            row.arn == arn
+        let created = user.created?.timestamp();
+        let row = self.rows.iter().find(|row| {
+            row.arn == user.meta.arn
                 && row
                     .user_creation_time
                     .value()
                     .is_some_and(|time| time.timestamp() == created)
-        })
+        })?;
+        let password_since = row.password_enabled != ReportField::Value(true)
+            && user.password_last_used.is_some_and(|used| {
+                self.generated_at
+                    .is_none_or(|generated_at| used > generated_at)
+            });
+        let mfa_since = !row.mfa_active
+            && virtual_mfa_devices.is_some_and(|devices| {
+                devices
+                    .iter()
+                    .any(|device| device.user_arn.as_deref() == Some(user.meta.arn.as_str()))
+            });
+        (!password_since && !mfa_since).then_some(row)
     }
 
     /// Parses the report's CSV. Columns are found by header name, so a
