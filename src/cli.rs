@@ -111,8 +111,8 @@ pub struct MergeArgs {
     pub dirs: Vec<PathBuf>,
 
     /// Write the organization report as FORMAT to PATH (`-` for stdout); repeat for
-    /// several. Formats: table, json, sarif, ocsf, markdown. Without one that goes to
-    /// stdout, the table of accounts is printed there.
+    /// several. Formats: table, json, sarif, ocsf, junit, markdown. Without one that
+    /// goes to stdout, the table of accounts is printed there.
     #[arg(short, long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
     pub outputs: Vec<Output>,
 
@@ -120,6 +120,12 @@ pub struct MergeArgs {
     /// low, medium, high, critical, or `never`.
     #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_threshold)]
     pub fail_on: Threshold,
+
+    /// Count only failing findings new against each account's baseline (a
+    /// `scan --accounts --baseline DIR`) for --fail-on; an account's report
+    /// compared with no baseline counts every failure.
+    #[arg(long)]
+    pub fail_on_new: bool,
 
     /// Exit 3 when more accounts than this could not be scanned: a count, or a percentage
     /// of the accounts such as 5%.
@@ -1168,7 +1174,14 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
     }
     inputs.extend(read.iter().map(|path| ("shard file", path.as_path())));
     check_outputs(&files, &inputs)?;
-    let merged = org::merge::summarise(runs, args.fail_on.0)?;
+    let merged = org::merge::summarise(
+        runs,
+        Gate {
+            fail_on: args.fail_on.0,
+            new_only: args.fail_on_new,
+            strict: false,
+        },
+    )?;
     let mut staged = Vec::new();
     for (format, output) in &outputs {
         if let Some(path) = &output.path {
@@ -1268,7 +1281,8 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
     let failing: usize = merged.accounts.iter().map(|account| account.failing).sum();
     if failing > 0 {
         eprintln!(
-            "rampart: {failing} failing finding(s) at or above {}",
+            "rampart: {failing} {}failing finding(s) at or above {}",
+            if args.fail_on_new { "new " } else { "" },
             args.fail_on.0.map_or("never".to_owned(), |s| s.to_string())
         );
         return Ok(Exit::Failing);

@@ -795,16 +795,19 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
     )
     .await;
     let later_dir = home.join("later");
-    let later = support::rampart(home)
-        .args(shard_scan(
-            accounts,
-            &front.endpoint,
-            shard,
-            later_dir.to_str().expect("utf-8"),
-        ))
-        .args(["--baseline", out, "--fail-on", "high", "--fail-on-new"])
-        .output()
-        .expect("run rampart");
+    let later_shard = |shard: u32| {
+        support::rampart(home)
+            .args(shard_scan(
+                accounts,
+                &front.endpoint,
+                shard,
+                later_dir.to_str().expect("utf-8"),
+            ))
+            .args(["--baseline", out, "--fail-on", "high", "--fail-on-new"])
+            .output()
+            .expect("run rampart")
+    };
+    let later = later_shard(shard);
     assert_eq!(later.status.code(), Some(1), "{}", support::stderr(&later));
     // With --fail-on-new, an account's failing count is its new failures
     // at or above --fail-on: the changed member's, on its new group only.
@@ -846,6 +849,36 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
             assert_eq!(new, [], "{}", member.name);
         }
     }
+    // The other shards of the later run, then its merge: with
+    // --fail-on-new only the changed member's new failures fail it.
+    let new_failing: usize = manifest.accounts.iter().filter_map(|run| run.failing).sum();
+    for other in (0..3).filter(|s| *s != shard) {
+        let output = later_shard(other);
+        let expected = if other == denied_shard { 3 } else { 0 };
+        assert_eq!(
+            output.status.code(),
+            Some(expected),
+            "{}",
+            support::stderr(&output)
+        );
+    }
+    let later_merge = run(
+        home,
+        &[
+            "merge",
+            later_dir.to_str().expect("utf-8"),
+            "--fail-on",
+            "high",
+            "--fail-on-new",
+        ],
+    );
+    assert_eq!(
+        (later_merge.status.code(), support::stderr(&later_merge)),
+        (
+            Some(1),
+            format!("rampart: {new_failing} new failing finding(s) at or above high\n")
+        )
+    );
 
     // A shard missing is refused, naming it.
     std::fs::remove_file(out_dir.join("manifest-1-of-3.json")).expect("remove a manifest");

@@ -16,6 +16,7 @@ use super::accounts::{OrgAccount, is_account_id};
 use super::manifest::{AccountRun, AccountStatus, Manifest};
 use super::shard::Shard;
 use crate::error::FileError;
+use crate::pipeline::Gate;
 use crate::report::terminal::{self, TerminalOptions};
 use crate::report::{junit, markdown, ocsf, sarif};
 use crate::results::{Report, ReportFinding, RuleInfo, Summary};
@@ -419,7 +420,10 @@ pub struct Merged {
 
 /// The first pass: each account's report read for its summary, then
 /// dropped.
-pub fn summarise(runs: Runs, fail_on: Option<Severity>) -> Result<Merged, MergeError> {
+/// `gate` decides which failing findings count: at or above its severity,
+/// and with `new_only` only those new against the account's baseline (all
+/// of them where the account's report was compared with none).
+pub fn summarise(runs: Runs, gate: Gate) -> Result<Merged, MergeError> {
     let Runs { shards, results } = runs;
     let mut accounts = Vec::new();
     let mut rules: Option<Vec<RuleInfo>> = None;
@@ -452,7 +456,10 @@ pub fn summarise(runs: Runs, fail_on: Option<Severity>) -> Result<Merged, MergeE
                     run.account.id
                 )));
             }
-            merged.failing = fail_on.map_or(0, |threshold| report.failing_at(threshold, false));
+            let only_new = gate.new_only && report.scan.baseline.is_some();
+            merged.failing = gate
+                .fail_on
+                .map_or(0, |threshold| report.failing_at(threshold, only_new));
             if rules.is_none() {
                 rules = Some(report.rules.clone());
             }
@@ -906,6 +913,35 @@ mod tests {
             runs_problem(newer_rules),
             "retry-0/manifest-0-of-1.json re-scans with rules version 0.2.0+def, the run it re-scans had 0.1.0+abc"
         );
+    }
+
+    #[test]
+    fn with_fail_on_new_only_new_failures_count_and_all_where_no_baseline() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/report/report.json");
+        let report = Report::read(Path::new(fixture)).expect("fixture report");
+        let id = report.scan.account_id.clone();
+        std::fs::create_dir_all(dir.path().join(&id)).expect("mkdir");
+        std::fs::copy(fixture, dir.path().join(&id).join("report.json")).expect("copy");
+        let mut merged_shard = shard(0, 1, &[id.as_str()]);
+        merged_shard.dir = dir.path().to_owned();
+        merged_shard.manifest.rules_version = report.scan.rules_version.clone();
+        merged_shard.manifest.started_at = report.scan.started_at;
+        merged_shard.manifest.finished_at = report.scan.finished_at;
+        let failing = |new_only: bool| {
+            let runs = runs(vec![merged_shard.clone()]).expect("runs");
+            let gate = Gate {
+                fail_on: Some(Severity::Low),
+                new_only,
+                strict: false,
+            };
+            summarise(runs, gate).expect("summarise").accounts[0].failing
+        };
+        let new = report.failing_at(Severity::Low, true);
+        assert!(report.scan.baseline.is_some());
+        assert!(0 < new && new < report.failing_at(Severity::Low, false));
+        assert_eq!(failing(true), new);
+        assert_eq!(failing(false), report.failing_at(Severity::Low, false));
     }
 
     #[test]
