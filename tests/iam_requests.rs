@@ -120,24 +120,7 @@ async fn the_report_gives_the_verdicts_of_the_per_user_calls() {
     // A virtual MFA device assigned since the report to a console user
     // whose row says no MFA: the live listing contradicts the row, so the
     // user is read on its own too.
-    let enrolled = &names[2];
-    let serial = iam
-        .create_virtual_mfa_device()
-        .virtual_mfa_device_name(enrolled)
-        .send()
-        .await
-        .expect("create a virtual MFA device")
-        .virtual_mfa_device
-        .expect("device")
-        .serial_number;
-    iam.enable_mfa_device()
-        .user_name(enrolled)
-        .serial_number(serial)
-        .authentication_code1("123456")
-        .authentication_code2("654321")
-        .send()
-        .await
-        .expect("enable it");
+    seed::enable_virtual_mfa(&iam, &names[2]).await;
 
     let from_report = collect(&moto, &report, vec![]);
     let per_user = collect(

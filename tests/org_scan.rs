@@ -193,8 +193,9 @@ fn failures(report: &Report) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// `scan` of one shard of three through `endpoint`, into `out_dir`.
-fn shard_scan(accounts: &str, endpoint: &str, shard: u32, out_dir: &str) -> Vec<String> {
+/// `scan` of the accounts in the file `accounts` through `endpoint`, into
+/// `out_dir`.
+fn accounts_scan(accounts: &str, endpoint: &str, out_dir: &str) -> Vec<String> {
     [
         "scan",
         "--accounts",
@@ -207,14 +208,19 @@ fn shard_scan(accounts: &str, endpoint: &str, shard: u32, out_dir: &str) -> Vec<
         endpoint,
         "--region",
         REGION,
-        "--shard",
-        &format!("{shard}/3"),
         "--out-dir",
         out_dir,
     ]
     .iter()
     .map(|arg| (*arg).to_owned())
     .collect()
+}
+
+/// [`accounts_scan`] of one shard of three.
+fn shard_scan(accounts: &str, endpoint: &str, shard: u32, out_dir: &str) -> Vec<String> {
+    let mut args = accounts_scan(accounts, endpoint, out_dir);
+    args.extend(["--shard".to_owned(), format!("{shard}/3")]);
+    args
 }
 
 fn run(home: &Path, args: &[&str]) -> Output {
@@ -692,26 +698,15 @@ async fn an_organization_is_listed_partitioned_scanned_in_shards_and_matches_sin
     // result from the re-run, and the list, now stale, removed.
     let unfenced = ReplayServer::start(&moto.endpoint, Replay::standard());
     let retry_dir = home.join("retry");
-    let rerun = run(
-        home,
-        &[
-            "scan",
-            "--accounts",
+    let rerun = support::rampart(home)
+        .args(accounts_scan(
             retry_path.to_str().expect("utf-8"),
-            "--role-name",
-            ROLE,
-            "--external-id",
-            EXTERNAL_ID,
-            "--endpoint-url",
             &unfenced.endpoint,
-            "--region",
-            REGION,
-            "--out-dir",
             retry_dir.to_str().expect("utf-8"),
-            "--fail-on",
-            "never",
-        ],
-    );
+        ))
+        .args(["--fail-on", "never"])
+        .output()
+        .expect("run rampart");
     assert_eq!(rerun.status.code(), Some(0), "{}", support::stderr(&rerun));
     let whole_json = home.join("whole.json");
     let whole = run(

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::snapshot::iam::{
     AccessKeyLastUsed, ConsoleAccess, CredentialReport, CredentialReportRow, IamAccount, IamUser,
-    ReportField,
+    ReportField, ReportLookup,
 };
 use crate::snapshot::sts::AccountIdentity;
 
@@ -142,18 +142,15 @@ pub struct UserAccessKey {
 }
 
 impl UserCredentials {
-    pub fn of(user: &IamUser, iam: &IamAccount) -> UserCredentials {
+    /// `report`: the credential report, when it was read.
+    pub fn of(user: &IamUser, report: Option<&ReportLookup<'_>>) -> UserCredentials {
         let asked = user.console_access.is_some()
             || user.mfa_devices.is_some()
             || user.access_keys.is_some();
-        let row = iam
-            .credential_report
-            .as_ref()
-            .filter(|_| !asked)
-            .and_then(|report| {
-                let row = report.row_for(user, iam.virtual_mfa_devices.as_deref())?;
-                Some((report, row))
-            });
+        let row = report.filter(|_| !asked).and_then(|lookup| {
+            let row = lookup.row_for(user)?;
+            Some((lookup.report, row))
+        });
         match row {
             Some((report, row)) => UserCredentials::from_report(user, report, row),
             None => UserCredentials::from_user_calls(user),
@@ -259,8 +256,8 @@ pub struct IdleCredential {
 }
 
 impl UserFacts {
-    pub fn of(user: &IamUser, iam: &IamAccount, now: DateTime<Utc>) -> UserFacts {
-        let credentials = UserCredentials::of(user, iam);
+    pub fn of(user: &IamUser, report: Option<&ReportLookup<'_>>, now: DateTime<Utc>) -> UserFacts {
+        let credentials = UserCredentials::of(user, report);
         let idle = |credential: String,
                     basis: &'static str,
                     since: Option<DateTime<Utc>>,
@@ -460,7 +457,7 @@ mod idle_tests {
     const NOW: &str = "2026-06-01T00:00:00Z";
 
     fn idle(user: &IamUser) -> Vec<(String, &'static str, i64)> {
-        idle_of(&UserFacts::of(user, &IamAccount::default(), at(NOW)))
+        idle_of(&UserFacts::of(user, None, at(NOW)))
     }
 
     fn idle_of(facts: &UserFacts) -> Vec<(String, &'static str, i64)> {
@@ -508,7 +505,7 @@ mod idle_tests {
             console(Some("2026-05-31T00:00:00Z")),
             Some(vec![]),
         );
-        let facts = UserFacts::of(&again, &IamAccount::default(), at(NOW));
+        let facts = UserFacts::of(&again, None, at(NOW));
         assert_eq!(facts.idle_credentials[0].basis, "set up again");
         assert_eq!(facts.idle_credentials[0].idle_days, 1);
         assert_eq!(
@@ -537,7 +534,7 @@ mod idle_tests {
             key("AKIA4", "Active", "2020-01-01T00:00:00Z", None),
         ];
         let user = user(None, Some(ConsoleAccess::Disabled), Some(keys));
-        let facts = UserFacts::of(&user, &IamAccount::default(), at(NOW));
+        let facts = UserFacts::of(&user, None, at(NOW));
         assert_eq!(
             idle(&user),
             [
@@ -549,11 +546,7 @@ mod idle_tests {
             facts.idle_unknown,
             ["access key AKIA4: its last use could not be read"]
         );
-        let unread = UserFacts::of(
-            &super::idle_tests::user(None, None, None),
-            &IamAccount::default(),
-            at(NOW),
-        );
+        let unread = UserFacts::of(&super::idle_tests::user(None, None, None), None, at(NOW));
         assert_eq!(
             unread.idle_unknown,
             [
@@ -605,7 +598,7 @@ mod idle_tests {
         let report = report();
         let facts = UserFacts::of(
             &listed_bob("2024-01-01T00:00:00.400Z"),
-            &with_report(report.clone()),
+            with_report(report.clone()).report_lookup().as_ref(),
             at(NOW),
         );
         let credentials = &facts.credentials;
@@ -652,7 +645,11 @@ mod idle_tests {
         let report = report();
         // Deleted and created again under the same name since the report.
         let recreated = listed_bob("2026-05-31T23:00:00Z");
-        let facts = UserFacts::of(&recreated, &with_report(report.clone()), at(NOW));
+        let facts = UserFacts::of(
+            &recreated,
+            with_report(report.clone()).report_lookup().as_ref(),
+            at(NOW),
+        );
         assert_eq!(facts.credentials.source, CredentialSource::UserCalls);
         assert_eq!(facts.credentials.console_password, None);
         assert_eq!(facts.credentials.mfa_active, None);
@@ -667,7 +664,11 @@ mod idle_tests {
             meta: listed_bob("2024-01-01T00:00:00Z").meta,
             ..asked
         };
-        let facts = UserFacts::of(&asked, &with_report(report.clone()), at(NOW));
+        let facts = UserFacts::of(
+            &asked,
+            with_report(report.clone()).report_lookup().as_ref(),
+            at(NOW),
+        );
         assert_eq!(facts.credentials.source, CredentialSource::UserCalls);
         assert_eq!(facts.credentials.access_keys, Some(vec![]));
     }
@@ -683,7 +684,7 @@ mod idle_tests {
             enable_date: None,
         }]);
         assert_eq!(
-            UserCredentials::of(&bob, &iam).source,
+            UserCredentials::of(&bob, iam.report_lookup().as_ref()).source,
             CredentialSource::UserCalls
         );
         // A password used after the report was generated, where the row
@@ -700,7 +701,11 @@ mod idle_tests {
             ..bob.clone()
         };
         assert_eq!(
-            UserCredentials::of(&used_since, &with_report(no_password.clone())).source,
+            UserCredentials::of(
+                &used_since,
+                with_report(no_password.clone()).report_lookup().as_ref()
+            )
+            .source,
             CredentialSource::UserCalls
         );
         let used_before = IamUser {
@@ -708,7 +713,11 @@ mod idle_tests {
             ..bob
         };
         assert_eq!(
-            UserCredentials::of(&used_before, &with_report(no_password)).source,
+            UserCredentials::of(
+                &used_before,
+                with_report(no_password).report_lookup().as_ref()
+            )
+            .source,
             CredentialSource::CredentialReport
         );
     }

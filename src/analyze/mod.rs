@@ -100,6 +100,7 @@ impl Analysis {
                 facts.overlapping_vpcs = overlaps;
             }
         }
+        let report = snapshot.global.iam.report_lookup();
         let account = AccountFacts {
             root: RootFacts::of(&snapshot.account, &snapshot.global.iam),
             users: snapshot
@@ -108,7 +109,7 @@ impl Analysis {
                 .users
                 .iter()
                 .map(|user| {
-                    let facts = UserFacts::of(user, &snapshot.global.iam, snapshot.collected_at);
+                    let facts = UserFacts::of(user, report.as_ref(), snapshot.collected_at);
                     (user.meta.id.clone(), facts)
                 })
                 .collect(),

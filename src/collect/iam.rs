@@ -224,7 +224,7 @@ fn tags_of(tags: Vec<aws::Tag>) -> Tags {
 /// Per-user calls are made only for what the credential report and the
 /// account-wide listings do not answer: the console password, MFA devices
 /// and access keys of a user the report does not describe
-/// (`CredentialReport::row_for`), and the tags of a user the authorization
+/// (`ReportLookup::row_for`), and the tags of a user the authorization
 /// details left out.
 async fn users(
     client: &Client,
@@ -234,6 +234,7 @@ async fn users(
     virtual_mfa_devices: Option<&[VirtualMfaDevice]>,
     tags: Option<&HashMap<String, Tags>>,
 ) -> Vec<IamUser> {
+    let lookup = report.map(|report| ReportLookup::new(report, virtual_mfa_devices));
     let mut users: Vec<IamUser> = futures::stream::iter(listed)
         .map(|listed| {
             let user = IamUser {
@@ -246,8 +247,9 @@ async fn users(
                 mfa_devices: None,
                 access_keys: None,
             };
-            let described =
-                report.is_some_and(|report| report.row_for(&user, virtual_mfa_devices).is_some());
+            let described = lookup
+                .as_ref()
+                .is_some_and(|lookup| lookup.row_for(&user).is_some());
             let tags = tags.and_then(|tags| tags.get(&user.meta.id)).cloned();
             user_details(client, scope, user, described, tags)
         })

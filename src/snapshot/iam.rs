@@ -1,6 +1,8 @@
 //! IAM as AWS reports it: the account summary, virtual MFA devices, IAM users and their
 //! credentials, the password policy, and the credential report.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +83,7 @@ pub struct IamUser {
     pub password_last_used: Option<DateTime<Utc>>,
     /// Whether the user can sign in to the console. This and the lists
     /// below are read per user only for a user the credential report does
-    /// not cover (`CredentialReport::row_for`); otherwise the report
+    /// not cover (`ReportLookup::row_for`); otherwise the report
     /// answers and they are `None`. They are `None` too when their call
     /// failed (see `collection_errors`, which names the user), so a
     /// failure never reads as "no console, no MFA, no keys".
@@ -189,6 +191,76 @@ pub struct CertificateReport {
 
 pub const ROOT_ROW: &str = "<root_account>";
 
+impl IamAccount {
+    /// The credential report, ready to look users up in, when it was read.
+    pub fn report_lookup(&self) -> Option<ReportLookup<'_>> {
+        let report = self.credential_report.as_ref()?;
+        Some(ReportLookup::new(
+            report,
+            self.virtual_mfa_devices.as_deref(),
+        ))
+    }
+}
+
+/// The credential report's rows by ARN, and the users a virtual MFA device
+/// is assigned to as listed now: each user is looked up in constant time,
+/// not by a scan of every row and device.
+pub struct ReportLookup<'a> {
+    pub report: &'a CredentialReport,
+    rows: HashMap<&'a str, &'a CredentialReportRow>,
+    virtual_mfa_users: HashSet<&'a str>,
+}
+
+impl<'a> ReportLookup<'a> {
+    /// `virtual_mfa_devices`: the devices as listed now; `None` when they
+    /// could not be listed.
+    pub fn new(
+        report: &'a CredentialReport,
+        virtual_mfa_devices: Option<&'a [VirtualMfaDevice]>,
+    ) -> ReportLookup<'a> {
+        ReportLookup {
+            report,
+            rows: report
+                .rows
+                .iter()
+                .map(|row| (row.arn.as_str(), row))
+                .collect(),
+            virtual_mfa_users: virtual_mfa_devices
+                .into_iter()
+                .flatten()
+                .filter_map(|device| device.user_arn.as_deref())
+                .collect(),
+        }
+    }
+
+    /// The row that still describes `user`, if any. A user created after
+    /// the report has none, and neither has one deleted and created again
+    /// under the same name: the row with its ARN describes the user before
+    /// (creation times are compared to the second, the report's
+    /// precision). Nor has a user whose row live data contradicts: a
+    /// password used since the report was generated where the row has
+    /// none, or a virtual MFA device assigned where the row has no MFA.
+    pub fn row_for(&self, user: &IamUser) -> Option<&'a CredentialReportRow> {
+        let created = user.created?.timestamp();
+        let row = *self.rows.get(user.meta.arn.as_str())?;
+        if row
+            .user_creation_time
+            .value()
+            .is_none_or(|time| time.timestamp() != created)
+        {
+            return None;
+        }
+        let password_since = row.password_enabled != ReportField::Value(true)
+            && user.password_last_used.is_some_and(|used| {
+                self.report
+                    .generated_at
+                    .is_none_or(|generated_at| used > generated_at)
+            });
+        let mfa_since = !row.mfa_active && self.virtual_mfa_users.contains(user.meta.arn.as_str());
+        (!password_since && !mfa_since).then_some(row)
+    }
+}
+
 /// Why a credential report could not be parsed: the line (1-based, header
 /// included) and what was wrong there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -201,41 +273,6 @@ pub struct ReportParseError {
 impl CredentialReport {
     pub fn root(&self) -> Option<&CredentialReportRow> {
         self.rows.iter().find(|row| row.user == ROOT_ROW)
-    }
-
-    /// The row that still describes `user`, if any. A user created after
-    /// the report has none, and neither has one deleted and created again
-    /// under the same name: the row with its ARN describes the user before
-    /// (creation times are compared to the second, the report's
-    /// precision). Nor has a user whose row live data contradicts: a
-    /// password used since the report was generated where the row has
-    /// none, or a virtual MFA device assigned (`virtual_mfa_devices`, as
-    /// listed now) where the row has no MFA.
-    pub fn row_for(
-        &self,
-        user: &IamUser,
-        virtual_mfa_devices: Option<&[VirtualMfaDevice]>,
-    ) -> Option<&CredentialReportRow> {
-        let created = user.created?.timestamp();
-        let row = self.rows.iter().find(|row| {
-            row.arn == user.meta.arn
-                && row
-                    .user_creation_time
-                    .value()
-                    .is_some_and(|time| time.timestamp() == created)
-        })?;
-        let password_since = row.password_enabled != ReportField::Value(true)
-            && user.password_last_used.is_some_and(|used| {
-                self.generated_at
-                    .is_none_or(|generated_at| used > generated_at)
-            });
-        let mfa_since = !row.mfa_active
-            && virtual_mfa_devices.is_some_and(|devices| {
-                devices
-                    .iter()
-                    .any(|device| device.user_arn.as_deref() == Some(user.meta.arn.as_str()))
-            });
-        (!password_since && !mfa_since).then_some(row)
     }
 
     /// Parses the report's CSV. Columns are found by header name, so a

@@ -1378,7 +1378,7 @@ async fn give_console_password(iam: &aws_sdk_iam::Client, user: &str) {
 }
 
 /// A virtual MFA device named after the user, enabled for them; its serial.
-async fn enable_virtual_mfa(iam: &aws_sdk_iam::Client, user: &str) -> String {
+pub async fn enable_virtual_mfa(iam: &aws_sdk_iam::Client, user: &str) -> String {
     let serial = iam
         .create_virtual_mfa_device()
         .virtual_mfa_device_name(user)
