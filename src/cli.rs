@@ -261,7 +261,7 @@ pub struct RulesArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// A table of the rules: id, severity, resource type, a column per compliance framework, the Prowler check.
+    /// A table of the rules: id, severity, resource type, a column per compliance framework, the Prowler check, the evaluator.
     List {
         /// Also load every rule file (*.yaml) under DIR.
         #[arg(long = "rules", value_name = "DIR")]

@@ -140,6 +140,12 @@ impl Plan {
         })
     }
 
+    /// Runs every rule on the interpreter, the compiled evaluator's
+    /// reference (the benchmark compares the two).
+    pub fn use_interpreter(&mut self) {
+        self.engine.use_interpreter();
+    }
+
     /// The selected rules, in the engine's order.
     pub fn rules(&self) -> Vec<&Rule> {
         self.rule_ids

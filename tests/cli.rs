@@ -1168,3 +1168,118 @@ fn listing_an_organization_checks_its_arguments_before_any_call() {
         assert_refused(home.path(), &args, &[], expected);
     }
 }
+
+/// A user rule the compiler cannot take (a map literal) runs on the
+/// interpreter: `rules list` and `rules show` say so, and its verdicts are
+/// still made.
+#[test]
+fn a_rule_the_compiler_does_not_take_runs_on_the_interpreter() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let rules = home.path().join("rules");
+    fs::create_dir_all(&rules).expect("rules dir");
+    fs::write(
+        rules.join("named.yaml"),
+        "id: ec2-security-group-named-web
+title: The group is named web
+severity: low
+resource: security_group
+description: d
+rationale: r
+remediation:
+  text: rename it
+when: '{\"web\": true, \"db\": false}[resource.name] == true'
+message: '{{ resource.id }} is named web'
+tests:
+  - {name: web, expect: fail, resource: {id: sg-1, name: web}}
+  - {name: db, expect: pass, resource: {id: sg-2, name: db}}
+",
+    )
+    .expect("write rule");
+    let dir = rules.to_str().expect("utf-8");
+    let (code, stdout, stderr) = run(home.path(), &["rules", "list", "--rules", dir]);
+    assert_eq!(code, 0, "{stderr}");
+    let evaluators: BTreeMap<&str, usize> = stdout
+        .lines()
+        .filter_map(|line| {
+            ["compiled", "interpreter"]
+                .into_iter()
+                .find(|name| line.contains(&format!("┆ {name} ")))
+        })
+        .fold(BTreeMap::new(), |mut counts, name| {
+            *counts.entry(name).or_default() += 1;
+            counts
+        });
+    let total = stdout
+        .lines()
+        .find_map(|line| line.strip_suffix(" rule(s)"))
+        .and_then(|count| count.parse::<usize>().ok())
+        .expect("the count of rules");
+    assert_eq!(
+        evaluators,
+        BTreeMap::from([("compiled", total - 1), ("interpreter", 1)]),
+        "{stdout}"
+    );
+    let (code, shown, _) = run(
+        home.path(),
+        &[
+            "rules",
+            "show",
+            "ec2-security-group-named-web",
+            "--rules",
+            dir,
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        shown.contains(
+            "\nEvaluator: interpreter (a map literal is not compiled, at 1:1 of its expression)\n"
+        ),
+        "{shown}"
+    );
+    let report = home.path().join("report.json");
+    let (code, _, stderr) = run(
+        home.path(),
+        &[
+            "evaluate",
+            DEMO,
+            "--rules",
+            dir,
+            "--rule",
+            "ec2-security-group-named-web",
+            "--fail-on",
+            "never",
+            "--output",
+            &format!("json={}", report.display()),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report).expect("report")).expect("json");
+    let failing: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["status"] == "FAIL")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(DEMO).expect("demo")).expect("json");
+    let mut web: Vec<String> = snapshot["regions"]
+        .as_object()
+        .expect("regions")
+        .values()
+        .flat_map(|region| {
+            region["ec2"]["security_groups"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|group| group["name"] == "web")
+        .map(|group| format!("{} is named web", group["id"].as_str().unwrap_or("")))
+        .collect();
+    web.sort();
+    let mut failing: Vec<String> = failing.into_iter().map(str::to_owned).collect();
+    failing.sort();
+    assert!(!web.is_empty());
+    assert_eq!(failing, web);
+}

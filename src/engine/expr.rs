@@ -11,6 +11,7 @@
 //! the moment the snapshot was collected: the same snapshot gives the same
 //! results on any later day.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use cel::common::value::{CowVal, Val};
@@ -18,14 +19,44 @@ use cel::context::VariableResolver;
 use cel::objects::Value;
 use cel::{Context, Env, ExecutionError, FunctionContext, Program};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
+use super::compiled::{self, Unsupported};
+use super::data::Node;
 use crate::analyze::cidr::{Network, covers_internet};
 
-/// A compiled expression.
+/// Which evaluator runs a rule: the compiled one, or the `cel`
+/// interpreter for a rule using a construct the compiler does not support.
+/// The interpreter is also the reference the compiled evaluator is tested
+/// against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Backend {
+    Compiled,
+    Interpreter,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Compiled => "compiled",
+            Backend::Interpreter => "interpreter",
+        }
+    }
+}
+
+impl Serialize for Backend {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// A compiled expression: the interpreter's program, and the compiled
+/// one unless the expression uses something the compiler leaves to the
+/// interpreter.
 #[derive(Debug)]
 pub struct Expr {
     program: Program,
+    compiled: Result<compiled::Program, Unsupported>,
 }
 
 /// Why an expression did not compile: position within the expression text
@@ -53,34 +84,45 @@ impl ExprEnv {
     }
 
     pub fn compile(&self, source: &str) -> Result<Expr, CompileError> {
-        self.env
-            .compile(source)
-            .map(|program| Expr { program })
-            .map_err(|errors| {
-                let first = errors.errors.first();
-                let (line, column) = first.map_or((1, 1), |e| {
-                    (
-                        usize::try_from(e.pos.0).unwrap_or(1).max(1),
-                        usize::try_from(e.pos.1).unwrap_or(1).max(1),
-                    )
-                });
-                CompileError {
-                    line,
-                    column,
-                    message: first
-                        .map(|e| e.msg.clone())
-                        .unwrap_or_else(|| errors.to_string()),
-                }
-            })
+        let program = self.env.compile(source).map_err(|errors| {
+            let first = errors.errors.first();
+            let (line, column) = first.map_or((1, 1), |e| {
+                (
+                    usize::try_from(e.pos.0).unwrap_or(1).max(1),
+                    usize::try_from(e.pos.1).unwrap_or(1).max(1),
+                )
+            });
+            CompileError {
+                line,
+                column,
+                message: first
+                    .map(|e| e.msg.clone())
+                    .unwrap_or_else(|| errors.to_string()),
+            }
+        })?;
+        // The same parser, for the syntax tree with its positions.
+        let compiled = match self.env.parser().parse_with_source_info(source) {
+            Ok((tree, positions)) => compiled::Program::compile(&tree, &positions),
+            Err(errors) => Err(Unsupported {
+                line: 1,
+                column: 1,
+                what: errors.to_string(),
+            }),
+        };
+        Ok(Expr { program, compiled })
     }
 
     /// The evaluation context of one rule: helpers and the rule's `vars`.
     pub fn rule_context<V: Serialize>(&self, vars: &V) -> Result<RuleContext, String> {
         let mut context = Context::with_env(self.env.clone());
         register_helpers(&mut context).map_err(|e| e.to_string())?;
+        let node = Node::of(vars).map_err(|e| e.to_string())?;
         let vars = cel::to_value(vars).map_err(|e| e.to_string())?;
         context.add_variable_from_value("vars", vars);
-        Ok(RuleContext { context })
+        Ok(RuleContext {
+            context,
+            vars: node,
+        })
     }
 }
 
@@ -93,6 +135,7 @@ impl Default for ExprEnv {
 /// A rule's context, shared by every evaluation of that rule.
 pub struct RuleContext {
     context: Context<'static, 'static>,
+    vars: Node,
 }
 
 /// The variable holding the evaluation's clock. No CEL identifier can
@@ -100,24 +143,91 @@ pub struct RuleContext {
 /// through `days_since`.
 const CLOCK: &str = "@now";
 
-/// A resource converted once for the interpreter and lent to every rule
-/// that checks it; converting per rule would cost more than evaluating.
+/// Which forms of a resource to build: the rules of a type that run on
+/// the interpreter need its values, the compiled ones its [`Node`]s, and
+/// of those only the fields they read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub interpreter: bool,
+    pub compiled: bool,
+    /// The top-level fields the compiled rules read; `None` for all.
+    pub fields: Option<Arc<BTreeSet<String>>>,
+}
+
+impl Needs {
+    /// What `expressions`, run on `backend` each, need of a resource.
+    pub fn of<'e>(expressions: impl IntoIterator<Item = (Backend, &'e Expr)>) -> Needs {
+        let mut needs = Needs::default();
+        let mut fields = BTreeSet::new();
+        let mut every_field = false;
+        for (backend, expr) in expressions {
+            match (backend, &expr.compiled) {
+                (Backend::Compiled, Ok(program)) => {
+                    needs.compiled = true;
+                    every_field |= !program.resource_fields(&mut fields);
+                }
+                (Backend::Compiled, Err(_)) => needs.compiled = true,
+                (Backend::Interpreter, _) => needs.interpreter = true,
+            }
+        }
+        if !every_field {
+            needs.fields = Some(Arc::new(fields.into_iter().map(str::to_owned).collect()));
+        }
+        needs
+    }
+
+    /// Both forms, whole: inline tests and the oracle.
+    pub fn both() -> Needs {
+        Needs {
+            interpreter: true,
+            compiled: true,
+            fields: None,
+        }
+    }
+}
+
+/// A resource converted once and lent to every rule that checks it;
+/// converting per rule would cost more than evaluating.
 pub struct Subject {
-    resource: Box<dyn Val>,
+    interpreted: Option<Box<dyn Val>>,
+    node: Option<Node>,
     /// Microseconds since the Unix epoch; `None` where no clock was stated
     /// (an inline test without `now`), so reading the time is an error
     /// rather than the wall clock.
-    now: Option<Box<dyn Val>>,
+    now: Option<i64>,
+    now_value: Option<Box<dyn Val>>,
 }
 
 impl Subject {
-    pub fn new<T: Serialize>(resource: &T, now: Option<DateTime<Utc>>) -> Result<Subject, String> {
-        let value = cel::to_value(resource).map_err(|e| e.to_string())?;
-        let resource = boxed(value)?;
-        let now = now
-            .map(|now| boxed(Value::Int(now.timestamp_micros())))
-            .transpose()?;
-        Ok(Subject { resource, now })
+    pub fn new<T: Serialize>(
+        resource: &T,
+        now: Option<DateTime<Utc>>,
+        needs: &Needs,
+    ) -> Result<Subject, String> {
+        let interpreted = if needs.interpreter {
+            let value = cel::to_value(resource).map_err(|e| e.to_string())?;
+            Some(boxed(value)?)
+        } else {
+            None
+        };
+        let node = match (needs.compiled, &needs.fields) {
+            (false, _) => None,
+            (true, None) => Some(Node::of(resource).map_err(|e| e.to_string())?),
+            (true, Some(fields)) => {
+                Some(Node::with_fields(resource, fields).map_err(|e| e.to_string())?)
+            }
+        };
+        let now = now.map(|now| now.timestamp_micros());
+        let now_value = match (needs.interpreter, now) {
+            (true, Some(now)) => Some(boxed(Value::Int(now))?),
+            _ => None,
+        };
+        Ok(Subject {
+            interpreted,
+            node,
+            now,
+            now_value,
+        })
     }
 }
 
@@ -128,53 +238,133 @@ fn boxed(value: Value) -> Result<Box<dyn Val>, String> {
 impl VariableResolver for Subject {
     fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
         match variable {
-            "resource" => Some(CowVal::Borrowed(self.resource.as_ref())),
-            CLOCK => self.now.as_deref().map(CowVal::Borrowed),
+            "resource" => self.interpreted.as_deref().map(CowVal::Borrowed),
+            CLOCK => self.now_value.as_deref().map(CowVal::Borrowed),
             _ => None,
         }
     }
 }
 
+/// What an expression gave, from either evaluator.
+enum Outcome<'a> {
+    Interpreted(Value),
+    Compiled(compiled::Val<'a>),
+}
+
 impl Expr {
-    fn evaluate(&self, context: &RuleContext, subject: &Subject) -> Result<Value, String> {
-        let mut scope = context.context.new_inner_scope();
-        scope.set_variable_resolver(subject);
-        self.program.execute(&scope).map_err(|e| e.to_string())
+    /// Where the compiler left this expression to the interpreter.
+    pub fn unsupported(&self) -> Option<&Unsupported> {
+        self.compiled.as_ref().err()
+    }
+
+    fn evaluate<'a>(
+        &'a self,
+        backend: Backend,
+        context: &'a RuleContext,
+        subject: &'a Subject,
+    ) -> Result<Outcome<'a>, String> {
+        match (backend, &self.compiled, &subject.node) {
+            (Backend::Compiled, Ok(program), Some(node)) => program
+                .evaluate(node, &context.vars, subject.now)
+                .map(Outcome::Compiled)
+                .map_err(|e| e.0),
+            (Backend::Compiled, _, _) => {
+                Err("the resource was not prepared for the compiled evaluator".to_owned())
+            }
+            (Backend::Interpreter, _, _) => {
+                if subject.interpreted.is_none() {
+                    return Err("the resource was not prepared for the interpreter".to_owned());
+                }
+                let mut scope = context.context.new_inner_scope();
+                scope.set_variable_resolver(subject);
+                self.program
+                    .execute(&scope)
+                    .map(Outcome::Interpreted)
+                    .map_err(|e| e.to_string())
+            }
+        }
     }
 
     /// Evaluates a condition. `null` means the data the condition reads is
     /// missing (a call failed), so there is no verdict; anything else but a
     /// boolean is an error.
-    pub fn test(&self, context: &RuleContext, subject: &Subject) -> Result<Option<bool>, String> {
-        match self.evaluate(context, subject)? {
-            Value::Bool(result) => Ok(Some(result)),
-            Value::Null => Ok(None),
-            other => Err(format!(
+    pub fn test(
+        &self,
+        backend: Backend,
+        context: &RuleContext,
+        subject: &Subject,
+    ) -> Result<Option<bool>, String> {
+        match self.evaluate(backend, context, subject)? {
+            Outcome::Interpreted(Value::Bool(result))
+            | Outcome::Compiled(compiled::Val::Bool(result)) => Ok(Some(result)),
+            Outcome::Interpreted(Value::Null) | Outcome::Compiled(compiled::Val::Null) => Ok(None),
+            Outcome::Interpreted(other) => Err(format!(
                 "the condition gave {}, not true, false or null",
                 describe(&other)
+            )),
+            Outcome::Compiled(other) => Err(format!(
+                "the condition gave {}, not true, false or null",
+                describe_compiled(&other)
             )),
         }
     }
 
     /// Evaluates a message part to text.
-    pub fn text(&self, context: &RuleContext, subject: &Subject) -> Result<String, String> {
-        Ok(match self.evaluate(context, subject)? {
-            Value::String(text) => text.as_ref().clone(),
-            Value::Int(n) => n.to_string(),
-            Value::UInt(n) => n.to_string(),
-            Value::Float(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            Value::Null => "null".to_owned(),
-            Value::List(items) => items
-                .iter()
-                .map(|item| match item {
-                    Value::String(text) => text.as_ref().clone(),
-                    other => describe(other),
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-            other => describe(&other),
+    pub fn text(
+        &self,
+        backend: Backend,
+        context: &RuleContext,
+        subject: &Subject,
+    ) -> Result<String, String> {
+        Ok(match self.evaluate(backend, context, subject)? {
+            Outcome::Interpreted(value) => match value {
+                Value::String(text) => text.as_ref().clone(),
+                Value::Int(n) => n.to_string(),
+                Value::UInt(n) => n.to_string(),
+                Value::Float(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => "null".to_owned(),
+                Value::List(items) => items
+                    .iter()
+                    .map(|item| match item {
+                        Value::String(text) => text.as_ref().clone(),
+                        other => describe(other),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => describe(&other),
+            },
+            Outcome::Compiled(value) => match &value {
+                compiled::Val::Str(_) | compiled::Val::String(_) => {
+                    value.as_str().unwrap_or_default().to_owned()
+                }
+                compiled::Val::Nodes(_) | compiled::Val::List(_) => compiled::items(&value)
+                    .map(|item| match item.as_str() {
+                        Some(text) => text.to_owned(),
+                        None => describe_compiled(&item),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => describe_compiled(other),
+            },
         })
+    }
+}
+
+/// [`describe`] for the compiled evaluator's values, word for word.
+fn describe_compiled(value: &compiled::Val<'_>) -> String {
+    match value {
+        compiled::Val::Str(_) | compiled::Val::String(_) => {
+            format!("\"{}\"", value.as_str().unwrap_or_default())
+        }
+        compiled::Val::Int(_)
+        | compiled::Val::UInt(_)
+        | compiled::Val::Double(_)
+        | compiled::Val::Bool(_)
+        | compiled::Val::Null => compiled::display(value),
+        compiled::Val::Nodes(_) | compiled::Val::List(_) => "a list".to_owned(),
+        compiled::Val::Map(_) => "a map".to_owned(),
+        compiled::Val::Type(_) => "a value of another type".to_owned(),
     }
 }
 
@@ -292,7 +482,15 @@ mod tests {
         let env = ExprEnv::new();
         let expr = env.compile(source).map_err(|e| e.message)?;
         let context = env.rule_context(&json!({"port": 22}))?;
-        expr.test(&context, &Subject::new(&resource, Some(clock()))?)
+        let subject = Subject::new(&resource, Some(clock()), &Needs::both())?;
+        let interpreted = expr.test(Backend::Interpreter, &context, &subject);
+        let compiled = expr.test(Backend::Compiled, &context, &subject);
+        match (&interpreted, &compiled) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{source}"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("{source}: the interpreter gave {interpreted:?}, compiled {compiled:?}"),
+        }
+        interpreted
     }
 
     fn clock() -> DateTime<Utc> {
@@ -424,9 +622,181 @@ mod tests {
             .compile("days_since('2026-01-01T00:00:00Z') > 1")
             .expect("compiles");
         let context = env.rule_context(&json!({})).expect("context");
-        let subject = Subject::new(&json!({}), None).expect("subject");
-        let err = expr.test(&context, &subject).expect_err("no clock");
-        assert!(err.contains("no clock"), "{err}");
+        let subject = Subject::new(&json!({}), None, &Needs::both()).expect("subject");
+        for backend in [Backend::Interpreter, Backend::Compiled] {
+            let err = expr
+                .test(backend, &context, &subject)
+                .expect_err("no clock");
+            assert!(err.contains("no clock"), "{err}");
+        }
+    }
+
+    /// Both evaluators on the corners rules depend on: the same value, or
+    /// both an error.
+    #[test]
+    fn the_evaluators_agree_on_cel_s_corners() {
+        let resource = json!({
+            "n": 3, "neg": -2, "d": 2.5, "s": "Ab", "nothing": null, "yes": true,
+            "list": [1, 2, 3], "names": ["a", "b"], "mixed": ["a", 1],
+            "tags": {"Name": "web", "env": "prod"},
+            "nested": [{"v": null}, {"v": 1}],
+        });
+        let env = ExprEnv::new();
+        let context = env.rule_context(&json!({"port": 22})).expect("context");
+        let subject = Subject::new(&resource, Some(clock()), &Needs::both()).expect("subject");
+        let mut values = 0;
+        for source in [
+            "resource.n == 3u",
+            "resource.n == 3.0",
+            "resource.neg < 0u",
+            "resource.d > resource.n",
+            "resource.nothing == null",
+            "resource.nothing == 0",
+            "resource.s == 'Ab'",
+            "resource.nothing.x == 1",
+            "resource.missing == 1",
+            "has(resource.missing)",
+            "has(resource.tags.Name)",
+            "has(resource.nothing.x)",
+            "has(resource.list.x)",
+            "resource.missing == 1 || true",
+            "true || resource.missing == 1",
+            "resource.missing == 1 && false",
+            "resource.missing == 1 && true",
+            "false && resource.missing",
+            "resource.nothing || true",
+            "resource.n || false",
+            "resource.list.exists(x, x == 2)",
+            "resource.list.all(x, x > 0)",
+            "resource.nested.exists(e, e.v > 0)",
+            "resource.nested.all(e, e.v > 0)",
+            "resource.nested.exists(e, e.v.x == 1)",
+            "resource.list.exists_one(x, x > 1)",
+            "resource.list.map(x, x * 2) == [2, 4, 6]",
+            "resource.list.filter(x, x > 1).size()",
+            "resource.list.map(x, x > 1, x)",
+            "'web' in resource.tags",
+            "'x' in resource.tags",
+            "2 in resource.list",
+            "2u in resource.list",
+            "1 in resource.tags",
+            "resource.tags['Name']",
+            "resource.tags['x']",
+            "resource.list[1]",
+            "resource.list[5]",
+            "resource.list[-1]",
+            "resource.list['a']",
+            "resource.names.join(', ')",
+            "resource.mixed.join(', ')",
+            "resource.s.upperAscii() + resource.s.lowerAscii()",
+            "resource.s.startsWith('A') && resource.s.endsWith('b') && resource.s.contains('b')",
+            "'a,b,,c'.split(',')",
+            "''.split(',')",
+            "'abc'.split('')",
+            "size(resource.s)",
+            "resource.s.size()",
+            "resource.tags.size()",
+            "size(resource.n)",
+            "string(resource.d)",
+            "string(2.0)",
+            "string(1e21)",
+            "string(0.1 + 0.2)",
+            "string(resource.n) + string(3u) + string(true)",
+            "string(resource.list)",
+            "int(resource.d)",
+            "int(-2.5)",
+            "int('12')",
+            "int('x')",
+            "int(1e19)",
+            "double(resource.n) / 2.0",
+            "double('1.5')",
+            "resource.n / 0",
+            "resource.n % 2",
+            "7 / 2",
+            "-7 / 2",
+            "-7 % 3",
+            "7u - 8u",
+            "9223372036854775807 + 1",
+            "-resource.neg",
+            "-resource.s",
+            "!resource.yes",
+            "!resource.n",
+            "type(resource.tags) == map",
+            "type(resource.list) == list",
+            "type(resource.n) == int",
+            "type(resource.s) == string",
+            "type(resource.nothing) == null_type",
+            "type(resource.d) == double",
+            "type(type(1)) == type",
+            "resource.n > 2 ? 'big' : 'small'",
+            "resource.nothing ? 1 : 2",
+            "[1, 'a'] == [1, 'a']",
+            "[1, 2] == [1u, 2.0]",
+            "resource.tags == resource.tags",
+            "[[1, 'x'], [2, 'y']].filter(p, p[0] > 1).map(p, p[1])",
+            "[] + [1] + resource.list",
+            "'a' < 'b'",
+            "true > false",
+            "null < 1",
+            "resource.list < resource.list",
+            "vars.port == 22",
+            "vars.missing",
+            "undefined_name",
+            "resource.d == 2.5",
+            "port_in_range(resource.n, 1, 5)",
+            "port_in_range('a', 1, 5)",
+            "ports_overlap(1u, 5, 5, 10)",
+            "days_since('2026-06-14T00:00:00Z')",
+            "days_since('yesterday')",
+            "covers_internet(['0.0.0.0/0'])",
+            "covers_internet([1])",
+            "covers_internet('0.0.0.0/0')",
+            "cidr_overlaps('10.0.0.0/8', 1)",
+            "is_rfc1918('10.1.0.0/16')",
+        ] {
+            let expr = env.compile(source).expect(source);
+            assert!(
+                expr.unsupported().is_none(),
+                "{source}: {:?}",
+                expr.unsupported()
+            );
+            let interpreted = expr.text(Backend::Interpreter, &context, &subject);
+            let compiled = expr.text(Backend::Compiled, &context, &subject);
+            match (&interpreted, &compiled) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "{source}");
+                    values += 1;
+                }
+                (Err(_), Err(_)) => {}
+                _ => {
+                    panic!("{source}: the interpreter gave {interpreted:?}, compiled {compiled:?}")
+                }
+            }
+        }
+        assert_eq!(values, 73, "expressions that gave a value");
+    }
+
+    #[test]
+    fn what_the_compiler_leaves_to_the_interpreter_still_runs() {
+        let env = ExprEnv::new();
+        let expr = env
+            .compile("{'a': resource.n}.a == 3")
+            .expect("compiles for the interpreter");
+        let unsupported = expr.unsupported().expect("a map literal is not compiled");
+        assert_eq!(
+            (
+                unsupported.line,
+                unsupported.column,
+                unsupported.what.as_str()
+            ),
+            (1, 1, "a map literal")
+        );
+        let context = env.rule_context(&json!({})).expect("context");
+        let subject = Subject::new(&json!({"n": 3}), None, &Needs::both()).expect("subject");
+        assert_eq!(
+            expr.test(Backend::Interpreter, &context, &subject),
+            Ok(Some(true))
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! compiles them once, and evaluates every selected rule against every
 //! resource of its type in parallel.
 
+pub mod compiled;
+pub mod data;
 pub mod expr;
 pub mod resources;
 pub mod rule;
@@ -19,7 +21,7 @@ use crate::analyze::Analysis;
 use crate::error::SourceError;
 use crate::snapshot::{CollectionError, Snapshot};
 use crate::verdict::{Severity, Status};
-use expr::{ExprEnv, Subject};
+use expr::{Backend, ExprEnv, Needs, Subject};
 use resources::{ResourceRef, ResourceType};
 use rule::Rule;
 
@@ -136,6 +138,14 @@ impl Engine {
         &self.rules
     }
 
+    /// Runs every rule on the interpreter: the reference the compiled
+    /// evaluator is checked against.
+    pub fn use_interpreter(&mut self) {
+        for rule in &mut self.rules {
+            let _ = rule.set_backend(Backend::Interpreter);
+        }
+    }
+
     /// A rule by id or alias.
     pub fn rule(&self, name: &str) -> Option<&Rule> {
         self.rules
@@ -219,10 +229,12 @@ impl Engine {
                 .filter(|rule| rule.resource == resource_type)
                 .copied()
                 .collect();
+            let needs = Needs::of(of_type.iter().flat_map(|rule| rule.evaluated()));
             resources::extract_into(
                 snapshot,
                 analysis,
                 resource_type,
+                &needs,
                 &mut findings,
                 |reference, subject| {
                     let reference = Arc::new(reference);

@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::expr::Subject;
+use super::expr::{Needs, Subject};
 use crate::analyze::Analysis;
 use crate::analyze::exposure::Exposure;
 use crate::analyze::guardduty::GuardDutyFacts;
@@ -177,12 +177,14 @@ pub fn extract(
     snapshot: &Snapshot,
     analysis: &Analysis,
     resource_type: ResourceType,
+    needs: &Needs,
 ) -> Vec<Extracted> {
     let mut out = Vec::new();
     extract_into(
         snapshot,
         analysis,
         resource_type,
+        needs,
         &mut out,
         |reference, subject| std::iter::once((reference, subject)),
     );
@@ -202,6 +204,7 @@ pub fn extract_into<T, I>(
     snapshot: &Snapshot,
     analysis: &Analysis,
     resource_type: ResourceType,
+    needs: &Needs,
     out: &mut Vec<T>,
     map: impl Fn(ResourceRef, Result<Subject, String>) -> I + Sync,
 ) where
@@ -226,7 +229,7 @@ pub fn extract_into<T, I>(
             for batch in $items.chunks(BATCH) {
                 let mapped: Vec<I> = batch
                     .par_iter()
-                    .map(|item| map(reference(&item.meta), Subject::new(item, now)))
+                    .map(|item| map(reference(&item.meta), Subject::new(item, now, needs)))
                     .collect();
                 out.extend(mapped.into_iter().flatten());
             }
@@ -243,6 +246,7 @@ pub fn extract_into<T, I>(
                                     facts,
                                 },
                                 now,
+                                needs,
                             ),
                             None => Err(format!("no derived facts for {}", item.meta.id)),
                         };
@@ -275,7 +279,7 @@ pub fn extract_into<T, I>(
                 identity_center_instances: &analysis.account.identity_center_instances,
             };
             let meta = ResourceMeta::new(account.to_owned(), arn.clone(), GLOBAL_REGION);
-            out.extend(map(reference(&meta), Subject::new(&resource, now)));
+            out.extend(map(reference(&meta), Subject::new(&resource, now, needs)));
         }
         ResourceType::Region => {
             for (name, region) in &snapshot.regions {
@@ -289,7 +293,7 @@ pub fn extract_into<T, I>(
                     guardduty: analysis.region(name).map(|facts| &facts.guardduty),
                 };
                 let meta = ResourceMeta::new(name.clone(), arn.clone(), name);
-                out.extend(map(reference(&meta), Subject::new(&resource, now)));
+                out.extend(map(reference(&meta), Subject::new(&resource, now, needs)));
             }
         }
         ResourceType::IamUser => each!(&snapshot.global.iam.users, |item: &IamUser| analysis

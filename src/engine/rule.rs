@@ -9,7 +9,8 @@ use include_dir::{Dir, include_dir};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::expr::{Expr, ExprEnv, RuleContext};
+use super::compiled::Unsupported;
+use super::expr::{Backend, Expr, ExprEnv, Needs, RuleContext, Subject};
 use super::resources::ResourceType;
 use super::vars::{self, VarValue};
 use crate::error::SourceError;
@@ -115,6 +116,7 @@ pub struct Rule {
     pub(crate) message: Vec<MessagePart>,
     pub(crate) unknown: Option<Vec<MessagePart>>,
     pub(crate) context: RuleContext,
+    backend: Backend,
     tests_now: Option<DateTime<Utc>>,
     tests: Vec<TestFile>,
 }
@@ -204,52 +206,94 @@ impl Rule {
             .collect()
     }
 
-    fn test_subject(&self, test: &TestFile) -> Result<super::expr::Subject, String> {
-        super::expr::Subject::new(&test.resource, test.now.or(self.tests_now))
+    fn test_subject(&self, test: &TestFile) -> Result<Subject, String> {
+        Subject::new(&test.resource, test.now.or(self.tests_now), &Needs::both())
+    }
+
+    /// Which evaluator runs the rule.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Where the compiler left one of this rule's expressions to the
+    /// interpreter, if it did.
+    pub fn unsupported(&self) -> Option<&Unsupported> {
+        self.expressions().find_map(Expr::unsupported)
+    }
+
+    /// Each expression with the evaluator it runs on: what the engine
+    /// reads to know which forms of a resource to build.
+    pub fn evaluated(&self) -> impl Iterator<Item = (Backend, &Expr)> {
+        self.expressions().map(|expr| (self.backend, expr))
+    }
+
+    fn expressions(&self) -> impl Iterator<Item = &Expr> {
+        std::iter::once(&self.when)
+            .chain(&self.severity_from)
+            .chain(
+                self.message
+                    .iter()
+                    .chain(self.unknown.iter().flatten())
+                    .filter_map(|part| match part {
+                        MessagePart::Expr(expr) => Some(expr),
+                        MessagePart::Text(_) => None,
+                    }),
+            )
+    }
+
+    /// Runs the rule on `backend`: the interpreter always can; the
+    /// compiled evaluator only when the rule compiled (see
+    /// [`Rule::unsupported`]).
+    pub fn set_backend(&mut self, backend: Backend) -> Result<(), Unsupported> {
+        if backend == Backend::Compiled
+            && let Some(unsupported) = self.unsupported()
+        {
+            return Err(unsupported.clone());
+        }
+        self.backend = backend;
+        Ok(())
     }
 
     /// Whether the resource fails the rule; `None` when the data the rule
     /// reads is missing.
-    pub fn check(&self, subject: &super::expr::Subject) -> Result<Option<bool>, String> {
-        self.when.test(&self.context, subject)
+    pub fn check(&self, subject: &Subject) -> Result<Option<bool>, String> {
+        self.when.test(self.backend, &self.context, subject)
     }
 
     /// The severity of a failure on this resource: the rule's own, or the
     /// one `severity_from` reads from the resource (a GuardDuty finding
     /// keeps GuardDuty's band).
-    pub(crate) fn severity_of(&self, subject: &super::expr::Subject) -> Result<Severity, String> {
+    pub(crate) fn severity_of(&self, subject: &Subject) -> Result<Severity, String> {
         let Some(expr) = &self.severity_from else {
             return Ok(self.severity);
         };
-        let text = expr.text(&self.context, subject)?;
+        let text = expr.text(self.backend, &self.context, subject)?;
         text.parse().map_err(|_| {
             format!("`severity_from` gave `{text}`, not info, low, medium, high or critical")
         })
     }
 
-    pub(crate) fn render_message(&self, subject: &super::expr::Subject) -> Result<String, String> {
+    pub(crate) fn render_message(&self, subject: &Subject) -> Result<String, String> {
         self.render(&self.message, subject)
     }
 
     /// Why the condition gave no verdict on this resource: the rule's
     /// `unknown` message, or a generic sentence when it has none.
-    pub(crate) fn render_unknown(&self, subject: &super::expr::Subject) -> Result<String, String> {
+    pub(crate) fn render_unknown(&self, subject: &Subject) -> Result<String, String> {
         match &self.unknown {
             Some(parts) => self.render(parts, subject),
             None => Ok("the data this rule reads is missing from the snapshot".to_owned()),
         }
     }
 
-    fn render(
-        &self,
-        parts: &[MessagePart],
-        subject: &super::expr::Subject,
-    ) -> Result<String, String> {
+    fn render(&self, parts: &[MessagePart], subject: &Subject) -> Result<String, String> {
         let mut out = String::new();
         for part in parts {
             match part {
                 MessagePart::Text(text) => out.push_str(text),
-                MessagePart::Expr(expr) => out.push_str(&expr.text(&self.context, subject)?),
+                MessagePart::Expr(expr) => {
+                    out.push_str(&expr.text(self.backend, &self.context, subject)?)
+                }
             }
         }
         Ok(out)
@@ -528,7 +572,7 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
     let context = env
         .rule_context(&file.vars)
         .map_err(|message| error(1, 1, format!("in `vars`: {message}")))?;
-    Ok(Rule {
+    let mut rule = Rule {
         digest: super::sha256_hex(text.as_bytes()),
         id: file.id,
         aliases: file.aliases,
@@ -549,9 +593,13 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
         message,
         unknown,
         context,
+        backend: Backend::Interpreter,
         tests_now: file.now,
         tests: file.tests,
-    })
+    };
+    // Compiled wherever every expression of the rule compiled.
+    let _ = rule.set_backend(Backend::Compiled);
+    Ok(rule)
 }
 
 /// Compiles a scalar's expression, mapping a position inside the

@@ -10,7 +10,7 @@ use crate::engine::rule::Rule;
 
 /// `rampart rules list`: one column per compliance framework any listed
 /// rule maps to, holding that rule's control ids, then its Prowler
-/// equivalents.
+/// equivalents and the evaluator that runs it.
 pub fn rule_list(rules: &[&Rule], width: Option<u16>) -> String {
     let frameworks: BTreeSet<&str> = rules
         .iter()
@@ -19,7 +19,7 @@ pub fn rule_list(rules: &[&Rule], width: Option<u16>) -> String {
     let mut table: Table = new_table(width);
     let mut header = vec!["Id", "Severity", "Resource"];
     header.extend(frameworks.iter().copied());
-    header.push("Prowler");
+    header.extend(["Prowler", "Evaluator"]);
     table.set_header(header);
     for rule in rules {
         let mut row = vec![
@@ -39,6 +39,7 @@ pub fn rule_list(rules: &[&Rule], width: Option<u16>) -> String {
                 .map(|checks| checks.join("\n"))
                 .unwrap_or_default(),
         );
+        row.push(rule.backend().name().to_owned());
         table.add_row(row);
     }
     format!("{table}\n{} rule(s)\n", rules.len())
@@ -56,6 +57,13 @@ pub fn rule_doc(rule: &Rule) -> String {
     );
     if !rule.aliases.is_empty() {
         out.push_str(&format!("Aliases: {}\n", rule.aliases.join(", ")));
+    }
+    match rule.unsupported() {
+        None => out.push_str("Evaluator: compiled\n"),
+        Some(unsupported) => out.push_str(&format!(
+            "Evaluator: interpreter ({} is not compiled, at {}:{} of its expression)\n",
+            unsupported.what, unsupported.line, unsupported.column
+        )),
     }
     out.push_str(&format!(
         "\nDescription\n  {}\n\nRationale\n  {}\n\nRemediation\n  {}\n",

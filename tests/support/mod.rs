@@ -6,6 +6,7 @@
 
 pub mod faults;
 pub mod moto;
+pub mod random_region;
 pub mod replay;
 pub mod seed;
 
