@@ -28,7 +28,7 @@ use rampart::engine::resources::{self, Extracted, ResourceRef, ResourceType};
 use rampart::pipeline::{Gate, Plan, PlanOptions, RunClock};
 use rampart::report::{self, Format};
 use rampart::snapshot::Snapshot;
-use rampart::snapshot::ec2::Protocol;
+use rampart::snapshot::ec2::{Protocol, SecurityGroup};
 use rampart::verdict::Status;
 
 const GROUPS: usize = 100_000;
@@ -36,6 +36,27 @@ const GROUPS: usize = 100_000;
 fn covers_internet(cidrs: &[&str]) -> bool {
     let networks: Vec<Network> = cidrs.iter().filter_map(|c| Network::parse(c)).collect();
     cidr::covers_internet(&networks)
+}
+
+/// SSH open to the whole internet, written directly in Rust.
+fn ssh_open(group: &SecurityGroup) -> bool {
+    group.ingress.iter().any(|p| {
+        let port = p.protocol == Protocol::All
+            || (p.protocol == Protocol::Tcp
+                && p.port_range.is_some_and(|r| r.from <= 22 && 22 <= r.to));
+        let sources: Vec<&str> = p
+            .ipv4_ranges
+            .iter()
+            .chain(&p.ipv6_ranges)
+            .map(|r| r.cidr.as_str())
+            .collect();
+        port && covers_internet(&sources)
+    })
+}
+
+/// A default group with rules, written directly in Rust.
+fn default_open(group: &SecurityGroup) -> bool {
+    group.name == "default" && (!group.ingress.is_empty() || !group.egress.is_empty())
 }
 
 /// The three rules written directly in Rust over the typed snapshot.
@@ -49,20 +70,7 @@ fn hand_written(snapshot: &Snapshot) -> usize {
     let mut failures = usize::from(root_mfa == Some(false));
     for region in snapshot.regions.values() {
         for group in &region.ec2.security_groups {
-            let ssh = group.ingress.iter().any(|p| {
-                let port = p.protocol == Protocol::All
-                    || (p.protocol == Protocol::Tcp
-                        && p.port_range.is_some_and(|r| r.from <= 22 && 22 <= r.to));
-                let sources: Vec<&str> = p
-                    .ipv4_ranges
-                    .iter()
-                    .chain(&p.ipv6_ranges)
-                    .map(|r| r.cidr.as_str())
-                    .collect();
-                port && covers_internet(&sources)
-            });
-            let default_open =
-                group.name == "default" && (!group.ingress.is_empty() || !group.egress.is_empty());
+            let (ssh, default_open) = (ssh_open(group), default_open(group));
             failures += usize::from(ssh) + usize::from(default_open);
         }
     }
@@ -93,20 +101,7 @@ fn hand_written_results(snapshot: &Snapshot) -> Vec<Finding> {
                 region: group.meta.region.clone(),
                 account: account.clone(),
             });
-            let ssh = group.ingress.iter().any(|p| {
-                let port = p.protocol == Protocol::All
-                    || (p.protocol == Protocol::Tcp
-                        && p.port_range.is_some_and(|r| r.from <= 22 && 22 <= r.to));
-                let sources: Vec<&str> = p
-                    .ipv4_ranges
-                    .iter()
-                    .chain(&p.ipv6_ranges)
-                    .map(|r| r.cidr.as_str())
-                    .collect();
-                port && covers_internet(&sources)
-            });
-            let default_open =
-                group.name == "default" && (!group.ingress.is_empty() || !group.egress.is_empty());
+            let (ssh, default_open) = (ssh_open(group), default_open(group));
             findings.push(result(
                 "ec2-security-group-ssh-open-to-internet",
                 &reference,

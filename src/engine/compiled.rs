@@ -728,36 +728,8 @@ impl Op {
                 hash,
                 test,
             } => select(operand.eval(f)?, field, *hash, *test),
-            Op::And(left, right) => {
-                let left = truthy(left.eval(f));
-                if left == Ok(false) {
-                    return Ok(Val::Bool(false));
-                }
-                match (left, right.eval(f)?) {
-                    (Ok(true), Val::Bool(b)) => Ok(Val::Bool(b)),
-                    (Err(_), Val::Bool(false)) => Ok(Val::Bool(false)),
-                    (Err(err), _) => Err(err),
-                    (_, other) => error(format!(
-                        "no such overload: _&&_ on bool and {}",
-                        other.type_name()
-                    )),
-                }
-            }
-            Op::Or(left, right) => {
-                let left = truthy(left.eval(f));
-                if left == Ok(true) {
-                    return Ok(Val::Bool(true));
-                }
-                match (left, right.eval(f)?) {
-                    (Ok(false), Val::Bool(b)) => Ok(Val::Bool(b)),
-                    (Err(_), Val::Bool(true)) => Ok(Val::Bool(true)),
-                    (Err(err), _) => Err(err),
-                    (_, other) => error(format!(
-                        "no such overload: _||_ on bool and {}",
-                        other.type_name()
-                    )),
-                }
-            }
+            Op::And(left, right) => logical(Fold::And, left, right, f),
+            Op::Or(left, right) => logical(Fold::Or, left, right, f),
             Op::Not(operand) => match operand.eval(f)? {
                 Val::Bool(b) => Ok(Val::Bool(!b)),
                 other => error(format!("no such overload: !_ on {}", other.type_name())),
@@ -819,6 +791,27 @@ impl Op {
             Op::Call(function, args) => call(*function, args, f),
             Op::Comprehension(compiled) => compiled.eval(f),
         }
+    }
+}
+
+/// `&&` and `||`: the left side decides alone when it is the absorbing
+/// value (false, true); otherwise the right side is evaluated and an
+/// error on the left stands unless the right is the absorbing value.
+fn logical<'a>(fold: Fold, left: &'a Op, right: &'a Op, f: &mut Frame<'a>) -> Outcome<'a> {
+    let absorbing = fold == Fold::Or;
+    let left = truthy(left.eval(f));
+    if left == Ok(absorbing) {
+        return Ok(Val::Bool(absorbing));
+    }
+    match (left, right.eval(f)?) {
+        (Ok(_), Val::Bool(b)) => Ok(Val::Bool(b)),
+        (Err(_), Val::Bool(b)) if b == absorbing => Ok(Val::Bool(b)),
+        (Err(err), _) => Err(err),
+        (Ok(_), other) => error(format!(
+            "no such overload: {} on bool and {}",
+            if absorbing { "_||_" } else { "_&&_" },
+            other.type_name()
+        )),
     }
 }
 
@@ -903,7 +896,7 @@ fn map_lookup<'a>(entries: &'a [Entry], key: &Val<'_>) -> Result<Option<&'a Node
             let text = key.as_str().unwrap_or_default();
             Ok(Node::field(entries, text, key_hash(text)))
         }
-        Val::Int(_) | Val::UInt(_) | Val::Bool(_) => Ok(entries
+        Val::Int(_) | Val::UInt(_) | Val::Double(_) | Val::Bool(_) => Ok(entries
             .iter()
             .rev()
             .find(|entry| {

@@ -216,7 +216,9 @@ impl<'k> ser::Serializer for NodeSerializer<'k> {
         variant: &'static str,
         value: &T,
     ) -> Result<Node> {
-        Ok(wrap(Some(variant), value.serialize(self)?))
+        // The variant's content is nested under its name, so the fields
+        // kept are not its fields.
+        Ok(wrap(Some(variant), Node::of(value)?))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder> {
         Ok(SeqBuilder {

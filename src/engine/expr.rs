@@ -345,6 +345,8 @@ impl Expr {
                     })
                     .collect::<Vec<_>>()
                     .join(", "),
+                // The interpreter turns a type it returns into its name.
+                compiled::Val::Type(name) => (*name).to_owned(),
                 other => describe_compiled(other),
             },
         })
@@ -364,7 +366,7 @@ fn describe_compiled(value: &compiled::Val<'_>) -> String {
         | compiled::Val::Null => compiled::display(value),
         compiled::Val::Nodes(_) | compiled::Val::List(_) => "a list".to_owned(),
         compiled::Val::Map(_) => "a map".to_owned(),
-        compiled::Val::Type(_) => "a value of another type".to_owned(),
+        compiled::Val::Type(name) => format!("\"{name}\""),
     }
 }
 
@@ -753,6 +755,10 @@ mod tests {
             "covers_internet('0.0.0.0/0')",
             "cidr_overlaps('10.0.0.0/8', 1)",
             "is_rfc1918('10.1.0.0/16')",
+            "type(resource.n)",
+            "[type(1)]",
+            "1.0 in resource.tags",
+            "2.5 in resource.tags",
         ] {
             let expr = env.compile(source).expect(source);
             assert!(
@@ -773,7 +779,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(values, 73, "expressions that gave a value");
+        assert_eq!(values, 77, "expressions that gave a value");
     }
 
     #[test]
