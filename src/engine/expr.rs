@@ -335,38 +335,40 @@ impl Expr {
                 other => describe(&other),
             },
             Outcome::Compiled(value) => match &value {
-                compiled::Val::Str(_) | compiled::Val::String(_) => {
-                    value.as_str().unwrap_or_default().to_owned()
-                }
                 compiled::Val::Nodes(_) | compiled::Val::List(_) => compiled::items(&value)
-                    .map(|item| match item.as_str() {
+                    .map(|item| match as_interpreted_string(&item) {
                         Some(text) => text.to_owned(),
                         None => describe_compiled(&item),
                     })
                     .collect::<Vec<_>>()
                     .join(", "),
-                // The interpreter turns a type it returns into its name.
-                compiled::Val::Type(name) => (*name).to_owned(),
-                other => describe_compiled(other),
+                other => match as_interpreted_string(other) {
+                    Some(text) => text.to_owned(),
+                    None => describe_compiled(other),
+                },
             },
         })
     }
 }
 
+/// The text of a value the interpreter hands back as a string: strings,
+/// and types, which it turns into their names.
+fn as_interpreted_string<'v>(value: &'v compiled::Val<'_>) -> Option<&'v str> {
+    match value {
+        compiled::Val::Type(name) => Some(name),
+        other => other.as_str(),
+    }
+}
+
 /// [`describe`] for the compiled evaluator's values, word for word.
 fn describe_compiled(value: &compiled::Val<'_>) -> String {
+    if let Some(text) = as_interpreted_string(value) {
+        return format!("\"{text}\"");
+    }
     match value {
-        compiled::Val::Str(_) | compiled::Val::String(_) => {
-            format!("\"{}\"", value.as_str().unwrap_or_default())
-        }
-        compiled::Val::Int(_)
-        | compiled::Val::UInt(_)
-        | compiled::Val::Double(_)
-        | compiled::Val::Bool(_)
-        | compiled::Val::Null => compiled::display(value),
         compiled::Val::Nodes(_) | compiled::Val::List(_) => "a list".to_owned(),
         compiled::Val::Map(_) => "a map".to_owned(),
-        compiled::Val::Type(name) => format!("\"{name}\""),
+        other => compiled::display(other),
     }
 }
 
