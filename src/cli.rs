@@ -18,6 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use chrono::Utc;
 
 use crate::collect::{self, CollectOptions, RegionSelection};
+use crate::engine::resources::ResourceType;
 use crate::engine::rule::Rule;
 use crate::engine::{Engine, Selection};
 use crate::files;
@@ -280,6 +281,22 @@ pub enum RulesCommand {
         #[arg(value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// The fields a rule reads as `resource` on TYPE, with their types and
+    /// meaning; without TYPE, the resource types.
+    Schema {
+        #[arg(value_name = "TYPE", value_parser = resource_type)]
+        resource_type: Option<ResourceType>,
+    },
+}
+
+fn resource_type(name: &str) -> Result<ResourceType, String> {
+    ResourceType::ALL
+        .into_iter()
+        .find(|t| t.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = ResourceType::ALL.iter().map(|t| t.name()).collect();
+            format!("no resource type `{name}` (one of: {})", names.join(", "))
+        })
 }
 
 #[derive(Debug, Args)]
@@ -759,6 +776,12 @@ fn rules(command: RulesCommand) -> anyhow::Result<Exit> {
                 return Ok(Exit::Failing);
             }
         }
+        RulesCommand::Schema { resource_type } => match resource_type {
+            Some(resource_type) => {
+                print(&report::rules::schema_doc(resource_type, terminal_width()))?
+            }
+            None => print(&report::rules::schema_overview(terminal_width()))?,
+        },
     }
     Ok(Exit::Success)
 }

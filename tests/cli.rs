@@ -1283,3 +1283,103 @@ tests:
     assert!(!web.is_empty());
     assert_eq!(failing, web);
 }
+
+/// A rule's expressions and its tests' resources are checked against the
+/// resource type's schema when it loads: a misspelt field stops `evaluate`
+/// and `rules test` at its file, line and column (exit 2) before anything
+/// is read or written, and `rules schema` lists the fields that exist.
+#[test]
+fn a_misspelt_field_stops_the_run_at_its_position() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let rules = home.path().join("rules");
+    fs::create_dir_all(&rules).expect("rules dir");
+    let rule = |when: &str, tested_field: &str| {
+        format!(
+            "id: ec2-security-group-many-rules
+title: The group has many rules
+severity: low
+resource: security_group
+description: d
+rationale: r
+remediation:
+  text: split it
+when: {when}
+message: '{{{{ resource.id }}}} has many rules'
+tests:
+  - {{name: many, expect: fail, resource: {{id: sg-1, {tested_field}: 60}}}}
+  - {{name: few, expect: pass, resource: {{id: sg-2, {tested_field}: 2}}}}
+"
+        )
+    };
+    let file = rules.join("many.yaml");
+    let dir = rules.to_str().expect("utf-8");
+    let report = home.path().join("report.json");
+    let evaluate = [
+        "evaluate",
+        DEMO,
+        "--rules",
+        dir,
+        "--output",
+        &format!("json={}", report.display()),
+    ];
+
+    fs::write(&file, rule("resource.rule_cont > 50", "rule_count")).expect("write rule");
+    let (code, stdout, stderr) = run(home.path(), &evaluate);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: {}:9:15: in `when`: `resource` (a security_group) has no field `rule_cont`; did you mean `rule_count`? in `resource.rule_cont > 50`\n",
+            file.display()
+        )
+    );
+    assert!(!report.exists());
+    let (code, _, stderr) = run(home.path(), &["rules", "test", dir]);
+    assert_eq!(code, 2, "{stderr}");
+
+    fs::write(&file, rule("resource.rule_count > '50'", "rule_count")).expect("write rule");
+    let (code, _, stderr) = run(home.path(), &evaluate);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: {}:9:27: in `when`: `resource.rule_count` (a number) cannot be ordered against `'50'` (a string) in `resource.rule_count > '50'`\n",
+            file.display()
+        )
+    );
+
+    // The condition is right; a test's resource misspells the field, so
+    // the test would test nothing.
+    fs::write(&file, rule("resource.rule_count > 50", "rule_cont")).expect("write rule");
+    let (code, _, stderr) = run(home.path(), &evaluate);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "rampart: error: {}:12:12: test `many`: `resource` has no field `rule_cont`; did you mean `rule_count`?\n",
+            file.display()
+        )
+    );
+
+    fs::write(&file, rule("resource.rule_count > 50", "rule_count")).expect("write rule");
+    let (code, _, stderr) = run(home.path(), &evaluate);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(report.exists());
+
+    let (code, stdout, _) = run(home.path(), &["rules", "schema", "security_group"]);
+    assert_eq!(code, 0);
+    let rule_count = stdout
+        .lines()
+        .find(|line| line.contains(" resource.rule_count "))
+        .expect("rule_count listed");
+    assert!(
+        rule_count.contains("┆ uint ") && rule_count.contains("┆ analysis "),
+        "{rule_count}"
+    );
+    let (code, _, stderr) = run(home.path(), &["rules", "schema", "security_groups"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no resource type `security_groups` (one of: account, region,"),
+        "{stderr}"
+    );
+}

@@ -27,6 +27,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::ingress::{GroupRule, group_rules};
@@ -40,7 +41,7 @@ use crate::snapshot::ec2::{NetworkAcl, SecurityGroup};
 
 /// The internet exposure of an interface or of an instance (all of its
 /// interfaces).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Exposure {
     /// Public IPv4 addresses and Elastic IPs, on any private address.
     pub public_ips: Vec<String>,
@@ -59,7 +60,7 @@ pub struct Exposure {
 }
 
 /// A span of ports the security groups open to the whole internet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct OpenPort {
     /// `tcp` or `udp`.
     pub protocol: &'static str,
@@ -74,7 +75,7 @@ pub struct OpenPort {
 }
 
 /// A span of reachable ports and the element deciding every hop.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PortPath {
     pub protocol: &'static str,
     pub family: &'static str,

@@ -1,10 +1,11 @@
 //! GuardDuty's state in a region, from its detector.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::snapshot::guardduty::GuardDutyRegion;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct GuardDutyFacts {
     /// `enabled`, `suspended`, `not_enabled` (no detector), or `null` when
     /// the detector's state could not be read.

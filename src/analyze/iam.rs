@@ -5,6 +5,7 @@
 //! gone unused, on the snapshot's clock.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::snapshot::iam::{
@@ -13,19 +14,19 @@ use crate::snapshot::iam::{
 };
 use crate::snapshot::sts::AccountIdentity;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct RootFacts {
     pub arn: String,
-    /// `None` when neither the summary nor the credential report could be read.
+    /// `null` when neither the summary nor the credential report could be read.
     pub mfa_enabled: Option<bool>,
-    /// What kind of device protects root; `None` when that cannot be known.
+    /// What kind of device protects root; `null` when that cannot be known.
     pub mfa_type: Option<MfaType>,
     pub access_keys_present: Option<bool>,
     /// The credential report's `<root_account>` row.
     pub credentials: Option<CredentialReportRow>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MfaType {
     None,
@@ -81,8 +82,14 @@ impl RootFacts {
 
 /// A user's credentials as the analysis reads them, and how long each has
 /// gone unused when the snapshot was taken.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct UserFacts {
+    /// `source` (`credential_report`, or `user_calls` for a user the
+    /// report does not list), `as_of` (the report's generation time, when
+    /// it is the source), `console_password` (`enabled`, `set`,
+    /// `last_used`), `mfa_active` and `access_keys` (each with `name`,
+    /// `id`, `active`, `created` and `last_used`); a part is `null` when it
+    /// could not be read.
     pub credentials: UserCredentials,
     /// The console password (when enabled) and every active access key
     /// whose idle time is known.
@@ -95,7 +102,7 @@ pub struct UserFacts {
 /// The console password, MFA and access keys of a user: from the calls
 /// about that user where they were made, otherwise from the credential
 /// report's row. Each part is `None` when it cannot be known.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct UserCredentials {
     pub source: CredentialSource,
     /// When the credential report was generated, where it is the source:
@@ -109,7 +116,7 @@ pub struct UserCredentials {
     pub access_keys: Option<Vec<UserAccessKey>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialSource {
     /// GetLoginProfile, ListMFADevices, ListAccessKeys and
@@ -118,7 +125,7 @@ pub enum CredentialSource {
     CredentialReport,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ConsolePassword {
     pub enabled: bool,
     /// When the password was set: the login profile's creation, or the
@@ -127,16 +134,16 @@ pub struct ConsolePassword {
     pub last_used: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct UserAccessKey {
     /// `access key AKIA…`, or `access key 1` and `access key 2` as the
     /// credential report numbers the keys it does not identify.
     pub name: String,
-    /// `None` when the credential report is the source.
+    /// `null` when the credential report is the source.
     pub id: Option<String>,
     pub active: bool,
     pub created: Option<DateTime<Utc>>,
-    /// `None` when its last use could not be read; a use with no date
+    /// `null` when its last use could not be read; a use with no date
     /// when the key was never used.
     pub last_used: Option<AccessKeyLastUsed>,
 }
@@ -241,7 +248,7 @@ impl UserCredentials {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct IdleCredential {
     /// `console password`, `access key AKIA…` or `access key 1`.
     pub credential: String,

@@ -2,6 +2,7 @@
 //! region, and which permission sets grant administrator rights, from their
 //! managed policies and inline policy documents.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -12,7 +13,7 @@ use crate::snapshot::{ResourceMeta, Snapshot};
 
 /// An instance with every permission set's derived facts, for the account
 /// resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct InstanceFacts {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -25,15 +26,15 @@ pub struct InstanceFacts {
 }
 
 /// A permission set as collected, and what its policies grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PermissionSetFacts {
     #[serde(flatten)]
     pub set: PermissionSet,
     /// Whether the inline policy allows every action on every resource
-    /// without conditions; `None` when it could not be read.
+    /// without conditions; `null` when it could not be read.
     pub inline_policy_allows_everything: Option<bool>,
     /// AdministratorAccess attached, or an inline policy allowing `*` on
-    /// `*`; `None` when a policy could not be read and the other did not
+    /// `*`; `null` when a policy could not be read and the other did not
     /// grant.
     pub grants_administrator: Option<bool>,
 }

@@ -5,6 +5,7 @@
 //! 128.0.0.0/1, possibly on different port ranges that overlap on it. Every
 //! security-group rule and the exposure analysis read this one fact.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::cidr::Network;
@@ -13,7 +14,7 @@ use super::sets::{Family, Flows, Intervals, PortText};
 use crate::snapshot::ec2::{CidrSource, Permission, Protocol, SecurityGroup};
 
 /// The inbound traffic a group admits from every address of a family.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct InternetIngress {
     /// Every protocol and port (rules for protocol `all`), when those rules
     /// together cover the internet.
@@ -32,14 +33,14 @@ pub struct InternetIngress {
 /// The sources that together cover the internet, per family; a family's
 /// list is empty when its addresses are not all admitted. Ranges inside
 /// another listed range are left out.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct OpenSources {
     pub ipv4_sources: Vec<String>,
     pub ipv6_sources: Vec<String>,
 }
 
 /// Ports `from..=to`, open to the internet through `sources`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct OpenPorts {
     pub from: i32,
     pub to: i32,

@@ -4,6 +4,7 @@
 //! evaluation per direction, family and transport over (port, address)
 //! pairs ([`AclDecisions`]), which the exposure model reads too.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::cidr::Network;
@@ -15,7 +16,7 @@ use crate::snapshot::ec2::{NetworkAcl, NetworkAclEntry, Protocol, RuleAction};
 /// address of IPv4 or of IPv6: allows for narrower ranges that together
 /// cover the internet count, and a narrower deny ahead of an allow takes
 /// its port out of this list (it is no longer open to the whole internet).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Admission {
     /// Admitted TCP ports, each span labelled with the first entry
     /// admitting it.
@@ -27,10 +28,15 @@ pub struct Admission {
 }
 
 /// Derived facts about one ACL, for rules.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AclFacts {
-    /// IPv4 and IPv6 together.
+    /// The `tcp` and `udp` port spans the ACL admits from every internet
+    /// address of a family (IPv4 and IPv6 together), by first-match
+    /// evaluation per address and port, each with the first admitting
+    /// `rule_number`; `all_protocols_rule`, the first all-protocol allow
+    /// that opens some port to the whole internet.
     pub internet_ingress: Admission,
+    /// The same, outbound to the internet.
     pub internet_egress: Admission,
     /// Ephemeral ports (1024-65535) to which the ACL lets no reply out to
     /// the internet addresses it serves inbound, per transport: clients
@@ -40,7 +46,7 @@ pub struct AclFacts {
     pub ephemeral_return_blocked: ReturnBlocked,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ReturnBlocked {
     pub tcp: Vec<PortSpan>,
     pub udp: Vec<PortSpan>,

@@ -5,6 +5,7 @@
 use super::ingress::InternetIngress;
 use std::collections::HashMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::cidr::Network;
@@ -18,7 +19,7 @@ use crate::snapshot::ec2::{
 /// AWS reserves the first four addresses and the last one of every subnet.
 const RESERVED_PER_SUBNET: u128 = 5;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct SubnetFacts {
     /// The explicitly associated route table, else the VPC's main table.
     pub route_table_id: Option<String>,
@@ -28,20 +29,23 @@ pub struct SubnetFacts {
     /// The internet gateway the subnet's table sends internet addresses to.
     pub internet_gateway_id: Option<String>,
     /// Whether the table sends some internet IPv4 addresses to an internet
-    /// gateway; `None` when the subnet's table is not in the snapshot.
+    /// gateway, by longest prefix; `null` when the subnet's table is not in
+    /// the snapshot.
     pub public_ipv4: Option<bool>,
     /// The same for IPv6: a ::/0 route to an internet gateway makes a
     /// subnet IPv6-public, not IPv4-public.
     pub public_ipv6: Option<bool>,
+    /// The network ACL associated with the subnet.
     pub network_acl_id: Option<String>,
     /// Addresses instances can use: the IPv4 block less the five AWS keeps.
     pub usable_addresses: Option<u64>,
+    /// Usable addresses that are not available.
     pub used_addresses: Option<u64>,
     /// `used_addresses` as a percentage of `usable_addresses`.
     pub used_percent: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct VpcFacts {
     /// Every associated IPv4 CIDR.
     pub ipv4_cidrs: Vec<String>,
@@ -50,17 +54,20 @@ pub struct VpcFacts {
     /// Of those, the ones recording rejected traffic (traffic type `ALL`
     /// or `REJECT`), as CIS 3.7 and EC2.6 ask.
     pub rejected_traffic_flow_log_ids: Vec<String>,
+    /// Subnets in the VPC.
     pub subnet_count: usize,
+    /// Network interfaces in the VPC.
     pub network_interface_count: usize,
     /// Other VPCs of the account, in any region, whose IPv4 ranges overlap
-    /// this one's (filled in across regions by the caller).
+    /// this one's; two default VPCs are not compared (filled in across
+    /// regions by the caller).
     pub overlapping_vpcs: Vec<VpcOverlap>,
     /// Other regions whose VPCs could not be listed, so overlaps with them
     /// are unknown (filled in by the caller).
     pub unlisted_regions: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 pub struct VpcOverlap {
     pub vpc_id: String,
     pub region: String,
@@ -71,7 +78,7 @@ pub struct VpcOverlap {
     pub other_cidr: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct SecurityGroupFacts {
     /// Every IPv4 and IPv6 range of the group's VPC.
     pub vpc_cidrs: Vec<String>,
@@ -79,11 +86,18 @@ pub struct SecurityGroupFacts {
     pub network_interface_ids: Vec<String>,
     /// Rules as AWS counts them against the quota: one per source.
     pub rule_count: usize,
-    /// What the group's inbound rules admit from the whole internet.
+    /// What the group's inbound rules together admit from the whole
+    /// internet: `tcp` and `udp` (disjoint port spans `from`-`to`, rules
+    /// for every protocol included, each with `ipv4_sources` and
+    /// `ipv6_sources`, the ranges covering that family, empty when they do
+    /// not), `all_protocols` (the same sources for rules of protocol `all`,
+    /// or `null`), and `every_tcp_port` and `every_udp_port` (the sources,
+    /// when every port of the protocol is open to the internet in one
+    /// family or the other, else `null`).
     pub internet_ingress: InternetIngress,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct RouteTableFacts {
     /// Subnets explicitly associated with the table.
     pub subnet_ids: Vec<String>,
@@ -91,28 +105,31 @@ pub struct RouteTableFacts {
     /// longest prefix, in either family): every subnet using the table is
     /// public.
     pub internet_gateway_id: Option<String>,
+    /// Routes over VPC peering connections: the destination, the peer's
+    /// ranges and `within_peer` (inside the union of the peer's ranges);
+    /// both `null` when the peering connection is not in the snapshot.
     pub peering_routes: Vec<PeeringRoute>,
 }
 
 /// A route sending traffic over a VPC peering connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PeeringRoute {
     pub destination: String,
     pub peering_connection_id: String,
-    /// The ranges of the VPC on the other side; `None` when the peering
+    /// The ranges of the VPC on the other side; `null` when the peering
     /// connection is not in the snapshot.
     pub peer_cidrs: Option<Vec<String>>,
     /// Whether the destination lies inside the union of the peer's ranges;
-    /// false when it also covers addresses the peer does not hold, `None`
+    /// false when it also covers addresses the peer does not hold, `null`
     /// when the peer's ranges are unknown.
     pub within_peer: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct NatGatewayFacts {
     /// Whether the gateway's subnet routes internet IPv4 addresses to an
     /// internet gateway (an IPv6 route does not let a NAT gateway reach
-    /// the IPv4 internet); `None` when the subnet or its route table is not
+    /// the IPv4 internet); `null` when the subnet or its route table is not
     /// in the snapshot.
     pub subnet_public: Option<bool>,
 }

@@ -2,6 +2,7 @@
 //! sets, the ephemeral range replies go to, and labelled spans as rules see
 //! them.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::sets::{self, Intervals};
@@ -72,7 +73,7 @@ pub fn ephemeral_ports() -> Intervals {
 
 /// Ports `from..=to`, admitted by the ACL entry `rule_number` when the set
 /// comes from an ACL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PortSpan {
     pub from: i32,
     pub to: i32,

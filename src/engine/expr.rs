@@ -21,6 +21,7 @@ use cel::{Context, Env, ExecutionError, FunctionContext, Program};
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
+use super::check::{self, Scope};
 use super::compiled::{self, Unsupported};
 use super::data::Node;
 use crate::analyze::cidr::{Network, covers_internet};
@@ -59,6 +60,15 @@ pub struct Expr {
     compiled: Result<compiled::Program, Unsupported>,
 }
 
+impl Expr {
+    /// Both evaluators' forms of a parsed program: the compiled one from
+    /// the interpreter's own syntax tree, so the text is parsed once.
+    fn of(program: Program) -> Expr {
+        let compiled = compiled::Program::compile(program.expression(), program.source_info());
+        Expr { program, compiled }
+    }
+}
+
 /// Why an expression did not compile: position within the expression text
 /// (1-based) and the interpreter's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,8 +93,29 @@ impl ExprEnv {
         ExprEnv { env: Arc::new(env) }
     }
 
-    pub fn compile(&self, source: &str) -> Result<Expr, CompileError> {
-        let program = self.env.compile(source).map_err(|errors| {
+    /// Parses `source` once, checks it against what `scope` says the
+    /// resource and `vars` hold, and compiles it for both evaluators.
+    pub fn compile(&self, source: &str, scope: &Scope) -> Result<Expr, CompileError> {
+        let program = self.parse(source)?;
+        check::check(program.expression(), program.source_info(), scope).map_err(|error| {
+            CompileError {
+                line: error.line,
+                column: error.column,
+                message: error.message,
+            }
+        })?;
+        Ok(Expr::of(program))
+    }
+
+    /// Compiles without the type check, for tests of what each evaluator
+    /// does with a value the checker would have refused.
+    #[cfg(test)]
+    pub(crate) fn compile_unchecked(&self, source: &str) -> Result<Expr, CompileError> {
+        self.parse(source).map(Expr::of)
+    }
+
+    fn parse(&self, source: &str) -> Result<Program, CompileError> {
+        self.env.compile(source).map_err(|errors| {
             let first = errors.errors.first();
             let (line, column) = first.map_or((1, 1), |e| {
                 (
@@ -99,17 +130,7 @@ impl ExprEnv {
                     .map(|e| e.msg.clone())
                     .unwrap_or_else(|| errors.to_string()),
             }
-        })?;
-        // The same parser, for the syntax tree with its positions.
-        let compiled = match self.env.parser().parse_with_source_info(source) {
-            Ok((tree, positions)) => compiled::Program::compile(&tree, &positions),
-            Err(errors) => Err(Unsupported {
-                line: 1,
-                column: 1,
-                what: errors.to_string(),
-            }),
-        };
-        Ok(Expr { program, compiled })
+        })
     }
 
     /// The evaluation context of one rule: helpers and the rule's `vars`.
@@ -199,6 +220,11 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// The compiled evaluator's form of the resource, when it was built.
+    pub fn node(&self) -> Option<&Node> {
+        self.node.as_ref()
+    }
+
     pub fn new<T: Serialize>(
         resource: &T,
         now: Option<DateTime<Utc>>,
@@ -484,7 +510,7 @@ mod tests {
 
     fn verdict(source: &str, resource: serde_json::Value) -> Result<Option<bool>, String> {
         let env = ExprEnv::new();
-        let expr = env.compile(source).map_err(|e| e.message)?;
+        let expr = env.compile_unchecked(source).map_err(|e| e.message)?;
         let context = env.rule_context(&json!({"port": 22}))?;
         let subject = Subject::new(&resource, Some(clock()), &Needs::both())?;
         let interpreted = expr.test(Backend::Interpreter, &context, &subject);
@@ -623,7 +649,7 @@ mod tests {
     fn without_a_clock_reading_the_time_is_an_error() {
         let env = ExprEnv::new();
         let expr = env
-            .compile("days_since('2026-01-01T00:00:00Z') > 1")
+            .compile_unchecked("days_since('2026-01-01T00:00:00Z') > 1")
             .expect("compiles");
         let context = env.rule_context(&json!({})).expect("context");
         let subject = Subject::new(&json!({}), None, &Needs::both()).expect("subject");
@@ -762,7 +788,7 @@ mod tests {
             "1.0 in resource.tags",
             "2.5 in resource.tags",
         ] {
-            let expr = env.compile(source).expect(source);
+            let expr = env.compile_unchecked(source).expect(source);
             assert!(
                 expr.unsupported().is_none(),
                 "{source}: {:?}",
@@ -788,7 +814,7 @@ mod tests {
     fn what_the_compiler_leaves_to_the_interpreter_still_runs() {
         let env = ExprEnv::new();
         let expr = env
-            .compile("{'a': resource.n}.a == 3")
+            .compile_unchecked("{'a': resource.n}.a == 3")
             .expect("compiles for the interpreter");
         let unsupported = expr.unsupported().expect("a map literal is not compiled");
         assert_eq!(
@@ -810,7 +836,7 @@ mod tests {
     #[test]
     fn compile_errors_carry_their_position() {
         let err = ExprEnv::new()
-            .compile("resource.ingress.exists(p, p.port ==)")
+            .compile_unchecked("resource.ingress.exists(p, p.port ==)")
             .expect_err("does not compile");
         assert_eq!((err.line, err.column), (1, 37));
         assert!(

@@ -2,11 +2,13 @@
 //! compiles them once, and evaluates every selected rule against every
 //! resource of its type in parallel.
 
+pub mod check;
 pub mod compiled;
 pub mod data;
 pub mod expr;
 pub mod resources;
 pub mod rule;
+pub mod schema;
 pub mod vars;
 
 use std::borrow::Borrow;
@@ -696,8 +698,8 @@ mod tests {
 
     #[test]
     fn a_condition_that_fails_on_a_resource_is_an_error_result() {
-        // A rule that reads a field one group lacks: that group's result is
-        // ERROR with the interpreter's reason, the others still decide.
+        // A rule that reads a tag one group lacks: that group's result is
+        // ERROR with the evaluator's reason, the others still decide.
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(
             dir.path().join("rule.yaml"),
@@ -708,11 +710,11 @@ resource: security_group
 description: d
 rationale: r
 remediation: {text: x}
-when: 'resource.name == "db" ? resource.no_such_field == 1 : false'
+when: 'resource.name == "db" ? resource.tags.no_such_tag == "1" : false'
 message: m
 tests:
   - {name: other, expect: pass, resource: {name: web}}
-  - {name: db, expect: fail, resource: {name: db, no_such_field: 1}}
+  - {name: db, expect: fail, resource: {name: db, tags: {no_such_tag: "1"}}}
 "#,
         )
         .expect("write rule");

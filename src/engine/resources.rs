@@ -2,19 +2,29 @@
 //! which listing call it comes from (when that call failed in a region,
 //! rules on the type are "not evaluated" there, never passed).
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
 use rayon::prelude::*;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::expr::{Needs, Subject};
+use super::schema::{self, Object};
 use crate::analyze::Analysis;
 use crate::analyze::exposure::Exposure;
 use crate::analyze::guardduty::GuardDutyFacts;
-use crate::analyze::iam::RootFacts;
+use crate::analyze::iam::{RootFacts, UserFacts};
 use crate::analyze::identity_center::InstanceFacts;
-use crate::snapshot::ec2::{
-    Instance, InstanceMetadataDefaults, NatGateway, NetworkAcl, NetworkInterface, RouteTable,
-    SecurityGroup, Subnet, Vpc,
+use crate::analyze::nacl::AclFacts;
+use crate::analyze::network::{
+    NatGatewayFacts, RouteTableFacts, SecurityGroupFacts, SubnetFacts, VpcFacts,
 };
+use crate::snapshot::ec2::{
+    FlowLog, Instance, InstanceMetadataDefaults, InternetGateway, NatGateway, NetworkAcl,
+    NetworkInterface, RouteTable, SecurityGroup, Subnet, TransitGateway, Vpc, VpcPeeringConnection,
+};
+use crate::snapshot::guardduty::{Detector, Finding};
 use crate::snapshot::iam::{GLOBAL_REGION, IamAccount, IamUser};
 use crate::snapshot::{CollectionError, ResourceMeta, Snapshot, budgets, cloudwatch};
 
@@ -105,6 +115,78 @@ impl ResourceType {
     pub fn is_global(self) -> bool {
         matches!(self, ResourceType::Account | ResourceType::IamUser)
     }
+
+    pub const ALL: [ResourceType; 17] = [
+        ResourceType::Account,
+        ResourceType::Region,
+        ResourceType::Vpc,
+        ResourceType::Subnet,
+        ResourceType::RouteTable,
+        ResourceType::InternetGateway,
+        ResourceType::NatGateway,
+        ResourceType::NetworkAcl,
+        ResourceType::SecurityGroup,
+        ResourceType::NetworkInterface,
+        ResourceType::Instance,
+        ResourceType::FlowLog,
+        ResourceType::TransitGateway,
+        ResourceType::VpcPeeringConnection,
+        ResourceType::IamUser,
+        ResourceType::GuarddutyDetector,
+        ResourceType::GuarddutyFinding,
+    ];
+
+    /// What rules read as `resource` on this type: read once from the
+    /// types [`extract_into`] serialises, with the analysis's facts marked.
+    pub fn schema(self) -> &'static Arc<Object> {
+        static SCHEMAS: OnceLock<BTreeMap<ResourceType, Arc<Object>>> = OnceLock::new();
+        let schemas = SCHEMAS.get_or_init(|| {
+            ResourceType::ALL
+                .into_iter()
+                .map(|resource_type| (resource_type, Arc::new(resource_type.read_schema())))
+                .collect()
+        });
+        &schemas[&self]
+    }
+
+    fn read_schema(self) -> Object {
+        /// A snapshot item with the analysis's facts flattened into it.
+        fn with_facts<R: JsonSchema + 'static, F: JsonSchema>() -> Object {
+            let facts = schema::object_of::<F>();
+            schema::object_of::<WithFacts<'static, R, F>>()
+                .mark_derived(facts.fields.keys().map(String::as_str))
+        }
+        match self {
+            ResourceType::Account => schema::object_of::<AccountResource>().mark_derived([
+                "iam.root",
+                "billing_alarms",
+                "budgets",
+                "identity_center_instances",
+            ]),
+            ResourceType::Region => schema::object_of::<RegionResource>().mark_derived([
+                "ebs_encryption_by_default",
+                "instance_metadata_defaults",
+                "guardduty",
+            ]),
+            ResourceType::Vpc => with_facts::<Vpc, &VpcFacts>(),
+            ResourceType::Subnet => with_facts::<Subnet, &SubnetFacts>(),
+            ResourceType::RouteTable => with_facts::<RouteTable, &RouteTableFacts>(),
+            ResourceType::InternetGateway => schema::object_of::<InternetGateway>(),
+            ResourceType::NatGateway => with_facts::<NatGateway, &NatGatewayFacts>(),
+            ResourceType::NetworkAcl => with_facts::<NetworkAcl, &AclFacts>(),
+            ResourceType::SecurityGroup => with_facts::<SecurityGroup, &SecurityGroupFacts>(),
+            ResourceType::NetworkInterface => {
+                with_facts::<NetworkInterface, ExposureFacts<'static>>()
+            }
+            ResourceType::Instance => with_facts::<Instance, ExposureFacts<'static>>(),
+            ResourceType::FlowLog => schema::object_of::<FlowLog>(),
+            ResourceType::TransitGateway => schema::object_of::<TransitGateway>(),
+            ResourceType::VpcPeeringConnection => schema::object_of::<VpcPeeringConnection>(),
+            ResourceType::IamUser => with_facts::<IamUser, &UserFacts>(),
+            ResourceType::GuarddutyDetector => schema::object_of::<Detector>(),
+            ResourceType::GuarddutyFinding => schema::object_of::<Finding>(),
+        }
+    }
 }
 
 /// Which resource a result is about.
@@ -119,41 +201,58 @@ pub struct ResourceRef {
 }
 
 /// The account as a resource: identity plus every account-wide fact.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct AccountResource<'a> {
     id: &'a str,
     arn: &'a str,
     partition: &'a str,
     iam: IamView<'a>,
-    /// `None` when the listing failed.
+    /// The CloudWatch billing alarms as collected; `null` when they could
+    /// not be listed.
     billing_alarms: Option<&'a [cloudwatch::BillingAlarm]>,
+    /// The budgets as collected; `null` when they could not be listed.
     budgets: Option<&'a [budgets::Budget]>,
-    /// IAM Identity Center instances found in any region.
+    /// IAM Identity Center instances found in any region, each permission
+    /// set with `grants_administrator` (AdministratorAccess attached or an
+    /// inline policy allowing `*` on `*`; `null` when a policy could not be
+    /// read and the other does not grant) and
+    /// `inline_policy_allows_everything`.
     identity_center_instances: &'a [InstanceFacts],
 }
 
 /// IAM as reported, with the root user's state the analysis derived.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct IamView<'a> {
     #[serde(flatten)]
     iam: &'a IamAccount,
+    /// The root user: `mfa_enabled` and `access_keys_present` (from the
+    /// account summary, else the credential report's root row),
+    /// `mfa_type` (`none`, `virtual`, `hardware`, or `null` when the
+    /// virtual devices could not be listed), `credentials` (the credential
+    /// report's root row).
     root: &'a RootFacts,
 }
 
 /// A region as a resource: the settings that apply to the whole region.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct RegionResource<'a> {
     id: &'a str,
     arn: &'a str,
     region: &'a str,
+    /// Whether new EBS volumes are encrypted by default; `null` when it
+    /// could not be read.
     ebs_encryption_by_default: Option<bool>,
+    /// The instance metadata options new instances get by default; `null`
+    /// when they could not be read.
     instance_metadata_defaults: Option<&'a InstanceMetadataDefaults>,
+    /// GuardDuty in the region: `status` (`enabled`, `suspended`,
+    /// `not_enabled`, or `null` when unknown) and `detector_id`.
     guardduty: Option<&'a GuardDutyFacts>,
 }
 
 /// A resource as rules see it: its snapshot fields plus the facts the
 /// analysis derived for it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct WithFacts<'a, R, F> {
     #[serde(flatten)]
     resource: &'a R,
@@ -161,8 +260,17 @@ struct WithFacts<'a, R, F> {
     facts: F,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct ExposureFacts<'a> {
+    /// What the internet can reach: `public_ips` (public IPv4 addresses
+    /// and Elastic IPs on any private address), `ipv6_addresses` (global
+    /// ones), `open_in_security_groups` (port spans the interface's groups
+    /// together open to every internet address of a family), `reachable`
+    /// (port spans every hop admits, each with its path: addresses,
+    /// internet gateway, route table and deciding routes, network ACL
+    /// rules, security group rules, load balancer, and the whole path in
+    /// one sentence), `blocked_by` (which hop blocks open ports), `unknown`
+    /// (what the snapshot lacks for a verdict).
     exposure: &'a Exposure,
 }
 

@@ -9,9 +9,12 @@ use include_dir::{Dir, include_dir};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::check::Scope;
 use super::compiled::Unsupported;
+use super::data::Node;
 use super::expr::{Backend, Expr, ExprEnv, Needs, RuleContext, Subject};
 use super::resources::ResourceType;
+use super::schema;
 use super::vars::{self, VarValue};
 use crate::error::SourceError;
 use crate::files;
@@ -522,25 +525,55 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
             ),
         ));
     }
-    let when = compile_at(env, &file.when, text)
+    for (name, default) in &file.vars {
+        if let Some(problem) = vars::mismatch(name, default, default) {
+            return Err(error(1, 1, format!("in `vars`: the default of {problem}")));
+        }
+    }
+    let scope = Scope::new(
+        file.resource.name(),
+        file.resource.schema().clone(),
+        &file.vars,
+    );
+    // A test's resource may leave fields out, but a field it names must be
+    // one the type has, with the type's kind of value: a misspelt key
+    // would leave the test testing nothing.
+    for test in &file.tests {
+        let at = (
+            test.name.referenced.line() as usize,
+            test.name.referenced.column() as usize,
+        );
+        let node = Node::of(&test.resource).map_err(|problem| {
+            error(at.0, at.1, format!("test `{}`: {problem}", test.name.value))
+        })?;
+        if let Some(problem) = schema::mismatch(&scope.resource, &node, true) {
+            return Err(error(
+                at.0,
+                at.1,
+                format!("test `{}`: {problem}", test.name.value),
+            ));
+        }
+    }
+    let when = compile_at(env, &scope, &file.when, text)
         .map_err(|(line, column, message)| error(line, column, format!("in `when`: {message}")))?;
     let severity_from = file
         .severity_from
         .as_ref()
         .map(|source| {
-            compile_at(env, source, text).map_err(|(line, column, message)| {
+            compile_at(env, &scope, source, text).map_err(|(line, column, message)| {
                 error(line, column, format!("in `severity_from`: {message}"))
             })
         })
         .transpose()?;
-    let message = template(env, &file.message, text).map_err(|(line, column, message)| {
-        error(line, column, format!("in `message`: {message}"))
-    })?;
+    let message =
+        template(env, &scope, &file.message, text).map_err(|(line, column, message)| {
+            error(line, column, format!("in `message`: {message}"))
+        })?;
     let unknown = file
         .unknown
         .as_ref()
         .map(|scalar| {
-            template(env, scalar, text).map_err(|(line, column, message)| {
+            template(env, &scope, scalar, text).map_err(|(line, column, message)| {
                 error(line, column, format!("in `unknown`: {message}"))
             })
         })
@@ -563,11 +596,6 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
             ));
         };
         requires.push((service.to_owned(), operation.to_owned()));
-    }
-    for (name, default) in &file.vars {
-        if let Some(problem) = vars::mismatch(name, default, default) {
-            return Err(error(1, 1, format!("in `vars`: the default of {problem}")));
-        }
     }
     let context = env
         .rule_context(&file.vars)
@@ -607,10 +635,11 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
 /// after the indicator for a `|` block.
 fn compile_at(
     env: &ExprEnv,
+    scope: &Scope,
     scalar: &Spanned<String>,
     text: &str,
 ) -> Result<Expr, (usize, usize, String)> {
-    env.compile(&scalar.value).map_err(|err| {
+    env.compile(&scalar.value, scope).map_err(|err| {
         let (line, column) = file_position(scalar, text, err.line, err.column);
         // The offending line of the expression, so the message stands alone.
         let offending = scalar
@@ -682,6 +711,7 @@ const EXCERPT_CHARS: usize = 80;
 /// Splits `text {{ expr }} text` into parts, compiling each expression.
 fn template(
     env: &ExprEnv,
+    scope: &Scope,
     scalar: &Spanned<String>,
     text: &str,
 ) -> Result<Vec<MessagePart>, (usize, usize, String)> {
@@ -696,7 +726,7 @@ fn template(
             return Err((line, column, "`{{` without a closing `}}`".to_owned()));
         };
         let source = &rest[open + 2..open + close];
-        let expr = env.compile(source).map_err(|err| {
+        let expr = env.compile(source, scope).map_err(|err| {
             let (line, column) = file_position(scalar, text, 1, 1);
             (
                 line,
@@ -727,15 +757,15 @@ remediation:
   text: fix it
 vars:
   port: 22
-when: resource.ingress.exists(p, p.port == vars.port)
+when: resource.ingress.exists(p, p.port_range.from == vars.port)
 message: "Group {{ resource.id }} opens {{ vars.port }}"
 tests:
   - name: open
     expect: fail
-    resource: {id: sg-1, ingress: [{port: 22}]}
+    resource: {id: sg-1, ingress: [{port_range: {from: 22, to: 22}}]}
   - name: closed
     expect: pass
-    resource: {id: sg-2, ingress: [{port: 80}]}
+    resource: {id: sg-2, ingress: [{port_range: {from: 80, to: 80}}]}
 "#;
 
     fn load_one(text: &str) -> Result<Rule, SourceError> {
@@ -764,13 +794,13 @@ tests:
     #[test]
     fn a_bad_expression_points_at_its_column_in_the_file() {
         let text = GOOD.replace(
-            "when: resource.ingress.exists(p, p.port == vars.port)",
-            "when: resource.ingress.exists(p, p.port ==)",
+            "when: resource.ingress.exists(p, p.port_range.from == vars.port)",
+            "when: resource.ingress.exists(p, p.port_range.from ==)",
         );
         let err = load_one(&text).err().expect("rejected");
         assert_eq!(
             err.to_string().split(": Syntax").next(),
-            Some("rules/test.yaml:11:43: in `when`")
+            Some("rules/test.yaml:11:54: in `when`")
         );
     }
 
@@ -778,7 +808,7 @@ tests:
     fn a_long_expression_is_quoted_around_the_mistake_not_whole() {
         let long = format!("{}vars.port ==)", "vars.port == 22 || ".repeat(600));
         let text = GOOD.replace(
-            "when: resource.ingress.exists(p, p.port == vars.port)",
+            "when: resource.ingress.exists(p, p.port_range.from == vars.port)",
             &format!("when: {long}"),
         );
         let err = load_one(&text).err().expect("rejected").to_string();
@@ -793,11 +823,11 @@ tests:
     #[test]
     fn a_block_expression_maps_its_lines() {
         let text = GOOD.replace(
-            "when: resource.ingress.exists(p, p.port == vars.port)",
-            "when: |\n  resource.ingress.exists(p,\n    p.port == )",
+            "when: resource.ingress.exists(p, p.port_range.from == vars.port)",
+            "when: |\n  resource.ingress.exists(p,\n    p.port_range.from == )",
         );
         let err = load_one(&text).err().expect("rejected");
-        assert_eq!((err.line, err.column), (13, 15), "{err}");
+        assert_eq!((err.line, err.column), (13, 26), "{err}");
     }
 
     #[test]
@@ -813,7 +843,10 @@ tests:
 
     #[test]
     fn a_test_that_expects_the_wrong_result_is_reported() {
-        let text = GOOD.replace("{port: 80}", "{port: 22}");
+        let text = GOOD.replace(
+            "{port_range: {from: 80, to: 80}}",
+            "{port_range: {from: 22, to: 22}}",
+        );
         let rule = load_one(&text).expect("loads");
         let (_, failures) = rule.run_tests();
         assert_eq!(

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use comfy_table::Table;
 
 use super::new_table;
+use crate::engine::resources::ResourceType;
 use crate::engine::rule::Rule;
+use crate::engine::schema::Field;
 
 /// `rampart rules list`: one column per compliance framework any listed
 /// rule maps to, holding that rule's control ids, then its Prowler
@@ -105,4 +107,78 @@ pub fn rule_doc(rule: &Rule) -> String {
         }
     }
     out
+}
+
+/// `rampart rules schema TYPE`: every field a rule reads as `resource`, at
+/// any depth, with its type, whether the analysis derived it and its
+/// meaning.
+pub fn schema_doc(resource_type: ResourceType, width: Option<u16>) -> String {
+    let mut table: Table = new_table(width);
+    table.set_header(["Field", "Type", "Source", "Meaning"]);
+    let paths = resource_type.schema().paths();
+    for (path, field, derived) in &paths {
+        table.add_row([
+            format!("resource.{path}"),
+            field_type(field),
+            if *derived { "analysis" } else { "snapshot" }.to_owned(),
+            field.meaning.as_deref().map(one_line).unwrap_or_default(),
+        ]);
+    }
+    format!(
+        "{table}\n{} field(s) of `{}`; `analysis` marks what rampart derives, `snapshot` what AWS reported\n",
+        paths.len(),
+        resource_type.name()
+    )
+}
+
+/// `rampart rules schema`: the resource types and how many fields each has.
+pub fn schema_overview(width: Option<u16>) -> String {
+    let mut table: Table = new_table(width);
+    table.set_header(["Resource type", "Fields", "Derived by the analysis"]);
+    for resource_type in ResourceType::ALL {
+        let paths = resource_type.schema().paths();
+        let derived = paths.iter().filter(|(_, _, derived)| *derived).count();
+        table.add_row([
+            resource_type.name().to_owned(),
+            paths.len().to_string(),
+            derived.to_string(),
+        ]);
+    }
+    format!("{table}\n`rampart rules schema TYPE` lists a type's fields\n")
+}
+
+/// A field's type, and whether it can be absent rather than null.
+pub fn field_type(field: &Field) -> String {
+    if field.always {
+        field.value.to_string()
+    } else {
+        format!("{} (may be absent)", field.value)
+    }
+}
+
+/// A doc comment on one line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The README's table of the fields the analysis derives, one row per
+/// derived field of each resource type (`rampart rules schema TYPE` shows
+/// what is inside each).
+pub fn derived_fields_table() -> String {
+    let mut table =
+        String::from("| resource | field | type | meaning |\n| --- | --- | --- | --- |\n");
+    for resource_type in ResourceType::ALL {
+        for (path, field, _) in resource_type.schema().paths() {
+            if field.derived {
+                let meaning = field.meaning.as_deref().map(one_line).unwrap_or_default();
+                table.push_str(&format!(
+                    "| `{}` | `{path}` | {} | {} |\n",
+                    resource_type.name(),
+                    field_type(field).replace('|', "\\|"),
+                    meaning.replace('|', "\\|")
+                ));
+            }
+        }
+    }
+    table
 }

@@ -1,10 +1,11 @@
 //! AWS Budgets: budgets with their notifications and subscribers.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ResourceMeta;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Budget {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -14,11 +15,11 @@ pub struct Budget {
     pub time_unit: Option<String>,
     pub limit_amount: Option<String>,
     pub limit_unit: Option<String>,
-    /// `None` when DescribeNotificationsForBudget failed.
+    /// `null` when DescribeNotificationsForBudget failed.
     pub notifications: Option<Vec<BudgetNotification>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BudgetNotification {
     /// `ACTUAL` or `FORECASTED`.
     pub notification_type: Option<String>,
@@ -27,11 +28,11 @@ pub struct BudgetNotification {
     /// `PERCENTAGE` or `ABSOLUTE_VALUE`.
     pub threshold_type: Option<String>,
     pub state: Option<String>,
-    /// `None` when DescribeSubscribersForNotification failed.
+    /// `null` when DescribeSubscribersForNotification failed.
     pub subscribers: Option<Vec<Subscriber>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Subscriber {
     /// `EMAIL` or `SNS`.
     pub subscription_type: Option<String>,

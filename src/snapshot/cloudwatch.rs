@@ -2,6 +2,7 @@
 //! `EstimatedCharges` metric only in us-east-1, so that is the only region
 //! where a billing alarm can exist.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ResourceMeta;
@@ -11,7 +12,7 @@ pub const BILLING_NAMESPACE: &str = "AWS/Billing";
 pub const BILLING_METRIC: &str = "EstimatedCharges";
 
 /// An alarm on the estimated-charges metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BillingAlarm {
     #[serde(flatten)]
     pub meta: ResourceMeta,

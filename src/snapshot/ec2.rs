@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ResourceMeta;
@@ -25,9 +26,9 @@ pub struct Ec2Region {
     pub flow_logs: Vec<FlowLog>,
     pub transit_gateways: Vec<TransitGateway>,
     pub vpc_peering_connections: Vec<VpcPeeringConnection>,
-    /// `None` when GetEbsEncryptionByDefault could not be called.
+    /// `null` when GetEbsEncryptionByDefault could not be called.
     pub ebs_encryption_by_default: Option<bool>,
-    /// The account's instance metadata defaults in this region; `None`
+    /// The account's instance metadata defaults in this region; `null`
     /// when GetInstanceMetadataDefaults could not be called (or the
     /// snapshot predates it).
     #[serde(default)]
@@ -36,7 +37,7 @@ pub struct Ec2Region {
 
 /// Metadata options new instances get when their launch does not say;
 /// each field is `None` when the account sets no default for it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InstanceMetadataDefaults {
     /// `required` makes IMDSv2 the default.
     pub http_tokens: Option<String>,
@@ -65,7 +66,7 @@ impl Ec2Region {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Vpc {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -81,13 +82,13 @@ pub struct Vpc {
     pub instance_tenancy: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CidrAssociation {
     pub cidr: String,
     pub state: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Subnet {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -103,7 +104,7 @@ pub struct Subnet {
     pub state: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RouteTable {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -116,7 +117,7 @@ pub struct RouteTable {
     pub propagating_vgw_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Route {
     pub destination: RouteDestination,
     pub target: RouteTarget,
@@ -126,7 +127,7 @@ pub struct Route {
     pub origin: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum RouteDestination {
     Ipv4(String),
@@ -136,14 +137,14 @@ pub enum RouteDestination {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RouteTarget {
     pub kind: RouteTargetKind,
     /// The target's id (`igw-…`, `nat-…`, `local`, …); absent for `unknown`.
     pub id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RouteTargetKind {
     Local,
@@ -164,7 +165,7 @@ pub enum RouteTargetKind {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RouteTableAssociation {
     pub id: Option<String>,
     pub main: bool,
@@ -174,7 +175,7 @@ pub struct RouteTableAssociation {
     pub state: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InternetGateway {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -182,13 +183,13 @@ pub struct InternetGateway {
     pub attachments: Vec<GatewayAttachment>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GatewayAttachment {
     pub vpc_id: String,
     pub state: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NatGateway {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -200,7 +201,7 @@ pub struct NatGateway {
     pub addresses: Vec<NatGatewayAddress>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NatGatewayAddress {
     pub allocation_id: Option<String>,
     pub network_interface_id: Option<String>,
@@ -208,7 +209,7 @@ pub struct NatGatewayAddress {
     pub public_ip: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NetworkAcl {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -220,7 +221,7 @@ pub struct NetworkAcl {
     pub associations: Vec<NetworkAclAssociation>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NetworkAclEntry {
     pub rule_number: i32,
     pub egress: bool,
@@ -234,20 +235,20 @@ pub struct NetworkAclEntry {
     pub icmp: Option<IcmpTypeCode>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleAction {
     Allow,
     Deny,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NetworkAclAssociation {
     pub id: Option<String>,
     pub subnet_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SecurityGroup {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -261,10 +262,10 @@ pub struct SecurityGroup {
 
 /// One IP permission of a security group: a protocol and port range opened
 /// to any number of sources.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Permission {
     pub protocol: Protocol,
-    /// Only for TCP and UDP; `None` for `all` and ICMP.
+    /// Only for TCP and UDP; `null` for `all` and ICMP.
     pub port_range: Option<PortRange>,
     /// Only for ICMP and ICMPv6; -1 means any type or code.
     pub icmp: Option<IcmpTypeCode>,
@@ -274,19 +275,19 @@ pub struct Permission {
     pub referenced_groups: Vec<GroupSource>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CidrSource {
     pub cidr: String,
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PrefixListSource {
     pub prefix_list_id: String,
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GroupSource {
     pub group_id: Option<String>,
     pub group_name: Option<String>,
@@ -297,13 +298,13 @@ pub struct GroupSource {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PortRange {
     pub from: i32,
     pub to: i32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct IcmpTypeCode {
     #[serde(rename = "type")]
     pub icmp_type: i32,
@@ -379,6 +380,17 @@ impl Serialize for Protocol {
     }
 }
 
+/// Written as its name, or its number when it has none.
+impl JsonSchema for Protocol {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Protocol".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
+    }
+}
+
 impl<'de> Deserialize<'de> for Protocol {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
@@ -386,7 +398,7 @@ impl<'de> Deserialize<'de> for Protocol {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NetworkInterface {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -412,7 +424,7 @@ pub struct NetworkInterface {
     pub attachment: Option<InterfaceAttachment>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InterfaceAttachment {
     pub instance_id: Option<String>,
     pub instance_owner_id: Option<String>,
@@ -420,7 +432,7 @@ pub struct InterfaceAttachment {
     pub status: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Instance {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -440,7 +452,7 @@ pub struct Instance {
     pub iam_instance_profile_arn: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MetadataOptions {
     /// `required` means IMDSv2 only; `optional` still allows IMDSv1.
     pub http_tokens: Option<String>,
@@ -450,7 +462,7 @@ pub struct MetadataOptions {
     pub instance_metadata_tags: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FlowLog {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -466,7 +478,7 @@ pub struct FlowLog {
     pub deliver_logs_status: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TransitGateway {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -478,7 +490,7 @@ pub struct TransitGateway {
     pub amazon_side_asn: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VpcPeeringConnection {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -488,7 +500,7 @@ pub struct VpcPeeringConnection {
     pub accepter: Option<PeeringSide>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PeeringSide {
     pub vpc_id: Option<String>,
     pub owner_id: Option<String>,

@@ -31,7 +31,7 @@ pub struct LoadBalancer {
     /// Empty for a network load balancer created without groups, which
     /// then admits every client.
     pub security_group_ids: Vec<String>,
-    /// `None` when DescribeListeners failed for this load balancer.
+    /// `null` when DescribeListeners failed for this load balancer.
     pub listeners: Option<Vec<Listener>>,
 }
 
@@ -57,10 +57,10 @@ pub struct TargetGroup {
     pub vpc_id: Option<String>,
     pub load_balancer_arns: Vec<String>,
     /// The `preserve_client_ip.enabled` attribute of a network load
-    /// balancer's group; `None` when not read (other kinds, or the call
+    /// balancer's group; `null` when not read (other kinds, or the call
     /// failed).
     pub preserve_client_ip: Option<bool>,
-    /// `None` when DescribeTargetHealth failed for this group.
+    /// `null` when DescribeTargetHealth failed for this group.
     pub targets: Option<Vec<Target>>,
 }
 

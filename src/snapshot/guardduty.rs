@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ResourceMeta;
@@ -13,11 +14,11 @@ pub struct GuardDutyRegion {
     pub detectors: Vec<Detector>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Detector {
     #[serde(flatten)]
     pub meta: ResourceMeta,
-    /// `ENABLED`, or `DISABLED` when suspended; `None` when GetDetector
+    /// `ENABLED`, or `DISABLED` when suspended; `null` when GetDetector
     /// failed (the detector exists, its state is unknown).
     pub status: Option<String>,
     pub finding_publishing_frequency: Option<String>,
@@ -26,7 +27,7 @@ pub struct Detector {
     pub updated_at: Option<String>,
     pub features: Vec<DetectorFeature>,
     /// Active findings per severity band, from GetFindingsStatistics;
-    /// complete even when `findings` was cut. `None` when it failed.
+    /// complete even when `findings` was cut. `null` when it failed.
     pub active_findings_by_severity: Option<BTreeMap<SeverityLabel, u64>>,
     /// Active findings, most severe first, at most the configured cap.
     pub findings: Vec<Finding>,
@@ -36,7 +37,7 @@ pub struct Detector {
     pub findings_truncated: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DetectorFeature {
     /// `S3_DATA_EVENTS`, `EKS_AUDIT_LOGS`, `EBS_MALWARE_PROTECTION`,
     /// `RDS_LOGIN_EVENTS`, `LAMBDA_NETWORK_LOGS`, `RUNTIME_MONITORING`, ...
@@ -45,7 +46,7 @@ pub struct DetectorFeature {
     pub additional_configuration: Vec<FeatureConfiguration>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FeatureConfiguration {
     pub name: String,
     pub status: Option<String>,
@@ -53,7 +54,9 @@ pub struct FeatureConfiguration {
 
 /// GuardDuty's severity bands: Low below 4, Medium below 7, High below 9,
 /// Critical from 9.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SeverityLabel {
     Low,
@@ -76,7 +79,7 @@ impl SeverityLabel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -103,7 +106,7 @@ pub struct Finding {
 
 /// The resource a finding is about; which fields are set depends on
 /// `resource_type` (`Instance`, `AccessKey`, `S3Bucket`, `EKSCluster`, ...).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FindingResource {
     pub resource_type: Option<String>,
     pub instance_id: Option<String>,

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ResourceMeta;
@@ -14,11 +15,11 @@ pub const GLOBAL_REGION: &str = "global";
 /// Everything the IAM collector gathers; account-wide, collected once.
 /// A part whose call failed is `None` (or empty) and has a matching entry
 /// in the snapshot's `collection_errors`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct IamAccount {
     /// GetAccountSummary.
     pub summary: Option<AccountSummary>,
-    /// Virtual MFA devices assigned to a user (root included); `None` when
+    /// Virtual MFA devices assigned to a user (root included); `null` when
     /// ListVirtualMFADevices failed.
     pub virtual_mfa_devices: Option<Vec<VirtualMfaDevice>>,
     pub password_policy: Option<PasswordPolicyState>,
@@ -26,7 +27,7 @@ pub struct IamAccount {
     pub users: Vec<IamUser>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountSummary {
     /// Whether the root user has an MFA device (virtual or hardware).
     pub account_mfa_enabled: bool,
@@ -41,7 +42,7 @@ pub struct AccountSummary {
     pub mfa_devices_in_use: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct VirtualMfaDevice {
     pub serial_number: String,
     /// The user the device is assigned to; the root ARN for root's device.
@@ -51,14 +52,14 @@ pub struct VirtualMfaDevice {
 
 /// GetAccountPasswordPolicy: no policy set is a fact about the account,
 /// not a collection failure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "state", content = "policy", rename_all = "snake_case")]
 pub enum PasswordPolicyState {
     NotSet,
     Set(PasswordPolicy),
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PasswordPolicy {
     pub minimum_password_length: Option<i32>,
     pub require_symbols: bool,
@@ -73,7 +74,7 @@ pub struct PasswordPolicy {
     pub hard_expiry: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct IamUser {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -84,7 +85,7 @@ pub struct IamUser {
     /// Whether the user can sign in to the console. This and the lists
     /// below are read per user only for a user the credential report does
     /// not cover (`ReportLookup::row_for`); otherwise the report
-    /// answers and they are `None`. They are `None` too when their call
+    /// answers and they are `null`. They are `null` too when their call
     /// failed (see `collection_errors`, which names the user), so a
     /// failure never reads as "no console, no MFA, no keys".
     pub console_access: Option<ConsoleAccess>,
@@ -93,7 +94,7 @@ pub struct IamUser {
 }
 
 /// From GetLoginProfile: a login profile means a console password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConsoleAccess {
     Disabled,
@@ -103,24 +104,24 @@ pub enum ConsoleAccess {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MfaDevice {
     pub serial_number: String,
     pub enable_date: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccessKey {
     pub id: String,
     /// `Active` or `Inactive`.
     pub status: Option<String>,
     pub created: Option<DateTime<Utc>>,
-    /// `None` when GetAccessKeyLastUsed failed; `Some` with no date when
+    /// `null` when GetAccessKeyLastUsed failed; a value with no date when
     /// the key was never used.
     pub last_used: Option<AccessKeyLastUsed>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccessKeyLastUsed {
     pub date: Option<DateTime<Utc>>,
     pub region: Option<String>,
@@ -128,7 +129,7 @@ pub struct AccessKeyLastUsed {
 }
 
 /// The IAM credential report: one row per user plus `<root_account>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CredentialReport {
     pub generated_at: Option<DateTime<Utc>>,
     pub rows: Vec<CredentialReportRow>,
@@ -136,7 +137,7 @@ pub struct CredentialReport {
 
 /// A report field that may hold a value or one of the report's documented
 /// absences, each of which means something different.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportField<T> {
     Value(T),
@@ -157,7 +158,7 @@ impl<T> ReportField<T> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CredentialReportRow {
     /// The user name, or `<root_account>`.
     pub user: String,
@@ -174,7 +175,7 @@ pub struct CredentialReportRow {
     pub cert_2: CertificateReport,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccessKeyReport {
     pub active: bool,
     pub last_rotated: ReportField<DateTime<Utc>>,
@@ -183,7 +184,7 @@ pub struct AccessKeyReport {
     pub last_used_service: ReportField<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CertificateReport {
     pub active: bool,
     pub last_rotated: ReportField<DateTime<Utc>>,

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FileError;
@@ -86,7 +87,7 @@ pub struct GlobalSnapshot {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegionSnapshot {
     pub ec2: ec2::Ec2Region,
-    /// Load balancers; `None` in snapshots taken before rampart collected
+    /// Load balancers; `null` in snapshots taken before rampart collected
     /// them.
     #[serde(default)]
     pub elbv2: Option<elbv2::Elbv2Region>,
@@ -97,7 +98,7 @@ pub struct RegionSnapshot {
 }
 
 /// Identity fields every collected resource carries.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ResourceMeta {
     pub id: String,
     /// From the API where it gives one, otherwise built from partition,
@@ -124,12 +125,12 @@ impl ResourceMeta {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CollectionError {
     pub service: String,
-    /// `None` for global services such as STS or IAM.
+    /// `null` for global services such as STS or IAM.
     pub region: Option<String>,
     pub operation: String,
     /// The ARN of the resource the call was about, when the call reads one
     /// resource's detail (a user's MFA devices, a detector's settings);
-    /// `None` for calls that list a whole service.
+    /// `null` for calls that list a whole service.
     pub resource: Option<String>,
     /// The AWS error code (`AccessDenied`, `UnauthorizedOperation`, ...), or
     /// `Timeout` / `DispatchFailure` when no response came back.

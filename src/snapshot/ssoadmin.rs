@@ -2,6 +2,7 @@
 //! and which permission sets are assigned to the scanned account.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ResourceMeta;
@@ -13,7 +14,7 @@ pub struct IdentityCenterRegion {
     pub instances: Vec<SsoInstance>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SsoInstance {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -25,7 +26,7 @@ pub struct SsoInstance {
     pub permission_sets: Vec<PermissionSet>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PermissionSet {
     #[serde(flatten)]
     pub meta: ResourceMeta,
@@ -33,19 +34,19 @@ pub struct PermissionSet {
     pub description: Option<String>,
     /// ISO 8601 duration, e.g. `PT1H`.
     pub session_duration: Option<String>,
-    /// `None` when ListManagedPoliciesInPermissionSet failed.
+    /// `null` when ListManagedPoliciesInPermissionSet failed.
     pub managed_policy_arns: Option<Vec<String>>,
-    /// `None` when GetInlinePolicyForPermissionSet failed.
+    /// `null` when GetInlinePolicyForPermissionSet failed.
     pub inline_policy: Option<InlinePolicy>,
     /// Users and groups this permission set is assigned to in the scanned
-    /// account; empty when it is not assigned here, `None` when
+    /// account; empty when it is not assigned here, `null` when
     /// ListAccountAssignments failed.
     pub account_assignments: Option<Vec<AccountAssignment>>,
 }
 
 /// GetInlinePolicyForPermissionSet: no inline policy is a fact about the
 /// permission set, not a failure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "state", content = "document", rename_all = "snake_case")]
 pub enum InlinePolicy {
     None,
@@ -53,7 +54,7 @@ pub enum InlinePolicy {
     Set(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountAssignment {
     /// `USER` or `GROUP`.
     pub principal_type: Option<String>,
