@@ -1,8 +1,8 @@
-//! Memory and report size as an account grows: `rampart evaluate` with
-//! the whole catalogue over generated snapshots of 2,000, 10,000 and
-//! 50,000 security groups, writing the JSON report; the process's peak
-//! resident memory (GNU time's maximum RSS) and the report's size, per
-//! 1,000 groups. `RAMPART_COMPARE_WITH=BINARY` measures another build of
+//! Time, memory and report size as an account grows: `rampart evaluate`
+//! with the whole catalogue over generated snapshots of 2,000, 10,000,
+//! 50,000 and 100,000 security groups, writing the JSON report; the
+//! process's wall time and peak resident memory (GNU time's elapsed time
+//! and maximum RSS) and the report's size, per 1,000 groups. `RAMPART_COMPARE_WITH=BINARY` measures another build of
 //! rampart (an earlier version) on the same snapshots, side by side.
 //!
 //! `cargo bench --bench scale`; needs `/usr/bin/time`.
@@ -14,13 +14,19 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-const SIZES: [usize; 3] = [2_000, 10_000, 50_000];
+const SIZES: [usize; 4] = [2_000, 10_000, 50_000, 100_000];
 
-/// (peak resident memory in bytes, report size in bytes).
-fn measure(rampart: &Path, snapshot: &Path, dir: &Path) -> (u64, u64) {
+/// What one run took.
+struct Run {
+    seconds: f64,
+    peak_memory: u64,
+    report_size: u64,
+}
+
+fn measure(rampart: &Path, snapshot: &Path, dir: &Path) -> Run {
     let report = dir.join("report.json");
     let output = Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
+        .args(["-f", "%e %M"])
         .arg(rampart)
         .arg("evaluate")
         .arg(snapshot)
@@ -34,13 +40,19 @@ fn measure(rampart: &Path, snapshot: &Path, dir: &Path) -> (u64, u64) {
         String::from_utf8_lossy(&output.stderr)
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let kilobytes: u64 = stderr
+    let (seconds, kilobytes) = stderr
         .lines()
         .last()
-        .and_then(|line| line.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no maximum RSS in {stderr}"));
-    let size = std::fs::metadata(&report).expect("report written").len();
-    (kilobytes * 1024, size)
+        .and_then(|line| line.trim().split_once(' '))
+        .and_then(|(seconds, kilobytes)| {
+            Some((seconds.parse::<f64>().ok()?, kilobytes.parse::<u64>().ok()?))
+        })
+        .unwrap_or_else(|| panic!("no elapsed time and maximum RSS in {stderr}"));
+    Run {
+        seconds,
+        peak_memory: kilobytes * 1024,
+        report_size: std::fs::metadata(&report).expect("report written").len(),
+    }
 }
 
 fn per_thousand(bytes: u64, groups: usize) -> String {
@@ -52,9 +64,9 @@ fn main() {
     let earlier = std::env::var_os("RAMPART_COMPARE_WITH");
     let dir = tempfile::tempdir().expect("temp dir");
     println!(
-        "| groups | build | peak memory | per 1,000 groups | JSON report | per 1,000 groups |"
+        "| groups | build | time | peak memory | per 1,000 groups | JSON report | per 1,000 groups |"
     );
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     for groups in SIZES {
         let snapshot = common::generated_snapshot(groups);
         let path = dir.path().join(format!("snapshot-{groups}.json"));
@@ -64,13 +76,14 @@ fn main() {
             builds.push(("earlier", earlier.into()));
         }
         for (name, binary) in builds {
-            let (memory, size) = measure(&binary, &path, dir.path());
+            let run = measure(&binary, &path, dir.path());
             println!(
-                "| {groups} | {name} | {:.0} MB | {} | {:.1} MB | {} |",
-                memory as f64 / 1e6,
-                per_thousand(memory, groups),
-                size as f64 / 1e6,
-                per_thousand(size, groups),
+                "| {groups} | {name} | {:.2} s | {:.0} MB | {} | {:.1} MB | {} |",
+                run.seconds,
+                run.peak_memory as f64 / 1e6,
+                per_thousand(run.peak_memory, groups),
+                run.report_size as f64 / 1e6,
+                per_thousand(run.report_size, groups),
             );
         }
     }

@@ -6,10 +6,12 @@
 //!
 //! Unlike the interpreter's values it holds no reference counts and no hash
 //! tables: a map is a slice of entries whose string keys carry a hash, so
-//! a field read compares one integer per entry.
+//! a field read compares one integer per entry. Field and variant names
+//! are borrowed from the types, not copied for every resource.
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::ops::Deref;
 
 use serde::Serialize;
 use serde::ser::{self, Impossible};
@@ -21,9 +23,40 @@ pub enum Node {
     Int(i64),
     UInt(u64),
     Double(f64),
-    String(Box<str>),
+    String(Text),
     List(Box<[Node]>),
     Map(Box<[Entry]>),
+}
+
+/// A string: a field or variant name, which the type holds for as long
+/// as the program runs, or a value, copied.
+#[derive(Debug, Clone)]
+pub enum Text {
+    Name(&'static str),
+    Value(Box<str>),
+}
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Text::Name(name) => name,
+            Text::Value(value) => value,
+        }
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        **self == **other
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,7 +155,7 @@ fn entry(key: Node, value: Node) -> Entry {
 
 fn wrap(variant: Option<&'static str>, node: Node) -> Node {
     match variant {
-        Some(name) => Node::Map(Box::new([entry(Node::String(name.into()), node)])),
+        Some(name) => Node::Map(Box::new([entry(Node::String(Text::Name(name)), node)])),
         None => node,
     }
 }
@@ -172,10 +205,10 @@ impl<'k> ser::Serializer for NodeSerializer<'k> {
         Ok(Node::Double(v))
     }
     fn serialize_char(self, v: char) -> Result<Node> {
-        Ok(Node::String(v.to_string().into()))
+        Ok(Node::String(Text::Value(v.to_string().into())))
     }
     fn serialize_str(self, v: &str) -> Result<Node> {
-        Ok(Node::String(v.into()))
+        Ok(Node::String(Text::Value(v.into())))
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<Node> {
         Err(ConversionError(
@@ -200,7 +233,7 @@ impl<'k> ser::Serializer for NodeSerializer<'k> {
         _: u32,
         variant: &'static str,
     ) -> Result<Node> {
-        Ok(Node::String(variant.into()))
+        Ok(Node::String(Text::Name(variant)))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -348,7 +381,7 @@ impl ser::SerializeStruct for MapBuilder<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<()> {
-        self.insert(Node::String(key.into()), value)
+        self.insert(Node::String(Text::Name(key)), value)
     }
     fn end(self) -> Result<Node> {
         Ok(self.finish())
@@ -363,7 +396,7 @@ impl ser::SerializeStructVariant for MapBuilder<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<()> {
-        self.insert(Node::String(key.into()), value)
+        self.insert(Node::String(Text::Name(key)), value)
     }
     fn end(self) -> Result<Node> {
         Ok(self.finish())
@@ -448,7 +481,7 @@ impl ser::Serializer for KeySerializer {
         _: u32,
         variant: &'static str,
     ) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_str(variant)
+        Ok(Node::String(Text::Name(variant)))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,

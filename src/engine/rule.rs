@@ -1,11 +1,15 @@
 //! Rule files: one YAML file per rule, validated strictly and compiled once
 //! at load. Every error names the file, line and column it came from.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use include_dir::{Dir, include_dir};
+use rayon::prelude::*;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
@@ -14,7 +18,7 @@ use super::compiled::Unsupported;
 use super::data::Node;
 use super::expr::{Backend, Expr, ExprEnv, Needs, RuleContext, Subject};
 use super::resources::ResourceType;
-use super::schema;
+use super::schema::{self, Type};
 use super::vars::{self, VarValue};
 use crate::error::SourceError;
 use crate::files;
@@ -55,9 +59,11 @@ struct TestFile {
     resource: serde_json::Value,
 }
 
+/// A rule file; `T` is what its tests are read as: every test, or nothing
+/// when they are left for later.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RuleFile {
+struct RuleFile<T> {
     id: String,
     #[serde(default)]
     aliases: Vec<String>,
@@ -92,7 +98,20 @@ struct RuleFile {
     /// The clock of every inline test that states none of its own.
     #[serde(default)]
     now: Option<DateTime<Utc>>,
-    tests: Vec<TestFile>,
+    tests: T,
+}
+
+/// A rule's inline tests and the clock they run on. A built-in rule's
+/// tests are read from its text when first run: a scan never runs them,
+/// and they are most of a rule file.
+struct Tests {
+    text: Cow<'static, str>,
+    read: OnceLock<Result<ReadTests, SourceError>>,
+}
+
+struct ReadTests {
+    now: Option<DateTime<Utc>>,
+    cases: Vec<TestFile>,
 }
 
 /// A loaded, compiled rule.
@@ -120,8 +139,7 @@ pub struct Rule {
     pub(crate) unknown: Option<Vec<MessagePart>>,
     pub(crate) context: RuleContext,
     backend: Backend,
-    tests_now: Option<DateTime<Utc>>,
-    tests: Vec<TestFile>,
+    tests: Tests,
 }
 
 pub(crate) enum MessagePart {
@@ -148,8 +166,21 @@ impl Rule {
 
     /// Runs the rule's inline tests; returns how many ran and which failed.
     pub fn run_tests(&self) -> (usize, Vec<TestFailure>) {
+        let tests = match self.tests() {
+            Ok(tests) => tests,
+            Err(error) => {
+                let failure = TestFailure {
+                    rule: self.id.clone(),
+                    source: self.source.clone(),
+                    line: error.line,
+                    test: String::new(),
+                    problem: error.message.clone(),
+                };
+                return (0, vec![failure]);
+            }
+        };
         let mut failures = Vec::new();
-        for test in &self.tests {
+        for test in &tests.cases {
             let failure = |problem: String| TestFailure {
                 rule: self.id.clone(),
                 source: self.source.clone(),
@@ -157,7 +188,7 @@ impl Rule {
                 test: test.name.value.clone(),
                 problem,
             };
-            let subject = match self.test_subject(test) {
+            let subject = match self.test_subject(tests, test) {
                 Ok(subject) => subject,
                 Err(err) => {
                     failures.push(failure(format!("the test resource is unusable: {err}")));
@@ -191,26 +222,44 @@ impl Rule {
                 }
             }
         }
-        (self.tests.len(), failures)
+        (tests.cases.len(), failures)
     }
 
     /// The message of every inline test that expects a failure, by test
     /// name, or why it could not be rendered: what a reviewer reads.
     pub fn failing_test_messages(&self) -> Vec<(&str, Result<String, String>)> {
-        self.tests
+        let tests = match self.tests() {
+            Ok(tests) => tests,
+            Err(error) => return vec![("", Err(error.to_string()))],
+        };
+        tests
+            .cases
             .iter()
             .filter(|test| test.expect == Expect::Fail)
             .map(|test| {
                 let message = self
-                    .test_subject(test)
+                    .test_subject(tests, test)
                     .and_then(|subject| self.render_message(&subject));
                 (test.name.value.as_str(), message)
             })
             .collect()
     }
 
-    fn test_subject(&self, test: &TestFile) -> Result<Subject, String> {
-        Subject::new(&test.resource, test.now.or(self.tests_now), &Needs::both())
+    /// The rule's tests, read from its text the first time they are asked
+    /// for.
+    fn tests(&self) -> Result<&ReadTests, &SourceError> {
+        self.tests
+            .read
+            .get_or_init(|| {
+                let file: RuleFile<Vec<TestFile>> =
+                    files::parse_yaml(&self.source, &self.tests.text)?;
+                read_tests(&self.source, self.resource, file.now, file.tests)
+            })
+            .as_ref()
+    }
+
+    fn test_subject(&self, tests: &ReadTests, test: &TestFile) -> Result<Subject, String> {
+        Subject::new(&test.resource, test.now.or(tests.now), &Needs::both())
     }
 
     /// Which evaluator runs the rule.
@@ -306,7 +355,7 @@ impl Rule {
 /// Loads the embedded rules (when `embedded`) and every `*.yaml` under
 /// `extra`. Ids and aliases must be unique across all of them.
 pub fn load(env: &ExprEnv, embedded: bool, extra: Option<&Path>) -> Result<Vec<Rule>, SourceError> {
-    let mut sources: Vec<(String, String)> = Vec::new();
+    let mut sources: Vec<(String, Cow<'static, str>)> = Vec::new();
     if embedded {
         collect_embedded(&EMBEDDED, &mut sources);
     }
@@ -328,13 +377,20 @@ pub fn load(env: &ExprEnv, embedded: bool, extra: Option<&Path>) -> Result<Vec<R
                     message: format!("cannot read the rule file: {err}"),
                 },
             )?;
-            sources.push((file.display().to_string(), text));
+            sources.push((file.display().to_string(), Cow::Owned(text)));
         }
     }
-    let mut rules = Vec::with_capacity(sources.len());
+    // Files are independent, so they are read in parallel; the first
+    // error in file order is the one reported, whichever thread found it.
+    let parsed: Vec<Result<Rule, SourceError>> = sources
+        .into_par_iter()
+        .map(|(source, text)| parse(env, source, text))
+        .collect();
+    let mut rules = Vec::with_capacity(parsed.len());
     let mut names: BTreeMap<String, String> = BTreeMap::new();
-    for (source, text) in &sources {
-        let rule = parse(env, source, text)?;
+    for rule in parsed {
+        let rule = rule?;
+        let source = &rule.source;
         for name in std::iter::once(&rule.id).chain(&rule.aliases) {
             if let Some(first) = names.insert(name.clone(), source.clone()) {
                 return Err(SourceError {
@@ -351,14 +407,14 @@ pub fn load(env: &ExprEnv, embedded: bool, extra: Option<&Path>) -> Result<Vec<R
     Ok(rules)
 }
 
-fn collect_embedded(dir: &Dir<'_>, out: &mut Vec<(String, String)>) {
+fn collect_embedded(dir: &Dir<'static>, out: &mut Vec<(String, Cow<'static, str>)>) {
     for file in dir.files() {
         if file.path().extension().is_some_and(|e| e == "yaml")
             && let Some(text) = file.contents_utf8()
         {
             out.push((
                 format!("embedded:{}", file.path().display()),
-                text.to_owned(),
+                Cow::Borrowed(text),
             ));
         }
     }
@@ -507,14 +563,79 @@ fn valid_id(id: &str) -> bool {
         })
 }
 
-fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
+/// A built-in rule's tests ran in CI, so they are read when first run; a
+/// rule from a directory has its tests read and checked as it loads.
+fn parse(env: &ExprEnv, source: String, text: Cow<'static, str>) -> Result<Rule, SourceError> {
+    if source.starts_with("embedded:") {
+        let file: RuleFile<IgnoredAny> = files::parse_yaml(&source, &text)?;
+        return compile(env, source, text, file).map(|(rule, _, _)| rule);
+    }
+    let file: RuleFile<Vec<TestFile>> = files::parse_yaml(&source, &text)?;
+    let (rule, now, cases) = compile(env, source, text, file)?;
+    let tests = read_tests(&rule.source, rule.resource, now, cases)?;
+    let _ = rule.tests.read.set(Ok(tests));
+    Ok(rule)
+}
+
+/// A rule's tests, checked: at least one passes and one fails, and each
+/// resource names only fields its type has, with the type's kind of value
+/// (it may leave fields out): a misspelt key would leave the test testing
+/// nothing.
+fn read_tests(
+    source: &str,
+    resource_type: ResourceType,
+    now: Option<DateTime<Utc>>,
+    cases: Vec<TestFile>,
+) -> Result<ReadTests, SourceError> {
     let error = |line: usize, column: usize, message: String| SourceError {
         file: source.to_owned(),
         line,
         column,
         message,
     };
-    let file: RuleFile = files::parse_yaml(source, text)?;
+    let schema = Type::Object(Arc::clone(resource_type.schema()));
+    for test in &cases {
+        let (line, column) = (
+            test.name.referenced.line() as usize,
+            test.name.referenced.column() as usize,
+        );
+        let problem = match Node::of(&test.resource) {
+            Ok(node) => schema::mismatch(&schema, &node, true),
+            Err(problem) => Some(problem.to_string()),
+        };
+        if let Some(problem) = problem {
+            return Err(error(
+                line,
+                column,
+                format!("test `{}`: {problem}", test.name.value),
+            ));
+        }
+    }
+    let expectations: BTreeSet<Expect> = cases.iter().map(|t| t.expect).collect();
+    if !expectations.contains(&Expect::Pass) || !expectations.contains(&Expect::Fail) {
+        return Err(error(
+            1,
+            1,
+            "a rule needs at least one test that passes and one that fails".to_owned(),
+        ));
+    }
+    Ok(ReadTests { now, cases })
+}
+
+/// Checks and compiles a rule file; returns the rule, and the clock and
+/// the tests as read, for the caller to check.
+fn compile<T>(
+    env: &ExprEnv,
+    source: String,
+    text: Cow<'static, str>,
+    file: RuleFile<T>,
+) -> Result<(Rule, Option<DateTime<Utc>>, T), SourceError> {
+    let error = |line: usize, column: usize, message: String| SourceError {
+        file: source.clone(),
+        line,
+        column,
+        message,
+    };
     if !valid_id(&file.id) {
         return Err(error(
             1,
@@ -535,57 +656,30 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
         file.resource.schema().clone(),
         &file.vars,
     );
-    // A test's resource may leave fields out, but a field it names must be
-    // one the type has, with the type's kind of value: a misspelt key
-    // would leave the test testing nothing.
-    for test in &file.tests {
-        let at = (
-            test.name.referenced.line() as usize,
-            test.name.referenced.column() as usize,
-        );
-        let node = Node::of(&test.resource).map_err(|problem| {
-            error(at.0, at.1, format!("test `{}`: {problem}", test.name.value))
-        })?;
-        if let Some(problem) = schema::mismatch(&scope.resource, &node, true) {
-            return Err(error(
-                at.0,
-                at.1,
-                format!("test `{}`: {problem}", test.name.value),
-            ));
-        }
-    }
-    let when = compile_at(env, &scope, &file.when, text)
+    let when = compile_at(env, &scope, &file.when, &text)
         .map_err(|(line, column, message)| error(line, column, format!("in `when`: {message}")))?;
     let severity_from = file
         .severity_from
         .as_ref()
         .map(|source| {
-            compile_at(env, &scope, source, text).map_err(|(line, column, message)| {
+            compile_at(env, &scope, source, &text).map_err(|(line, column, message)| {
                 error(line, column, format!("in `severity_from`: {message}"))
             })
         })
         .transpose()?;
     let message =
-        template(env, &scope, &file.message, text).map_err(|(line, column, message)| {
+        template(env, &scope, &file.message, &text).map_err(|(line, column, message)| {
             error(line, column, format!("in `message`: {message}"))
         })?;
     let unknown = file
         .unknown
         .as_ref()
         .map(|scalar| {
-            template(env, &scope, scalar, text).map_err(|(line, column, message)| {
+            template(env, &scope, scalar, &text).map_err(|(line, column, message)| {
                 error(line, column, format!("in `unknown`: {message}"))
             })
         })
         .transpose()?;
-    let expectations: BTreeSet<Expect> = file.tests.iter().map(|t| t.expect).collect();
-    if !expectations.contains(&Expect::Pass) || !expectations.contains(&Expect::Fail) {
-        return Err(error(
-            1,
-            1,
-            "a rule needs at least one test that passes and one that fails".to_owned(),
-        ));
-    }
     let mut requires = Vec::with_capacity(file.requires.len());
     for call in &file.requires {
         let Some((service, operation)) = call.split_once(':') else {
@@ -615,19 +709,21 @@ fn parse(env: &ExprEnv, source: &str, text: &str) -> Result<Rule, SourceError> {
         equivalents: file.equivalents,
         vars: file.vars,
         requires,
-        source: source.to_owned(),
+        source,
         when,
         severity_from,
         message,
         unknown,
         context,
         backend: Backend::Interpreter,
-        tests_now: file.now,
-        tests: file.tests,
+        tests: Tests {
+            text,
+            read: OnceLock::new(),
+        },
     };
     // Compiled wherever every expression of the rule compiled.
     let _ = rule.set_backend(Backend::Compiled);
-    Ok(rule)
+    Ok((rule, file.now, file.tests))
 }
 
 /// Compiles a scalar's expression, mapping a position inside the
@@ -769,7 +865,11 @@ tests:
 "#;
 
     fn load_one(text: &str) -> Result<Rule, SourceError> {
-        parse(&ExprEnv::new(), "rules/test.yaml", text)
+        parse(
+            &ExprEnv::new(),
+            "rules/test.yaml".to_owned(),
+            Cow::Owned(text.to_owned()),
+        )
     }
 
     #[test]
