@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use rampart::analyze::Analysis;
+use rampart::engine::data::Shape;
 use rampart::engine::expr::Needs;
 use rampart::engine::resources::{self, ResourceType};
 use rampart::engine::schema::{self, Type};
@@ -26,7 +27,7 @@ fn conforms(snapshot: &Snapshot) -> Result<usize, String> {
     let needs = Needs {
         interpreter: false,
         compiled: true,
-        fields: None,
+        shape: Arc::new(Shape::Whole),
     };
     let mut checked = 0;
     for resource_type in ResourceType::ALL {

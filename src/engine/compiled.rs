@@ -15,13 +15,13 @@
 //! the rule then runs on the interpreter.
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use cel::common::ast::{ComprehensionExpr, Expr as Ast, IdedExpr, LiteralValue, SourceInfo};
 use chrono::DateTime;
 
-use super::data::{Entry, Node, key_hash};
+use super::data::{Entry, Node, Shape, key_hash};
 use crate::analyze::cidr::{Network, covers_internet};
 
 /// A construct the compiler leaves to the interpreter, and where it is.
@@ -318,6 +318,13 @@ struct Loop {
     append: Option<(Option<Op>, Op)>,
 }
 
+/// What an expression reads of the resource, and of each comprehension
+/// variable (each mapped back to its range's elements).
+struct Reads {
+    resource: Shape,
+    slots: Vec<Shape>,
+}
+
 /// A compiled expression.
 #[derive(Debug)]
 pub struct Program {
@@ -348,11 +355,14 @@ impl Program {
         })
     }
 
-    /// Adds the top-level fields of `resource` this expression reads to
-    /// `fields`; false when it reads the resource some other way (whole,
-    /// indexed, iterated), so every field must be there.
-    pub fn resource_fields<'p>(&'p self, fields: &mut BTreeSet<&'p str>) -> bool {
-        self.root.resource_fields(fields)
+    /// Adds what this expression reads of `resource` to `shape`.
+    pub fn read_shape(&self, shape: &mut Shape) {
+        let mut reads = Reads {
+            resource: Shape::Unread,
+            slots: vec![Shape::Unread; self.slots],
+        };
+        self.root.read(Shape::Whole, &mut reads);
+        shape.join(reads.resource);
     }
 
     pub fn evaluate<'a>(
@@ -652,15 +662,54 @@ fn truthy(value: Outcome<'_>) -> Result<bool, EvalError> {
 }
 
 impl Op {
-    fn resource_fields<'p>(&'p self, fields: &mut BTreeSet<&'p str>) -> bool {
-        fn each<'p>(ops: impl IntoIterator<Item = &'p Op>, fields: &mut BTreeSet<&'p str>) -> bool {
-            ops.into_iter().all(|op| op.resource_fields(fields))
-        }
+    /// Records in `reads` what evaluating this operation reads of the
+    /// resource, its value being used as `shape`.
+    fn read(&self, shape: Shape, reads: &mut Reads) {
         match self {
-            Op::Resource => false,
-            Op::Select { operand, field, .. } if matches!(**operand, Op::Resource) => {
-                fields.insert(field);
-                true
+            Op::Resource => reads.resource.join(shape),
+            Op::Slot(slot) => reads.slots[*slot].join(shape),
+            Op::Select {
+                operand,
+                field,
+                test,
+                ..
+            } => {
+                let read = if *test { Shape::Unread } else { shape };
+                let fields = BTreeMap::from([(field.clone(), read)]);
+                operand.read(Shape::Fields(fields), reads);
+            }
+            Op::Call(Function::Size, args) => {
+                for arg in args {
+                    arg.read(Shape::Size, reads);
+                }
+            }
+            Op::Conditional(parts) => {
+                let [condition, then, otherwise] = &**parts;
+                condition.read(Shape::Whole, reads);
+                then.read(shape.clone(), reads);
+                otherwise.read(shape, reads);
+            }
+            Op::Comprehension(compiled) => {
+                let Loop {
+                    range,
+                    item,
+                    init,
+                    condition,
+                    step,
+                    result,
+                    append,
+                    ..
+                } = &**compiled;
+                // The body first: it says what is read of each element. What
+                // flows into the accumulator is read whole where it is made.
+                let appended = append
+                    .iter()
+                    .flat_map(|(guard, items)| guard.iter().chain([items]));
+                for op in [init, condition, step, result].into_iter().chain(appended) {
+                    op.read(Shape::Whole, reads);
+                }
+                let element = std::mem::take(&mut reads.slots[*item]);
+                range.read(Shape::Elements(Box::new(element)), reads);
             }
             Op::Null
             | Op::Bool(_)
@@ -669,13 +718,11 @@ impl Op {
             | Op::Double(_)
             | Op::Str(_)
             | Op::Vars
-            | Op::Slot(_)
             | Op::TypeName(_)
-            | Op::Undeclared(_) => true,
-            Op::Select { operand, .. }
-            | Op::Not(operand)
-            | Op::Negate(operand)
-            | Op::NotStrictlyFalse(operand) => operand.resource_fields(fields),
+            | Op::Undeclared(_) => {}
+            Op::Not(operand) | Op::Negate(operand) | Op::NotStrictlyFalse(operand) => {
+                operand.read(Shape::Whole, reads);
+            }
             Op::And(a, b)
             | Op::Or(a, b)
             | Op::Equals(a, b)
@@ -683,28 +730,14 @@ impl Op {
             | Op::Compare(_, a, b)
             | Op::Arithmetic(_, a, b)
             | Op::In(a, b)
-            | Op::Index(a, b) => a.resource_fields(fields) && b.resource_fields(fields),
-            Op::Conditional(parts) => each(parts.iter(), fields),
-            Op::List(items) | Op::Call(_, items) => each(items.iter(), fields),
-            Op::Comprehension(compiled) => {
-                let Loop {
-                    range,
-                    init,
-                    condition,
-                    step,
-                    result,
-                    append,
-                    ..
-                } = &**compiled;
-                let appended = append
-                    .iter()
-                    .flat_map(|(guard, items)| guard.iter().chain([items]));
-                each(
-                    [range, init, condition, step, result]
-                        .into_iter()
-                        .chain(appended),
-                    fields,
-                )
+            | Op::Index(a, b) => {
+                a.read(Shape::Whole, reads);
+                b.read(Shape::Whole, reads);
+            }
+            Op::List(items) | Op::Call(_, items) => {
+                for item in items {
+                    item.read(Shape::Whole, reads);
+                }
             }
         }
     }

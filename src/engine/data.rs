@@ -9,7 +9,7 @@
 //! a field read compares one integer per entry. Field and variant names
 //! are borrowed from the types, not copied for every resource.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
 
@@ -78,16 +78,63 @@ pub fn key_hash(key: &str) -> u64 {
     hash | 1
 }
 
+/// What rules read of a value, so that converting it leaves the rest out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// Nothing of it: it is there (`has()`), or it is never read. Its
+    /// value is left null.
+    #[default]
+    Unread,
+    /// Only its length, when it is a list: the elements are left null.
+    Size,
+    /// These fields of an object, each read as its shape; the others are
+    /// left out.
+    Fields(BTreeMap<Box<str>, Shape>),
+    /// Every element of a list, each read as the shape.
+    Elements(Box<Shape>),
+    /// All of it.
+    Whole,
+}
+
+static WHOLE: Shape = Shape::Whole;
+
+impl Shape {
+    /// What either of two readers reads.
+    pub fn join(&mut self, other: Shape) {
+        *self = match (std::mem::take(self), other) {
+            (Shape::Whole, _) | (_, Shape::Whole) => Shape::Whole,
+            (Shape::Unread, shape) | (shape, Shape::Unread) => shape,
+            (Shape::Size, Shape::Size) => Shape::Size,
+            (Shape::Size, Shape::Elements(each)) | (Shape::Elements(each), Shape::Size) => {
+                Shape::Elements(each)
+            }
+            (Shape::Elements(mut each), Shape::Elements(other)) => {
+                each.join(*other);
+                Shape::Elements(each)
+            }
+            (Shape::Fields(mut fields), Shape::Fields(other)) => {
+                for (name, shape) in other {
+                    fields.entry(name).or_default().join(shape);
+                }
+                Shape::Fields(fields)
+            }
+            // Read as an object and as a list, or the size of an object:
+            // all of it.
+            _ => Shape::Whole,
+        }
+    }
+}
+
 impl Node {
     /// `value` as the interpreter would see it.
     pub fn of<T: Serialize + ?Sized>(value: &T) -> Result<Node> {
-        value.serialize(NodeSerializer { keep: None })
+        value.serialize(NodeSerializer { shape: &WHOLE })
     }
 
-    /// Like [`Node::of`], with only the named fields of the top-level
-    /// object: the ones the rules evaluated on it read.
-    pub fn with_fields<T: Serialize + ?Sized>(value: &T, keep: &BTreeSet<String>) -> Result<Node> {
-        value.serialize(NodeSerializer { keep: Some(keep) })
+    /// Like [`Node::of`], with only what `shape` reads; where the value is
+    /// not what the shape expects (a map read as a list), all of it.
+    pub fn with_shape<T: Serialize + ?Sized>(value: &T, shape: &Shape) -> Result<Node> {
+        value.serialize(NodeSerializer { shape })
     }
 
     /// The entry for a string key; the last one when a key repeats, as
@@ -124,25 +171,26 @@ impl ser::Error for ConversionError {
 
 type Result<T> = std::result::Result<T, ConversionError>;
 
-/// `keep`, when given, names the only fields of the object being
-/// serialised to convert; nested values are converted whole.
+/// `shape` says what of the value being serialised to convert.
 #[derive(Clone, Copy)]
 struct NodeSerializer<'k> {
-    keep: Option<&'k BTreeSet<String>>,
+    shape: &'k Shape,
 }
 
 /// Elements of a list, tuple or variant's fields; `variant` wraps them
 /// as `{variant: [...]}` the way the interpreter does.
-struct SeqBuilder {
+struct SeqBuilder<'k> {
     items: Vec<Node>,
     variant: Option<&'static str>,
+    /// How each element is read; `None` when only their number is.
+    element: Option<&'k Shape>,
 }
 
 struct MapBuilder<'k> {
     entries: Vec<Entry>,
     next_key: Option<Node>,
     variant: Option<&'static str>,
-    keep: Option<&'k BTreeSet<String>>,
+    shape: &'k Shape,
 }
 
 fn entry(key: Node, value: Node) -> Entry {
@@ -163,10 +211,10 @@ fn wrap(variant: Option<&'static str>, node: Node) -> Node {
 impl<'k> ser::Serializer for NodeSerializer<'k> {
     type Ok = Node;
     type Error = ConversionError;
-    type SerializeSeq = SeqBuilder;
-    type SerializeTuple = SeqBuilder;
-    type SerializeTupleStruct = SeqBuilder;
-    type SerializeTupleVariant = SeqBuilder;
+    type SerializeSeq = SeqBuilder<'k>;
+    type SerializeTuple = SeqBuilder<'k>;
+    type SerializeTupleStruct = SeqBuilder<'k>;
+    type SerializeTupleVariant = SeqBuilder<'k>;
     type SerializeMap = MapBuilder<'k>;
     type SerializeStruct = MapBuilder<'k>;
     type SerializeStructVariant = MapBuilder<'k>;
@@ -249,20 +297,26 @@ impl<'k> ser::Serializer for NodeSerializer<'k> {
         variant: &'static str,
         value: &T,
     ) -> Result<Node> {
-        // The variant's content is nested under its name, so the fields
-        // kept are not its fields.
+        // The variant's content is nested under its name; it is converted
+        // whole rather than following the shape through the name.
         Ok(wrap(Some(variant), Node::of(value)?))
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder<'k>> {
+        let element = match self.shape {
+            Shape::Unread | Shape::Size => None,
+            Shape::Elements(each) => Some(&**each),
+            Shape::Fields(_) | Shape::Whole => Some(&WHOLE),
+        };
         Ok(SeqBuilder {
             items: Vec::with_capacity(len.unwrap_or(0)),
             variant: None,
+            element,
         })
     }
-    fn serialize_tuple(self, len: usize) -> Result<SeqBuilder> {
+    fn serialize_tuple(self, len: usize) -> Result<SeqBuilder<'k>> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<SeqBuilder> {
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<SeqBuilder<'k>> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -271,10 +325,11 @@ impl<'k> ser::Serializer for NodeSerializer<'k> {
         _: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<SeqBuilder> {
+    ) -> Result<SeqBuilder<'k>> {
         Ok(SeqBuilder {
             items: Vec::with_capacity(len),
             variant: Some(variant),
+            element: Some(&WHOLE),
         })
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder<'k>> {
@@ -282,7 +337,7 @@ impl<'k> ser::Serializer for NodeSerializer<'k> {
             entries: Vec::with_capacity(len.unwrap_or(0)),
             next_key: None,
             variant: None,
-            keep: self.keep,
+            shape: self.shape,
         })
     }
     fn serialize_struct(self, _: &'static str, len: usize) -> Result<MapBuilder<'k>> {
@@ -299,14 +354,17 @@ impl<'k> ser::Serializer for NodeSerializer<'k> {
             entries: Vec::with_capacity(len),
             next_key: None,
             variant: Some(variant),
-            keep: None,
+            shape: &WHOLE,
         })
     }
 }
 
-impl SeqBuilder {
+impl SeqBuilder<'_> {
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.items.push(Node::of(value)?);
+        self.items.push(match self.element {
+            Some(shape) => Node::with_shape(value, shape)?,
+            None => Node::Null,
+        });
         Ok(())
     }
     fn finish(self) -> Node {
@@ -318,7 +376,7 @@ impl SeqBuilder {
 /// element and ends the list.
 macro_rules! sequence {
     ($($trait:ident :: $method:ident),*) => {$(
-        impl ser::$trait for SeqBuilder {
+        impl ser::$trait for SeqBuilder<'_> {
             type Ok = Node;
             type Error = ConversionError;
             fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
@@ -340,13 +398,18 @@ sequence!(
 
 impl MapBuilder<'_> {
     fn insert<T: Serialize + ?Sized>(&mut self, key: Node, value: &T) -> Result<()> {
-        let kept = match (&key, self.keep) {
-            (Node::String(name), Some(keep)) => keep.contains(&**name),
-            _ => true,
+        let shape = match (&key, self.shape) {
+            (Node::String(name), Shape::Fields(fields)) => fields.get(&**name),
+            (_, Shape::Unread) => None,
+            _ => Some(&WHOLE),
         };
-        if kept {
-            self.entries.push(entry(key, Node::of(value)?));
-        }
+        let value = match shape {
+            // A field only tested for: its value is never read.
+            Some(Shape::Unread) => Node::Null,
+            Some(shape) => Node::with_shape(value, shape)?,
+            None => return Ok(()),
+        };
+        self.entries.push(entry(key, value));
         Ok(())
     }
     fn finish(self) -> Node {
@@ -422,31 +485,31 @@ impl ser::Serializer for KeySerializer {
     type SerializeStructVariant = Impossible<Node, ConversionError>;
 
     fn serialize_bool(self, v: bool) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_bool(v)
+        NodeSerializer { shape: &WHOLE }.serialize_bool(v)
     }
     fn serialize_i8(self, v: i8) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_i8(v)
+        NodeSerializer { shape: &WHOLE }.serialize_i8(v)
     }
     fn serialize_i16(self, v: i16) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_i16(v)
+        NodeSerializer { shape: &WHOLE }.serialize_i16(v)
     }
     fn serialize_i32(self, v: i32) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_i32(v)
+        NodeSerializer { shape: &WHOLE }.serialize_i32(v)
     }
     fn serialize_i64(self, v: i64) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_i64(v)
+        NodeSerializer { shape: &WHOLE }.serialize_i64(v)
     }
     fn serialize_u8(self, v: u8) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_u8(v)
+        NodeSerializer { shape: &WHOLE }.serialize_u8(v)
     }
     fn serialize_u16(self, v: u16) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_u16(v)
+        NodeSerializer { shape: &WHOLE }.serialize_u16(v)
     }
     fn serialize_u32(self, v: u32) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_u32(v)
+        NodeSerializer { shape: &WHOLE }.serialize_u32(v)
     }
     fn serialize_u64(self, v: u64) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_u64(v)
+        NodeSerializer { shape: &WHOLE }.serialize_u64(v)
     }
     fn serialize_f32(self, _: f32) -> Result<Node> {
         Err(bad_key())
@@ -455,10 +518,10 @@ impl ser::Serializer for KeySerializer {
         Err(bad_key())
     }
     fn serialize_char(self, v: char) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_char(v)
+        NodeSerializer { shape: &WHOLE }.serialize_char(v)
     }
     fn serialize_str(self, v: &str) -> Result<Node> {
-        NodeSerializer { keep: None }.serialize_str(v)
+        NodeSerializer { shape: &WHOLE }.serialize_str(v)
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<Node> {
         Err(bad_key())

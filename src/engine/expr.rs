@@ -11,7 +11,6 @@
 //! the moment the snapshot was collected: the same snapshot gives the same
 //! results on any later day.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use cel::common::value::{CowVal, Val};
@@ -23,7 +22,7 @@ use serde::{Serialize, Serializer};
 
 use super::check::{self, Scope};
 use super::compiled::{self, Unsupported};
-use super::data::Node;
+use super::data::{Node, Shape};
 use crate::analyze::cidr::{Network, covers_internet};
 
 /// Which evaluator runs a rule: the compiled one, or the `cel`
@@ -166,34 +165,34 @@ const CLOCK: &str = "@now";
 
 /// Which forms of a resource to build: the rules of a type that run on
 /// the interpreter need its values, the compiled ones its [`Node`]s, and
-/// of those only the fields they read.
+/// of those only what they read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Needs {
     pub interpreter: bool,
     pub compiled: bool,
-    /// The top-level fields the compiled rules read; `None` for all.
-    pub fields: Option<Arc<BTreeSet<String>>>,
+    /// What the compiled rules read of the resource.
+    pub shape: Arc<Shape>,
 }
 
 impl Needs {
     /// What `expressions`, run on `backend` each, need of a resource.
     pub fn of<'e>(expressions: impl IntoIterator<Item = (Backend, &'e Expr)>) -> Needs {
         let mut needs = Needs::default();
-        let mut fields = BTreeSet::new();
-        let mut every_field = false;
+        let mut shape = Shape::Unread;
         for (backend, expr) in expressions {
             match (backend, &expr.compiled) {
                 (Backend::Compiled, Ok(program)) => {
                     needs.compiled = true;
-                    every_field |= !program.resource_fields(&mut fields);
+                    program.read_shape(&mut shape);
                 }
-                (Backend::Compiled, Err(_)) => needs.compiled = true,
+                (Backend::Compiled, Err(_)) => {
+                    needs.compiled = true;
+                    shape = Shape::Whole;
+                }
                 (Backend::Interpreter, _) => needs.interpreter = true,
             }
         }
-        if !every_field {
-            needs.fields = Some(Arc::new(fields.into_iter().map(str::to_owned).collect()));
-        }
+        needs.shape = Arc::new(shape);
         needs
     }
 
@@ -202,7 +201,7 @@ impl Needs {
         Needs {
             interpreter: true,
             compiled: true,
-            fields: None,
+            shape: Arc::new(Shape::Whole),
         }
     }
 }
@@ -236,12 +235,10 @@ impl Subject {
         } else {
             None
         };
-        let node = match (needs.compiled, &needs.fields) {
-            (false, _) => None,
-            (true, None) => Some(Node::of(resource).map_err(|e| e.to_string())?),
-            (true, Some(fields)) => {
-                Some(Node::with_fields(resource, fields).map_err(|e| e.to_string())?)
-            }
+        let node = if needs.compiled {
+            Some(Node::with_shape(resource, &needs.shape).map_err(|e| e.to_string())?)
+        } else {
+            None
         };
         let now = now.map(|now| now.timestamp_micros());
         let now_value = match (needs.interpreter, now) {
@@ -626,6 +623,60 @@ mod tests {
             Err("the condition gave 2, not true, false or null".to_owned())
         );
         assert!(eval("resource.egress.size() > 0", group).is_err());
+    }
+
+    #[test]
+    fn conversion_keeps_only_what_the_expressions_read() {
+        let env = ExprEnv::new();
+        let exprs = [
+            "resource.name == 'default' && resource.ingress.size() > 0",
+            "resource.internet_ingress.tcp.exists(s, port_in_range(22, s.from, s.to))",
+            "has(resource.tags)",
+        ]
+        .map(|source| env.compile_unchecked(source).expect(source));
+        let needs = Needs::of(exprs.iter().map(|expr| (Backend::Compiled, expr)));
+        let fields = |pairs: Vec<(&str, Shape)>| {
+            Shape::Fields(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+        };
+        let span = fields(vec![("from", Shape::Whole), ("to", Shape::Whole)]);
+        assert_eq!(
+            *needs.shape,
+            fields(vec![
+                ("ingress", Shape::Size),
+                (
+                    "internet_ingress",
+                    fields(vec![("tcp", Shape::Elements(Box::new(span)))])
+                ),
+                ("name", Shape::Whole),
+                ("tags", Shape::Unread),
+            ])
+        );
+        let group = json!({
+            "name": "default",
+            "description": "default VPC security group",
+            "ingress": [{"protocol": "tcp"}, {"protocol": "udp"}],
+            "egress": [{"protocol": "-1"}],
+            "tags": {"team": "web"},
+            "internet_ingress": {
+                "tcp": [{"from": 22, "to": 22, "ipv4_sources": ["0.0.0.0/0"]}],
+                "udp": [],
+            },
+        });
+        let subject = Subject::new(&group, None, &needs).expect("converts");
+        let kept = json!({
+            "name": "default",
+            "ingress": [null, null],
+            "tags": null,
+            "internet_ingress": {"tcp": [{"from": 22, "to": 22}]},
+        });
+        assert_eq!(subject.node(), Some(&Node::of(&kept).expect("converts")));
+        let context = env.rule_context(&json!({})).expect("context");
+        for expr in &exprs {
+            assert_eq!(
+                expr.test(Backend::Compiled, &context, &subject),
+                Ok(Some(true))
+            );
+        }
     }
 
     #[test]
