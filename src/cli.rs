@@ -4,6 +4,7 @@
 //! that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroU32;
@@ -761,17 +762,32 @@ fn rules(command: RulesCommand) -> anyhow::Result<Exit> {
             for rule in engine.rules() {
                 let (count, failures) = rule.run_tests();
                 ran += count;
-                failed += failures.len();
-                for failure in failures {
+                // A test can fail more than one way (its message and its
+                // severity); it counts once.
+                let failing: BTreeSet<(usize, &str)> = failures
+                    .iter()
+                    .map(|failure| (failure.line, failure.test.as_str()))
+                    .collect();
+                failed += failing.len();
+                for failure in &failures {
+                    let test = if failure.test.is_empty() {
+                        String::new()
+                    } else {
+                        format!("test `{}`: ", failure.test)
+                    };
                     writeln!(
                         stdout,
-                        "FAIL {} ({}:{}): test `{}`: {}",
-                        failure.rule, failure.source, failure.line, failure.test, failure.problem
+                        "FAIL {} ({}:{}): {test}{}",
+                        failure.rule, failure.source, failure.line, failure.problem
                     )?;
                 }
             }
             writeln!(stdout, "{} rule(s) tested", engine.rules().len())?;
-            writeln!(stdout, "rules: {} passed, {failed} failed", ran - failed)?;
+            writeln!(
+                stdout,
+                "rules: {} passed, {failed} failed",
+                ran.saturating_sub(failed)
+            )?;
             if failed > 0 {
                 return Ok(Exit::Failing);
             }

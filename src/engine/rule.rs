@@ -179,6 +179,7 @@ impl Rule {
                 return (0, vec![failure]);
             }
         };
+        let needs = Needs::of(self.evaluated());
         let mut failures = Vec::new();
         for test in &tests.cases {
             let failure = |problem: String| TestFailure {
@@ -188,7 +189,7 @@ impl Rule {
                 test: test.name.value.clone(),
                 problem,
             };
-            let subject = match self.test_subject(tests, test) {
+            let subject = match self.test_subject(tests, test, &needs) {
                 Ok(subject) => subject,
                 Err(err) => {
                     failures.push(failure(format!("the test resource is unusable: {err}")));
@@ -232,13 +233,14 @@ impl Rule {
             Ok(tests) => tests,
             Err(error) => return vec![("", Err(error.to_string()))],
         };
+        let needs = Needs::of(self.evaluated());
         tests
             .cases
             .iter()
             .filter(|test| test.expect == Expect::Fail)
             .map(|test| {
                 let message = self
-                    .test_subject(tests, test)
+                    .test_subject(tests, test, &needs)
                     .and_then(|subject| self.render_message(&subject));
                 (test.name.value.as_str(), message)
             })
@@ -258,8 +260,15 @@ impl Rule {
             .as_ref()
     }
 
-    fn test_subject(&self, tests: &ReadTests, test: &TestFile) -> Result<Subject, String> {
-        Subject::new(&test.resource, test.now.or(tests.now), &Needs::both())
+    /// A test's resource converted as a scan converts it for this rule
+    /// alone (only what the rule reads), so the tests cover that too.
+    fn test_subject(
+        &self,
+        tests: &ReadTests,
+        test: &TestFile,
+        needs: &Needs,
+    ) -> Result<Subject, String> {
+        Subject::new(&test.resource, test.now.or(tests.now), needs)
     }
 
     /// Which evaluator runs the rule.
@@ -570,9 +579,12 @@ fn parse(env: &ExprEnv, source: String, text: Cow<'static, str>) -> Result<Rule,
         let file: RuleFile<IgnoredAny> = files::parse_yaml(&source, &text)?;
         return compile(env, source, text, file).map(|(rule, _, _)| rule);
     }
-    let file: RuleFile<Vec<TestFile>> = files::parse_yaml(&source, &text)?;
-    let (rule, now, cases) = compile(env, source, text, file)?;
-    let tests = read_tests(&rule.source, rule.resource, now, cases)?;
+    let mut file: RuleFile<Vec<TestFile>> = files::parse_yaml(&source, &text)?;
+    // The tests first: a misspelt key in a test is reported before what it
+    // may have led the author to write in the expressions.
+    let cases = std::mem::take(&mut file.tests);
+    let tests = read_tests(&source, file.resource, file.now, cases)?;
+    let (rule, _, _) = compile(env, source, text, file)?;
     let _ = rule.tests.read.set(Ok(tests));
     Ok(rule)
 }
@@ -623,7 +635,7 @@ fn read_tests(
 }
 
 /// Checks and compiles a rule file; returns the rule, and the clock and
-/// the tests as read, for the caller to check.
+/// the tests as read.
 fn compile<T>(
     env: &ExprEnv,
     source: String,
