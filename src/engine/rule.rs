@@ -577,14 +577,14 @@ fn valid_id(id: &str) -> bool {
 fn parse(env: &ExprEnv, source: String, text: Cow<'static, str>) -> Result<Rule, SourceError> {
     if source.starts_with("embedded:") {
         let file: RuleFile<IgnoredAny> = files::parse_yaml(&source, &text)?;
-        return compile(env, source, text, file).map(|(rule, _, _)| rule);
+        return compile(env, source, text, file);
     }
     let mut file: RuleFile<Vec<TestFile>> = files::parse_yaml(&source, &text)?;
     // The tests first: a misspelt key in a test is reported before what it
     // may have led the author to write in the expressions.
     let cases = std::mem::take(&mut file.tests);
     let tests = read_tests(&source, file.resource, file.now, cases)?;
-    let (rule, _, _) = compile(env, source, text, file)?;
+    let rule = compile(env, source, text, file)?;
     let _ = rule.tests.read.set(Ok(tests));
     Ok(rule)
 }
@@ -634,14 +634,13 @@ fn read_tests(
     Ok(ReadTests { now, cases })
 }
 
-/// Checks and compiles a rule file; returns the rule, and the clock and
-/// the tests as read.
+/// Checks and compiles a rule file; its tests are left to the caller.
 fn compile<T>(
     env: &ExprEnv,
     source: String,
     text: Cow<'static, str>,
     file: RuleFile<T>,
-) -> Result<(Rule, Option<DateTime<Utc>>, T), SourceError> {
+) -> Result<Rule, SourceError> {
     let error = |line: usize, column: usize, message: String| SourceError {
         file: source.clone(),
         line,
@@ -735,7 +734,7 @@ fn compile<T>(
     };
     // Compiled wherever every expression of the rule compiled.
     let _ = rule.set_backend(Backend::Compiled);
-    Ok((rule, file.now, file.tests))
+    Ok(rule)
 }
 
 /// Compiles a scalar's expression, mapping a position inside the
