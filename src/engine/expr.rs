@@ -11,7 +11,8 @@
 //! the moment the snapshot was collected: the same snapshot gives the same
 //! results on any later day.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
@@ -50,11 +51,14 @@ impl Serialize for Backend {
     }
 }
 
-/// A compiled expression: the interpreter's program, and the compiled
-/// one unless the expression uses something the compiler leaves to the
-/// interpreter.
+/// A compiled expression, shared by every rule that writes the same text.
+#[derive(Debug, Clone)]
+pub struct Expr(Arc<Parsed>);
+
+/// The interpreter's program, and the compiled one unless the expression
+/// uses something the compiler leaves to the interpreter.
 #[derive(Debug)]
-pub struct Expr {
+struct Parsed {
     program: Program,
     compiled: Result<compiled::Program, Unsupported>,
 }
@@ -64,7 +68,7 @@ impl Expr {
     /// the interpreter's own syntax tree, so the text is parsed once.
     fn of(program: Program) -> Expr {
         let compiled = compiled::Program::compile(program.expression(), program.source_info());
-        Expr { program, compiled }
+        Expr(Arc::new(Parsed { program, compiled }))
     }
 }
 
@@ -78,9 +82,12 @@ pub struct CompileError {
 }
 
 /// The shared interpreter environment: the CEL standard library, its string
-/// extension and rampart's helpers.
+/// extension and rampart's helpers; and the expressions parsed so far.
 pub struct ExprEnv {
     env: Arc<Env>,
+    /// By text: the catalogue writes `resource.id` and its other message
+    /// parts many times over, and parsing is most of loading.
+    parsed: Mutex<HashMap<String, Expr>>,
 }
 
 impl ExprEnv {
@@ -89,13 +96,17 @@ impl ExprEnv {
         // The string extension (join, split, lowerAscii, ...) registers
         // only names the standard library lacks, so this cannot clash.
         let _ = env.add_extension(cel::extensions::strings);
-        ExprEnv { env: Arc::new(env) }
+        ExprEnv {
+            env: Arc::new(env),
+            parsed: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Parses `source` once, checks it against what `scope` says the
     /// resource and `vars` hold, and compiles it for both evaluators.
     pub fn compile(&self, source: &str, scope: &Scope) -> Result<Expr, CompileError> {
-        let program = self.parse(source)?;
+        let expr = self.parsed(source)?;
+        let program = &expr.0.program;
         check::check(program.expression(), program.source_info(), scope).map_err(|error| {
             CompileError {
                 line: error.line,
@@ -103,7 +114,27 @@ impl ExprEnv {
                 message: error.message,
             }
         })?;
-        Ok(Expr::of(program))
+        Ok(expr)
+    }
+
+    /// The expression written as `source`, parsed the first time it is
+    /// seen. Rules load in parallel, so two may parse the same text at
+    /// once; either result serves.
+    fn parsed(&self, source: &str) -> Result<Expr, CompileError> {
+        if let Some(expr) = self
+            .parsed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(source)
+        {
+            return Ok(expr.clone());
+        }
+        let expr = Expr::of(self.parse(source)?);
+        self.parsed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(source.to_owned(), expr.clone());
+        Ok(expr)
     }
 
     /// Compiles without the type check, for tests of what each evaluator
@@ -180,7 +211,7 @@ impl Needs {
         let mut needs = Needs::default();
         let mut shape = Shape::Unread;
         for (backend, expr) in expressions {
-            match (backend, &expr.compiled) {
+            match (backend, &expr.0.compiled) {
                 (Backend::Compiled, Ok(program)) => {
                     needs.compiled = true;
                     program.read_shape(&mut shape);
@@ -277,7 +308,7 @@ enum Outcome<'a> {
 impl Expr {
     /// Where the compiler left this expression to the interpreter.
     pub fn unsupported(&self) -> Option<&Unsupported> {
-        self.compiled.as_ref().err()
+        self.0.compiled.as_ref().err()
     }
 
     fn evaluate<'a>(
@@ -286,7 +317,7 @@ impl Expr {
         context: &'a RuleContext,
         subject: &'a Subject,
     ) -> Result<Outcome<'a>, String> {
-        match (backend, &self.compiled, &subject.node) {
+        match (backend, &self.0.compiled, &subject.node) {
             (Backend::Compiled, Ok(program), Some(node)) => program
                 .evaluate(node, &context.vars, subject.now)
                 .map(Outcome::Compiled)
@@ -300,7 +331,8 @@ impl Expr {
                 }
                 let mut scope = context.context.new_inner_scope();
                 scope.set_variable_resolver(subject);
-                self.program
+                self.0
+                    .program
                     .execute(&scope)
                     .map(Outcome::Interpreted)
                     .map_err(|e| e.to_string())

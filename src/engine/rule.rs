@@ -576,7 +576,7 @@ fn valid_id(id: &str) -> bool {
 /// rule from a directory has its tests read and checked as it loads.
 fn parse(env: &ExprEnv, source: String, text: Cow<'static, str>) -> Result<Rule, SourceError> {
     if source.starts_with("embedded:") {
-        let file: RuleFile<IgnoredAny> = files::parse_yaml(&source, &text)?;
+        let file: RuleFile<Option<IgnoredAny>> = files::parse_yaml(&source, before_tests(&text))?;
         return compile(env, source, text, file);
     }
     let mut file: RuleFile<Vec<TestFile>> = files::parse_yaml(&source, &text)?;
@@ -587,6 +587,26 @@ fn parse(env: &ExprEnv, source: String, text: Cow<'static, str>) -> Result<Rule,
     let rule = compile(env, source, text, file)?;
     let _ = rule.tests.read.set(Ok(tests));
     Ok(rule)
+}
+
+/// A rule file's text up to its top-level `tests:` key, when no other
+/// top-level key follows that key; otherwise the whole text. It is all a
+/// scan reads of a built-in rule, and less than half of its YAML.
+fn before_tests(text: &str) -> &str {
+    let Some(start) = text
+        .match_indices("tests:")
+        .map(|(at, _)| at)
+        .find(|&at| at == 0 || text.as_bytes()[at - 1] == b'\n')
+    else {
+        return text;
+    };
+    // Anything at the start of a later line but an indent, a sequence
+    // entry or a comment may be another key.
+    let another_key = text[start..].lines().skip(1).any(|line| {
+        !line.trim_end().is_empty()
+            && (line.starts_with("---") || !line.starts_with([' ', '-', '#']))
+    });
+    if another_key { text } else { &text[..start] }
 }
 
 /// A rule's tests, checked: at least one passes and one fails, and each
@@ -970,6 +990,35 @@ tests:
                 problem: "expected Pass, got Fail".to_owned(),
             }]
         );
+    }
+
+    #[test]
+    fn a_scan_reads_a_built_in_rule_without_its_tests_and_misses_nothing() {
+        let mut sources = Vec::new();
+        collect_embedded(&EMBEDDED, &mut sources);
+        for (source, text) in &sources {
+            let head = before_tests(text);
+            assert!(head.len() < text.len(), "{source} keeps its tests last");
+            let read = |text: &str| {
+                let file: RuleFile<Option<IgnoredAny>> =
+                    files::parse_yaml(source, text).expect("the rule reads");
+                format!(
+                    "{:?}",
+                    RuleFile {
+                        tests: None,
+                        ..file
+                    }
+                )
+            };
+            assert_eq!(read(head), read(text), "{source}");
+        }
+        let later_key = "id: x\ntests:\n- name: a\n  resource: {}\n# note\n\nwhen: 'true'\n";
+        assert_eq!(before_tests(later_key), later_key);
+        let second_document = "id: x\ntests:\n- name: a\n---\nid: y\n";
+        assert_eq!(before_tests(second_document), second_document);
+        let last = "id: x\n# tests: not a key\ntests:\n  - name: a\n\n# end\n";
+        assert_eq!(before_tests(last), "id: x\n# tests: not a key\n");
+        assert_eq!(before_tests("id: x\n"), "id: x\n");
     }
 
     #[test]
