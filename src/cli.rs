@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use chrono::Utc;
 
 use crate::collect::{self, CollectOptions, RegionSelection};
+use crate::compliance;
 use crate::engine::resources::ResourceType;
 use crate::engine::rule::Rule;
 use crate::engine::{Engine, Selection};
@@ -514,6 +515,12 @@ pub struct EvaluationArgs {
 
     #[command(flatten)]
     pub terminal: TerminalArgs,
+
+    /// After the table, this framework's controls with their status (FAIL,
+    /// NOT_EVALUATED, PASS, MANUAL, OUT_OF_SCOPE), e.g. cis-aws-foundations-3.0;
+    /// Markdown reports list every framework's.
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub compliance_report: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -531,6 +538,12 @@ pub struct ReportArgs {
 
     #[command(flatten)]
     pub terminal: TerminalArgs,
+
+    /// Print this framework's controls with their status (FAIL,
+    /// NOT_EVALUATED, PASS, MANUAL, OUT_OF_SCOPE) instead of the findings,
+    /// e.g. cis-aws-foundations-3.0; tables written with --output end with it.
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub compliance: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -648,7 +661,7 @@ pub struct TerminalArgs {
 }
 
 impl TerminalArgs {
-    fn options(&self) -> TerminalOptions {
+    fn options(&self, compliance: Option<&str>) -> TerminalOptions {
         TerminalOptions {
             width: terminal_width(),
             color: use_color(
@@ -659,6 +672,7 @@ impl TerminalArgs {
             show_pass: self.show.iter().any(|s| s == "pass"),
             show_suppressed: self.show.iter().any(|s| s == "suppressed"),
             quiet: self.quiet,
+            compliance: compliance.map(str::to_owned),
         }
     }
 }
@@ -715,13 +729,24 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             }
             check_outputs(&outputs, &[("report", &args.report)])?;
             let report = Report::read(&args.report)?;
-            write_outputs(&outputs, &args.terminal.options(), &report)?;
+            let options = args.terminal.options(args.compliance.as_deref());
+            let Some(id) = &args.compliance else {
+                write_outputs(&outputs, &options, &report)?;
+                return Ok(Exit::Success);
+            };
+            let framework = report::compliance::find(&report, id).map_err(anyhow::Error::msg)?;
+            if args.outputs.outputs.is_empty() {
+                let view = report::terminal::render_compliance(&report, framework, &options);
+                print(&view)?;
+            } else {
+                write_outputs(&outputs, &options, &report)?;
+            }
         }
         Command::Diff(args) => {
             let old = Report::read(&args.old)?;
             let mut new = Report::read(&args.new)?;
             baseline::apply(&mut new, Some(&old), &args.old.display().to_string());
-            let options = args.terminal.options();
+            let options = args.terminal.options(None);
             print(&report::diff::render(&new, &options))?;
         }
         Command::Rules(args) => return rules(args.command),
@@ -956,6 +981,12 @@ fn list_accounts(args: &OrgAccountsArgs) -> anyhow::Result<()> {
 fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Exit> {
     let org = &args.organization;
     let evaluation = &args.evaluation;
+    if evaluation.compliance_report.is_some() {
+        // Each account's JSON report holds its compliance view.
+        anyhow::bail!(
+            "--compliance-report shows one account's report: with --accounts, run `rampart report ACCOUNT_REPORT --compliance FRAMEWORK` on an account's report in --out-dir"
+        );
+    }
     let (accounts, accounts_sha256) = AccountsFile::read(accounts_path)?;
     let shard = match (org.shard, org.shards) {
         (Some(shard), _) => shard,
@@ -1128,7 +1159,7 @@ fn scan_organization(args: &ScanArgs, accounts_path: &Path) -> anyhow::Result<Ex
     let manifest = runtime()?.block_on(org::scan::run(scan, plan, progress))?;
     print(&report::terminal::render_manifest(
         &manifest,
-        &evaluation.terminal.options(),
+        &evaluation.terminal.options(None),
     ))?;
     let failing: usize = manifest.accounts.iter().filter_map(|a| a.failing).sum();
     let unscanned = manifest
@@ -1432,6 +1463,9 @@ fn evaluate_and_report(
         suppressions: triage.suppressions.clone(),
         baseline: triage.baseline.clone(),
     })?;
+    if let Some(id) = &args.compliance_report {
+        check_framework(id, &plan.rules())?;
+    }
     let gate = Gate {
         fail_on: triage.fail_on.0,
         new_only: triage.fail_on_new,
@@ -1449,7 +1483,8 @@ fn evaluate_and_report(
     // Outputs are written here, as streams, rather than rendered by the
     // pipeline into strings first.
     let outcome = plan.run(&snapshot()?, &clock, &[], gate);
-    write_outputs(&outputs, &args.terminal.options(), &outcome.report)?;
+    let options = args.terminal.options(args.compliance_report.as_deref());
+    write_outputs(&outputs, &options, &outcome.report)?;
     // Said on stderr too, so a CI log shows it whatever the outputs.
     for expired in &outcome.report.expired_suppressions {
         eprintln!(
@@ -1479,6 +1514,27 @@ fn evaluate_and_report(
         }
         Verdict::Clean => Exit::Success,
     })
+}
+
+/// A framework `--compliance-report` can show: one with a catalogue, or one
+/// a rule that runs maps. Checked before any AWS call.
+fn check_framework(id: &str, rules: &[&Rule]) -> anyhow::Result<()> {
+    let mut known: BTreeSet<&str> = compliance::frameworks()
+        .iter()
+        .map(|framework| framework.id.as_str())
+        .collect();
+    known.extend(
+        rules
+            .iter()
+            .flat_map(|rule| rule.compliance.keys().map(String::as_str)),
+    );
+    if known.contains(id) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "no compliance framework `{id}` given to --compliance-report; the frameworks are: {}",
+        known.into_iter().collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// At most one output may go to stdout, no two to the same file (after
@@ -1523,9 +1579,9 @@ fn options_for(output: &Output, terminal: &TerminalOptions) -> TerminalOptions {
         Some(_) => TerminalOptions {
             width: None,
             color: false,
-            ..*terminal
+            ..terminal.clone()
         },
-        None => *terminal,
+        None => terminal.clone(),
     }
 }
 
@@ -1608,13 +1664,7 @@ mod tests {
         ];
         let report =
             Report::parse(include_str!("../fixtures/report/report.json")).expect("fixture");
-        let terminal = TerminalOptions {
-            width: None,
-            color: false,
-            show_pass: false,
-            show_suppressed: false,
-            quiet: false,
-        };
+        let terminal = TerminalOptions::default();
         let written = write_outputs(&outputs, &terminal, &report);
         assert!(written.is_err());
         assert_eq!(std::fs::read_to_string(&first).expect("read"), "earlier");

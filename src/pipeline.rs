@@ -83,7 +83,7 @@ pub enum Verdict {
 }
 
 /// One format to render the report in, and how it looks.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Render {
     pub format: Format,
     pub options: TerminalOptions,

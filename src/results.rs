@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::compliance::{self, FrameworkStatus};
 use crate::engine::resources::{ResourceRef, ResourceType};
 use crate::engine::rule::{Remediation, Rule};
 use crate::engine::{self, Finding};
@@ -22,10 +23,11 @@ use crate::verdict::{Severity, Status};
 /// Bumped on any change to the format, a field added included: the schema
 /// of each version (`schemas/report-v{N}.schema.json`) forbids unknown
 /// fields, as the reader does.
-pub const REPORT_SCHEMA_VERSION: u32 = 3;
+pub const REPORT_SCHEMA_VERSION: u32 = 4;
 
 /// Reports of versions 1 (which repeated each rule's documentation in every
-/// result) and 2 (which listed passes resource by resource) are read too,
+/// result), 2 (which listed passes resource by resource) and 3 (without
+/// the compliance view, which is derived when they are read) are read too,
 /// as baselines and for `rampart report` and `diff`.
 const VERSIONS: Versions = Versions {
     current: REPORT_SCHEMA_VERSION,
@@ -37,7 +39,10 @@ fn upgrade(found: u32, document: &mut serde_json::Value) {
     if found < 2 {
         upgrade_from_v1(document);
     }
-    upgrade_from_v2(document);
+    if found < 3 {
+        upgrade_from_v2(document);
+    }
+    // Version 4 adds the compliance view, derived as the report is read.
     if let Some(object) = document.as_object_mut() {
         object.insert(
             "schema_version".to_owned(),
@@ -119,6 +124,8 @@ pub struct Report {
     pub expired_suppressions: Vec<SuppressionSource>,
     /// With a baseline: findings failing there that no longer fail here.
     pub resolved: Option<Vec<ResolvedFinding>>,
+    /// Each compliance framework's controls, with their status.
+    pub compliance: Vec<FrameworkStatus>,
 }
 
 /// The report as written: results other than PASS in full, passes grouped
@@ -136,6 +143,9 @@ struct ReportFile<'a, F, P> {
     passed: Vec<P>,
     expired_suppressions: Cow<'a, [SuppressionSource]>,
     resolved: Cow<'a, Option<Vec<ResolvedFinding>>>,
+    /// Absent before version 4.
+    #[serde(default)]
+    compliance: Option<Cow<'a, [FrameworkStatus]>>,
 }
 
 /// Resources that passed the same rules, as written.
@@ -195,6 +205,7 @@ impl Serialize for Report {
             passed,
             expired_suppressions: Cow::Borrowed(&self.expired_suppressions),
             resolved: Cow::Borrowed(&self.resolved),
+            compliance: Some(Cow::Borrowed(&self.compliance)),
         }
         .serialize(serializer)
     }
@@ -227,16 +238,22 @@ impl TryFrom<ReportFile<'static, ReportFinding, Passed<Arc<ResourceRef>, String>
             }
         }
         findings.sort_by(|a, b| Finding::order(&a.finding, &b.finding));
+        let rules = file.rules.into_owned();
+        let compliance = match file.compliance {
+            Some(compliance) => compliance.into_owned(),
+            None => compliance::of(&rules, &findings),
+        };
         Ok(Report {
             schema_version: file.schema_version,
             tool: file.tool.into_owned(),
             scan: file.scan.into_owned(),
             summary: file.summary.into_owned(),
             collection_errors: file.collection_errors.into_owned(),
-            rules: file.rules.into_owned(),
+            rules,
             findings,
             expired_suppressions: file.expired_suppressions.into_owned(),
             resolved: file.resolved.into_owned(),
+            compliance,
         })
     }
 }
@@ -429,14 +446,17 @@ impl Report {
             findings,
             expired_suppressions: Vec::new(),
             resolved: None,
+            compliance: Vec::new(),
         };
         report.refresh_summary();
         report
     }
 
-    /// Recounts the summary after triage changed the findings.
+    /// Recounts the summary and the compliance view after triage changed
+    /// the findings.
     pub fn refresh_summary(&mut self) {
         self.summary = Summary::of(self);
+        self.compliance = compliance::of(&self.rules, &self.findings);
     }
 
     pub fn read(path: &Path) -> Result<Report, FileError> {

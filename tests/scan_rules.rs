@@ -701,10 +701,35 @@ async fn main_account() -> Vec<Finding> {
         serde_json::from_str(&std::fs::read_to_string(path("report.json")).expect("report"))
             .expect("JSON");
     assert_eq!(
-        support::schema_errors("report-v3.schema.json", &report),
+        support::schema_errors("report-v4.schema.json", &report),
         Vec::<String>::new()
     );
     assert_eq!(report["summary"]["failed"], failed);
+    // Every control's status, from the exact findings asserted above: the
+    // seeded account fails most of what it can; root has no access key
+    // and GuardDuty is on.
+    let controls = |framework| support::control_statuses(&report, framework).join(", ");
+    assert_eq!(
+        controls("cis-aws-foundations-3.0"),
+        "1.1 MANUAL, 1.2 OUT_OF_SCOPE, 1.3 MANUAL, 1.4 PASS, 1.5 FAIL, 1.6 FAIL, 1.7 FAIL, \
+         1.8 FAIL, 1.9 FAIL, 1.10 FAIL, 1.11 FAIL, 1.12 PASS, 1.13 FAIL, 1.14 PASS, \
+         1.21 MANUAL, 3.7 FAIL, 5.1 FAIL, 5.2 FAIL, 5.3 FAIL, 5.4 FAIL, 5.5 FAIL, 5.6 FAIL"
+    );
+    assert_eq!(
+        controls("cis-aws-foundations-6.0"),
+        "2.1 MANUAL, 2.2 OUT_OF_SCOPE, 2.3 PASS, 2.4 FAIL, 2.5 FAIL, 2.6 FAIL, 2.7 FAIL, \
+         2.8 FAIL, 2.9 FAIL, 2.10 FAIL, 2.11 PASS, 2.12 FAIL, 2.13 PASS, 2.20 MANUAL, \
+         4.7 FAIL, 6.1.2 FAIL, 6.2 FAIL, 6.3 FAIL, 6.4 FAIL, 6.5 FAIL, 6.6 FAIL, 6.7 FAIL"
+    );
+    assert_eq!(
+        controls("aws-fsbp"),
+        "Account.1 OUT_OF_SCOPE, EC2.2 FAIL, EC2.6 FAIL, EC2.7 FAIL, EC2.8 FAIL, EC2.9 FAIL, \
+         EC2.10 OUT_OF_SCOPE, EC2.13 FAIL, EC2.14 FAIL, EC2.15 FAIL, EC2.16 FAIL, \
+         EC2.18 FAIL, EC2.19 FAIL, EC2.20 OUT_OF_SCOPE, EC2.21 FAIL, EC2.22 FAIL, \
+         EC2.23 FAIL, GuardDuty.1 PASS, GuardDuty.9 FAIL, GuardDuty.10 FAIL, IAM.3 PASS, \
+         IAM.4 PASS, IAM.5 FAIL, IAM.6 FAIL, IAM.7 FAIL, IAM.8 PASS, IAM.9 FAIL, \
+         IAM.10 FAIL, IAM.19 OUT_OF_SCOPE, IAM.22 PASS, IAM.26 OUT_OF_SCOPE"
+    );
     assert_eq!(report["summary"]["new"], 0);
     assert_eq!(report["summary"]["resolved"], 0);
     let sarif: Value =

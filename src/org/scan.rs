@@ -466,6 +466,7 @@ async fn evaluate_and_write(
             show_pass: false,
             show_suppressed: false,
             quiet: false,
+            compliance: None,
         };
         let mut staged = vec![files::stage_with(
             &dir.join(REPORT_FILE),

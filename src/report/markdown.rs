@@ -12,6 +12,8 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::compliance;
+
 use crate::org::merge::Merged;
 use crate::results::{BaselineState, Report, ReportFinding};
 use crate::verdict::Severity;
@@ -34,7 +36,16 @@ pub fn render(report: &Report) -> String {
     out.push_str(&tables(report));
     out.push_str(&incomplete(report));
     out.push_str(&triage(report));
+    out.push_str(&compliance::markdown_summary(report));
     out.push_str(&findings(report, out.len()));
+    // The findings come first in a comment's budget; each framework's
+    // controls follow while they fit.
+    for framework in &report.compliance {
+        let controls = compliance::markdown_controls(framework);
+        if out.len() + controls.len() <= ROW_BUDGET {
+            out.push_str(&controls);
+        }
+    }
     out
 }
 

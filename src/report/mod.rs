@@ -2,6 +2,7 @@
 //! Markdown) and for machines (JSON, SARIF, OCSF, JUnit). Reporters return
 //! text; the CLI decides where it goes.
 
+pub mod compliance;
 pub mod diff;
 pub mod junit;
 pub mod markdown;

@@ -4,7 +4,10 @@
 
 use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 
-use super::new_table;
+use std::fmt::Write as _;
+
+use super::{compliance, new_table};
+use crate::compliance::FrameworkStatus;
 use crate::org::accounts::OrgAccount;
 use crate::org::manifest::{AccountStatus, Manifest};
 use crate::org::merge::Merged;
@@ -12,7 +15,7 @@ use crate::results::{BaselineState, Report, ReportFinding};
 use crate::verdict::Severity;
 use crate::verdict::Status;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TerminalOptions {
     /// The terminal's width when known; tables wrap to fit it.
     pub width: Option<u16>,
@@ -23,6 +26,8 @@ pub struct TerminalOptions {
     pub show_suppressed: bool,
     /// The summary alone.
     pub quiet: bool,
+    /// Then this compliance framework's controls, with their status.
+    pub compliance: Option<String>,
 }
 
 pub fn render(report: &Report, options: &TerminalOptions) -> String {
@@ -34,6 +39,29 @@ pub fn render(report: &Report, options: &TerminalOptions) -> String {
         out.push_str(&listing(report, options));
     }
     out.push_str(&counts(report));
+    if let Some(id) = &options.compliance {
+        match compliance::find(report, id) {
+            Ok(framework) => {
+                out.push('\n');
+                out.push_str(&compliance::terminal(framework, options));
+            }
+            Err(problem) => {
+                let _ = writeln!(out, "\n{problem}");
+            }
+        }
+    }
+    out
+}
+
+/// The report's header, then one framework's controls: what `rampart
+/// report --compliance` prints.
+pub fn render_compliance(
+    report: &Report,
+    framework: &FrameworkStatus,
+    options: &TerminalOptions,
+) -> String {
+    let mut out = header(report);
+    out.push_str(&compliance::terminal(framework, options));
     out
 }
 

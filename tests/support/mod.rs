@@ -260,3 +260,22 @@ pub fn passes_or_vanishes(
         })
         .collect()
 }
+
+/// A framework's controls in a JSON report as `ID STATUS` lines, in the
+/// report's order: what the compliance tests state exactly.
+pub fn control_statuses(report: &serde_json::Value, framework: &str) -> Vec<String> {
+    report["compliance"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["framework"] == framework)
+        .flat_map(|f| f["controls"].as_array().into_iter().flatten())
+        .map(|control| {
+            format!(
+                "{} {}",
+                control["id"].as_str().unwrap_or("?"),
+                control["status"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
