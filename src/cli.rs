@@ -614,7 +614,7 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Write the report as FORMAT to PATH (`-` for stdout); repeat for
-    /// several. Formats: table, json, sarif, ocsf, junit, markdown.
+    /// several. Formats: table, json, sarif, ocsf, junit, markdown, html.
     /// Without one that goes to stdout, the table is printed there.
     #[arg(short, long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
     pub outputs: Vec<Output>,
@@ -1208,6 +1208,9 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
             Format::Ocsf => MergedFormat::Ocsf,
             Format::Markdown => MergedFormat::Markdown,
             Format::Junit => MergedFormat::Junit,
+            Format::Html => anyhow::bail!(
+                "merge does not write html yet: write an account's with `rampart report ACCOUNT_REPORT --output html=FILE`"
+            ),
         };
         outputs.push((format, output));
     }

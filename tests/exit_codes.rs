@@ -103,7 +103,7 @@ fn usage_errors_exit_2_before_anything_is_written() {
     assert_eq!(code, 2);
     assert!(
         stderr.contains(
-            "`xml` is not a report format: use table, json, sarif, ocsf, junit, markdown"
+            "`xml` is not a report format: use table, json, sarif, ocsf, junit, markdown, html"
         ),
         "{stderr}"
     );

@@ -76,7 +76,9 @@ fn every_format_has_a_name_that_parses_back() {
     let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
     assert_eq!(
         names,
-        ["table", "json", "sarif", "ocsf", "junit", "markdown"]
+        [
+            "table", "json", "sarif", "ocsf", "junit", "markdown", "html"
+        ]
     );
     for format in Format::ALL {
         assert_eq!(format.name().parse::<Format>(), Ok(format));

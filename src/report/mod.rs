@@ -4,6 +4,7 @@
 
 pub mod compliance;
 pub mod diff;
+pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod ocsf;
@@ -29,16 +30,18 @@ pub enum Format {
     Ocsf,
     Junit,
     Markdown,
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Table,
         Format::Json,
         Format::Sarif,
         Format::Ocsf,
         Format::Junit,
         Format::Markdown,
+        Format::Html,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +52,7 @@ impl Format {
             Format::Ocsf => "ocsf",
             Format::Junit => "junit",
             Format::Markdown => "markdown",
+            Format::Html => "html",
         }
     }
 }
@@ -82,6 +86,7 @@ pub fn render(report: &Report, format: Format, terminal: &TerminalOptions) -> St
         Format::Ocsf => ocsf::render(report),
         Format::Junit => junit::render(report),
         Format::Markdown => markdown::render(report),
+        Format::Html => html::render(report),
     }
 }
 

@@ -4,10 +4,12 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod faults;
 pub mod moto;
 pub mod random_region;
 pub mod replay;
+pub mod reports;
 pub mod seed;
 
 use std::path::Path;
