@@ -542,7 +542,7 @@ pub struct ReportArgs {
     /// Print this framework's controls with their status (FAIL,
     /// NOT_EVALUATED, PASS, MANUAL, OUT_OF_SCOPE) instead of the findings,
     /// e.g. cis-aws-foundations-3.0; tables written with --output end with it.
-    #[arg(long, value_name = "FRAMEWORK")]
+    #[arg(long, value_name = "FRAMEWORK", conflicts_with = "format")]
     pub compliance: Option<String>,
 }
 

@@ -126,8 +126,8 @@ pub struct FrameworkStatus {
     /// Controls per status, every status present.
     pub counts: BTreeMap<ControlStatus, usize>,
     /// Security Hub's score: controls passed over controls with data
-    /// (passed or failed), in percent with one decimal; null when no
-    /// control has data.
+    /// (failed, or passed on at least one resource), in percent with one
+    /// decimal; null when no control has data.
     pub score: Option<f64>,
     pub controls: Vec<ControlResult>,
 }
@@ -146,6 +146,11 @@ pub struct ControlResult {
     /// The rules mapped to it that ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<String>,
+    /// Rules mapped to it that were loaded but not selected for this run
+    /// (`--rule`, `--exclude-rule`, `--compliance`, `--severity`): while
+    /// nothing fails, the control is not evaluated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<String>,
     /// Their results: failing (unsuppressed), suppressed, passed, and not
     /// evaluated (errors included).
     pub failed: usize,
@@ -159,6 +164,13 @@ impl FrameworkStatus {
         self.counts.get(&status).copied().unwrap_or(0)
     }
 
+    /// What the score counts: controls passed on at least one resource, and
+    /// those plus the controls failed. A control that passed on no
+    /// resource has no data, as Security Hub counts it.
+    pub fn scored(&self) -> (usize, usize) {
+        scored(&self.controls)
+    }
+
     /// The controls rampart decides: those with a rule.
     pub fn decided(&self) -> usize {
         self.controls.len()
@@ -167,9 +179,51 @@ impl FrameworkStatus {
     }
 }
 
+/// Rules mapped to controls that did not run: by framework, then control.
+pub type NotRun = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
+
+/// Where `unselected` (rules loaded but not run) map.
+pub fn not_run<'a>(
+    unselected: impl IntoIterator<Item = (&'a str, &'a BTreeMap<String, Vec<String>>)>,
+) -> NotRun {
+    let mut out = NotRun::new();
+    for (rule, compliance) in unselected {
+        for (framework, controls) in compliance {
+            for control in controls {
+                out.entry(framework.clone())
+                    .or_default()
+                    .entry(control.clone())
+                    .or_default()
+                    .insert(rule.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The rules a view already records as not run, to recount it after
+/// triage changed the results.
+pub fn not_run_in(view: &[FrameworkStatus]) -> NotRun {
+    let mut out = NotRun::new();
+    for framework in view {
+        for control in framework.controls.iter().filter(|c| !c.not_run.is_empty()) {
+            out.entry(framework.framework.clone())
+                .or_default()
+                .entry(control.id.clone())
+                .or_default()
+                .extend(control.not_run.iter().cloned());
+        }
+    }
+    out
+}
+
 /// Every catalogued framework, then any other a rule maps (a user's rule
 /// may name one rampart has no catalogue of), by id.
-pub fn of(rules: &[RuleInfo], findings: &[ReportFinding]) -> Vec<FrameworkStatus> {
+pub fn of(
+    rules: &[RuleInfo],
+    findings: &[ReportFinding],
+    not_run: &NotRun,
+) -> Vec<FrameworkStatus> {
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
     for finding in findings {
         let tally = tallies.entry(finding.finding.rule_id.as_str()).or_default();
@@ -202,7 +256,7 @@ pub fn of(rules: &[RuleInfo], findings: &[ReportFinding]) -> Vec<FrameworkStatus
                 &framework.name,
                 &framework.not_listed,
                 listed,
-                rules,
+                (rules, not_run.get(&framework.id)),
                 &tallies,
             )
         })
@@ -210,6 +264,7 @@ pub fn of(rules: &[RuleInfo], findings: &[ReportFinding]) -> Vec<FrameworkStatus
     let unknown: BTreeSet<&str> = rules
         .iter()
         .flat_map(|rule| rule.compliance.keys().map(String::as_str))
+        .chain(not_run.keys().map(String::as_str))
         .filter(|id| framework(id).is_none())
         .collect();
     for id in unknown {
@@ -218,7 +273,7 @@ pub fn of(rules: &[RuleInfo], findings: &[ReportFinding]) -> Vec<FrameworkStatus
             id,
             "rampart has no catalogue of this framework: only the controls rules map are listed.",
             std::iter::empty(),
-            rules,
+            (rules, not_run.get(id)),
             &tallies,
         ));
     }
@@ -233,19 +288,41 @@ struct Tally {
     not_evaluated: usize,
 }
 
+fn scored(controls: &[ControlResult]) -> (usize, usize) {
+    let passed = controls
+        .iter()
+        .filter(|c| c.status == ControlStatus::Pass && c.passed + c.suppressed > 0)
+        .count();
+    let failed = controls
+        .iter()
+        .filter(|c| c.status == ControlStatus::Fail)
+        .count();
+    (passed, passed + failed)
+}
+
+/// A control's rules: those that ran, and those that did not.
+type Mapped<'r> = (BTreeSet<&'r str>, BTreeSet<&'r str>);
+
 fn status_of<'a>(
     framework: &str,
     name: &str,
     not_listed: &str,
     listed: impl Iterator<Item = (&'a str, &'a str, Option<(ControlStatus, &'a str)>)>,
-    rules: &[RuleInfo],
+    (rules, not_run): (&[RuleInfo], Option<&BTreeMap<String, BTreeSet<String>>>),
     tallies: &BTreeMap<&str, Tally>,
 ) -> FrameworkStatus {
-    let mut mapped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut mapped: BTreeMap<&str, Mapped> = BTreeMap::new();
     for rule in rules {
         for control in rule.compliance.get(framework).into_iter().flatten() {
-            mapped.entry(control).or_default().push(&rule.id);
+            mapped.entry(control).or_default().0.insert(&rule.id);
         }
+    }
+    for (control, unrun) in not_run.into_iter().flatten() {
+        mapped
+            .entry(control)
+            .or_default()
+            .1
+            .extend(unrun.iter().map(String::as_str));
     }
     let mut controls: Vec<ControlResult> = Vec::new();
     for (id, title, undecided) in listed {
@@ -253,7 +330,7 @@ fn status_of<'a>(
         controls.push(control(id, title, undecided, &rules, tallies));
     }
     // Controls a rule maps that the catalogue does not list, in order.
-    let mut others: Vec<(&str, Vec<&str>)> = mapped.into_iter().collect();
+    let mut others: Vec<(&str, Mapped)> = mapped.into_iter().collect();
     others.sort_by(|a, b| natural_order(a.0, b.0));
     for (id, rules) in others {
         controls.push(control(id, "", None, &rules, tallies));
@@ -267,8 +344,7 @@ fn status_of<'a>(
             )
         })
         .collect();
-    let passed = counts[&ControlStatus::Pass];
-    let with_data = passed + counts[&ControlStatus::Fail];
+    let (passed, with_data) = scored(&controls);
     let score = (with_data > 0).then(|| {
         // One decimal, rounded half up, in integers so the figure does not
         // depend on how a float prints.
@@ -289,7 +365,7 @@ fn control(
     id: &str,
     title: &str,
     undecided: Option<(ControlStatus, &str)>,
-    rules: &[&str],
+    (rules, not_run): &Mapped,
     tallies: &BTreeMap<&str, Tally>,
 ) -> ControlResult {
     let mut total = Tally::default();
@@ -301,21 +377,35 @@ fn control(
             total.not_evaluated += tally.not_evaluated;
         }
     }
-    let (status, reason) = match (rules.is_empty(), undecided) {
-        (true, Some((status, reason))) => (status, Some(reason.to_owned())),
-        (true, None) => (
+    let (status, reason) = if total.failed > 0 {
+        (ControlStatus::Fail, None)
+    } else if !not_run.is_empty() {
+        let names: Vec<&str> = not_run.iter().copied().collect();
+        (
             ControlStatus::NotEvaluated,
-            Some("no rule mapped to this control ran".to_owned()),
-        ),
-        (false, _) if total.failed > 0 => (ControlStatus::Fail, None),
-        (false, _) if total.not_evaluated > 0 => (
+            Some(format!(
+                "not every rule mapped to it ran: {} did not",
+                names.join(", ")
+            )),
+        )
+    } else if rules.is_empty() {
+        match undecided {
+            Some((status, reason)) => (status, Some(reason.to_owned())),
+            None => (
+                ControlStatus::NotEvaluated,
+                Some("no rule mapped to this control ran".to_owned()),
+            ),
+        }
+    } else if total.not_evaluated > 0 {
+        (
             ControlStatus::NotEvaluated,
             Some(format!(
                 "{} result(s) of its rules could not be evaluated",
                 total.not_evaluated
             )),
-        ),
-        (false, _) => (ControlStatus::Pass, None),
+        )
+    } else {
+        (ControlStatus::Pass, None)
     };
     ControlResult {
         id: id.to_owned(),
@@ -323,6 +413,7 @@ fn control(
         status,
         reason,
         rules: rules.iter().map(|rule| (*rule).to_owned()).collect(),
+        not_run: not_run.iter().map(|rule| (*rule).to_owned()).collect(),
         failed: total.failed,
         suppressed: total.suppressed,
         passed: total.passed,
@@ -469,6 +560,7 @@ mod tests {
     }
 
     const FSBP: &str = "aws-fsbp";
+    const CIS: &str = "cis-aws-foundations-3.0";
 
     #[test]
     fn a_control_fails_on_one_unsuppressed_failure_of_any_of_its_rules() {
@@ -481,7 +573,7 @@ mod tests {
             result("ec2-a", "sg-2", Status::NotEvaluated, false),
             result("ec2-b", "sg-1", Status::Fail, false),
         ];
-        let view = of(&rules, &findings);
+        let view = of(&rules, &findings, &NotRun::new());
         let both = control(&view, FSBP, "EC2.13");
         assert_eq!(
             (both.status, both.reason.as_deref(), both.rules.clone()),
@@ -523,7 +615,7 @@ mod tests {
             result("ec2-a", "sg-2", Status::Pass, false),
             result("ec2-c", "sg-1", Status::Error, false),
         ];
-        let view = of(&rules, &findings);
+        let view = of(&rules, &findings, &NotRun::new());
         let suppressed = control(&view, FSBP, "EC2.13");
         assert_eq!(
             (suppressed.status, suppressed.suppressed, suppressed.passed),
@@ -576,7 +668,7 @@ mod tests {
             result("ec2-a", "sg-1", Status::Fail, false),
             result("ec2-b", "sg-1", Status::Pass, false),
         ];
-        let view = of(&rules, &findings);
+        let view = of(&rules, &findings, &NotRun::new());
         let fsbp = view.iter().find(|f| f.framework == FSBP).expect("listed");
         // 2 of 3: 66.666... rounds to 66.7.
         assert_eq!(fsbp.score, Some(66.7));
@@ -595,7 +687,7 @@ mod tests {
             &[("acme-baseline", &["NET.10", "NET.9"]), (FSBP, &["EC2.99"])],
         )];
         let findings = [result("ec2-a", "sg-1", Status::Fail, false)];
-        let view = of(&rules, &findings);
+        let view = of(&rules, &findings, &NotRun::new());
         let acme = view.last().expect("listed last");
         assert_eq!(acme.framework, "acme-baseline");
         let ids: Vec<&str> = acme.controls.iter().map(|c| c.id.as_str()).collect();
@@ -604,6 +696,63 @@ mod tests {
         assert_eq!(
             (extra.status, extra.title.as_str()),
             (ControlStatus::Fail, "")
+        );
+    }
+
+    #[test]
+    fn a_mapped_rule_that_did_not_run_leaves_its_control_open_unless_another_fails() {
+        let rules = [
+            rule("ec2-ssh", &[(FSBP, &["EC2.13"]), (CIS, &["5.2"])]),
+            rule("ec2-rdp", &[(FSBP, &["EC2.14"]), (CIS, &["5.2"])]),
+        ];
+        let findings = [
+            result("ec2-ssh", "sg-1", Status::Pass, false),
+            result("ec2-rdp", "sg-1", Status::Fail, false),
+        ];
+        let all_ports =
+            BTreeMap::from([(CIS.to_owned(), vec!["5.2".to_owned(), "5.3".to_owned()])]);
+        let unselected = not_run([("ec2-all-ports", &all_ports)]);
+        let view = of(&rules[..1], &findings[..1], &unselected);
+        let open = control(&view, CIS, "5.2");
+        assert_eq!(
+            (open.status, open.reason.as_deref(), open.not_run.clone()),
+            (
+                ControlStatus::NotEvaluated,
+                Some("not every rule mapped to it ran: ec2-all-ports did not"),
+                vec!["ec2-all-ports".to_owned()]
+            )
+        );
+        assert_eq!(
+            control(&view, CIS, "5.3").status,
+            ControlStatus::NotEvaluated
+        );
+        // A failure of a rule that ran decides it whatever did not run.
+        let view = of(&rules, &findings, &unselected);
+        assert_eq!(control(&view, CIS, "5.2").status, ControlStatus::Fail);
+        // Recounted after triage, the view keeps what did not run.
+        assert_eq!(not_run_in(&view), unselected);
+    }
+
+    #[test]
+    fn a_control_that_passed_on_no_resource_has_no_data_for_the_score() {
+        let rules = [
+            rule("ec2-a", &[(FSBP, &["EC2.13"])]),
+            rule("ec2-tgw", &[(FSBP, &["EC2.23"])]),
+        ];
+        let findings = [result("ec2-a", "sg-1", Status::Pass, false)];
+        let view = of(&rules, &findings, &NotRun::new());
+        let fsbp = view.iter().find(|f| f.framework == FSBP).expect("listed");
+        assert_eq!(control(&view, FSBP, "EC2.23").status, ControlStatus::Pass);
+        assert_eq!(fsbp.count(ControlStatus::Pass), 2);
+        assert_eq!(fsbp.score, Some(100.0));
+        let only_empty = of(&rules[1..], &[], &NotRun::new());
+        assert_eq!(
+            only_empty
+                .iter()
+                .find(|f| f.framework == FSBP)
+                .expect("listed")
+                .score,
+            None
         );
     }
 

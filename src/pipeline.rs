@@ -185,10 +185,17 @@ impl Plan {
         let findings = self
             .engine
             .evaluate_into(snapshot, &analysis, &rules, ReportFinding::new);
+        let unselected: Vec<&Rule> = self
+            .engine
+            .rules()
+            .iter()
+            .filter(|rule| !self.rule_ids.contains(&rule.id))
+            .collect();
         let run = RunInfo {
             started_at: clock.started_at,
             finished_at: clock.started_at,
             rules: &rules,
+            unselected: &unselected,
         };
         let mut report = Report::new(snapshot, run, findings);
         // Suppressions first, so that a suppressed finding compared with

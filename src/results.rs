@@ -241,7 +241,7 @@ impl TryFrom<ReportFile<'static, ReportFinding, Passed<Arc<ResourceRef>, String>
         let rules = file.rules.into_owned();
         let compliance = match file.compliance {
             Some(compliance) => compliance.into_owned(),
-            None => compliance::of(&rules, &findings),
+            None => compliance::of(&rules, &findings, &compliance::NotRun::new()),
         };
         Ok(Report {
             schema_version: file.schema_version,
@@ -421,6 +421,9 @@ pub struct RunInfo<'a> {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub rules: &'a [&'a Rule],
+    /// Rules loaded but not selected: the controls they map are not
+    /// evaluated unless another of their rules fails.
+    pub unselected: &'a [&'a Rule],
 }
 
 impl Report {
@@ -449,14 +452,30 @@ impl Report {
             compliance: Vec::new(),
         };
         report.refresh_summary();
+        report.compliance = compliance::of(
+            &report.rules,
+            &report.findings,
+            &compliance::not_run(
+                run.unselected
+                    .iter()
+                    .map(|rule| (rule.id.as_str(), &rule.compliance)),
+            ),
+        );
         report
     }
 
-    /// Recounts the summary and the compliance view after triage changed
-    /// the findings.
+    /// Recounts the summary after triage changed the findings.
     pub fn refresh_summary(&mut self) {
         self.summary = Summary::of(self);
-        self.compliance = compliance::of(&self.rules, &self.findings);
+    }
+
+    /// Recounts the compliance view after suppressions changed the
+    /// findings; it keeps which mapped rules did not run. `--severity`'s
+    /// filter, which comes later, leaves the view as it was: a failure it
+    /// drops from the report never makes its control pass.
+    pub fn refresh_compliance(&mut self) {
+        let not_run = compliance::not_run_in(&self.compliance);
+        self.compliance = compliance::of(&self.rules, &self.findings, &not_run);
     }
 
     pub fn read(path: &Path) -> Result<Report, FileError> {

@@ -32,19 +32,28 @@
     return "";
   }
 
+  // A fragment someone wrote by hand may be malformed: a part that does
+  // not decode is ignored, never the whole view.
+  function decode(text) {
+    try { return decodeURIComponent(text.replace(/\+/g, " ")); } catch (error) { return null; }
+  }
+
   function readState() {
     var next = { filters: {}, q: "", sort: "severity", page: 1, finding: "" };
     var hash = location.hash.replace(/^#/, "");
     hash.split("&").forEach(function (part) {
-      if (!part) return;
       var at = part.indexOf("=");
-      var key = decodeURIComponent(at < 0 ? part : part.slice(0, at));
-      var value = at < 0 ? "" : decodeURIComponent(part.slice(at + 1).replace(/\+/g, " "));
-      if (key === "q") next.q = value;
-      else if (key === "sort") next.sort = value;
-      else if (key === "page") next.page = Math.max(1, parseInt(value, 10) || 1);
-      else if (key === "finding") next.finding = value;
-      else if (FACETS.some(function (f) { return f[0] === key; })) next.filters[key] = value.split(",").filter(Boolean);
+      if (at < 0) return;
+      var key = decode(part.slice(0, at));
+      var raw = part.slice(at + 1);
+      if (key === "q") next.q = decode(raw) || "";
+      else if (key === "sort") next.sort = decode(raw) || "severity";
+      else if (key === "page") next.page = Math.max(1, parseInt(raw, 10) || 1);
+      else if (key === "finding") next.finding = decode(raw) || "";
+      else if (FACETS.some(function (f) { return f[0] === key; })) {
+        // Split before decoding: a value may hold an encoded comma.
+        next.filters[key] = raw.split(",").map(decode).filter(function (v) { return v; });
+      }
     });
     return next;
   }
@@ -204,12 +213,23 @@
   }
 
   function update() {
-    writeState();
+    var focused = document.activeElement;
+    var refocus = focused && focused.getAttribute("data-facet")
+      ? "input[data-facet=\"" + focused.getAttribute("data-facet") + "\"][value=\"" + CSS.escape(focused.value) + "\"]"
+      : focused && focused.getAttribute("data-fingerprint")
+        ? "tr[data-fingerprint=\"" + CSS.escape(focused.getAttribute("data-fingerprint")) + "\"]"
+        : null;
     document.getElementById("search").value = state.q;
     document.getElementById("sort").value = state.sort;
     renderFacets();
     renderResults();
     renderDetail();
+    // After the page is clamped to what exists.
+    writeState();
+    if (refocus) {
+      var again = document.querySelector(refocus);
+      if (again) again.focus();
+    }
   }
 
   function start(parsed) {
@@ -241,20 +261,34 @@
     };
     document.querySelector("#results tbody").addEventListener("click", open);
     document.querySelector("#results tbody").addEventListener("keydown", open);
-    window.addEventListener("hashchange", function () { state = readState(); update(); });
+    // Plain anchors (#compliance) move the page, not the view.
+    window.addEventListener("hashchange", function () {
+      if (location.hash.indexOf("=") < 0) return;
+      state = readState();
+      update();
+    });
     update();
     document.body.setAttribute("data-explorer", "ready");
     document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
   }
 
+  function fail(why) {
+    var box = document.getElementById("explorer");
+    box.textContent = "";
+    box.appendChild(el("p", "The findings explorer cannot open in this browser (" + why + "); the JSON report holds every finding.", { "class": "banner warn" }));
+    box.hidden = false;
+  }
+
   var block = document.getElementById("data");
   if (block.type === "application/json") {
     start(JSON.parse(block.textContent));
+  } else if (typeof DecompressionStream !== "function") {
+    fail("it has no DecompressionStream");
   } else {
     var binary = atob(block.textContent.trim());
     var bytes = new Uint8Array(binary.length);
     for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
     var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    new Response(stream).text().then(function (text) { start(JSON.parse(text)); });
+    new Response(stream).text().then(function (text) { start(JSON.parse(text)); }).catch(function (error) { fail(String(error)); });
   }
 })();

@@ -94,9 +94,23 @@ fn a_suppressed_failure_passes_its_control_and_unrun_rules_leave_it_open() {
     assert_eq!(fsbp[1], "EC2.2 NOT_EVALUATED");
     assert_eq!(
         report["compliance"][2]["controls"][1]["reason"],
-        "no rule mapped to this control ran"
+        "not every rule mapped to it ran: ec2-security-group-default-restricts-all-traffic did not"
     );
     assert_eq!(report["compliance"][2]["controls"][7]["suppressed"], 1);
+    // CIS 5.2 is SSH, RDP and all ports: the SSH rule passing (suppressed)
+    // does not pass it while the other two did not run.
+    let cis = &report["compliance"][0]["controls"][17];
+    assert_eq!(
+        (&cis["id"], &cis["status"], &cis["not_run"]),
+        (
+            &Value::from("5.2"),
+            &Value::from("NOT_EVALUATED"),
+            &serde_json::json!([
+                "ec2-security-group-all-ports-open-to-internet",
+                "ec2-security-group-rdp-open-to-internet"
+            ])
+        )
+    );
 }
 
 #[test]
@@ -191,7 +205,7 @@ fn scan_and_evaluate_end_their_table_with_the_framework() {
         .expect("the framework follows the summary");
     assert!(view.starts_with(
         "rampart decides 26 of the 31 controls listed (19 FAIL, 0 NOT_EVALUATED, 7 PASS, 0 MANUAL, 5 OUT_OF_SCOPE).\n\
-         Score as Security Hub defines it, controls passed over controls passed or failed: 26.9% (7 of 26).\n"
+         Score as Security Hub defines it, controls passed over controls with data (failed, or passed on a resource): 26.9% (7 of 26).\n"
     ), "{view}");
     let rows: Vec<String> = view
         .lines()

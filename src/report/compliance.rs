@@ -36,14 +36,13 @@ fn coverage(framework: &FrameworkStatus) -> String {
         .map(|status| format!("{} {}", framework.count(status), status.name()))
         .collect::<Vec<_>>()
         .join(", ");
-    let passed = framework.count(ControlStatus::Pass);
-    let with_data = passed + framework.count(ControlStatus::Fail);
+    let (passed, with_data) = framework.scored();
     let score = framework.score.map_or_else(
-        || "none (no control passed or failed)".to_owned(),
+        || "none (no control has data)".to_owned(),
         |score| format!("{score:.1}% ({passed} of {with_data})"),
     );
     format!(
-        "rampart decides {} of the {} controls listed ({counts}).\nScore as Security Hub defines it, controls passed over controls passed or failed: {score}.",
+        "rampart decides {} of the {} controls listed ({counts}).\nScore as Security Hub defines it, controls passed over controls with data (failed, or passed on a resource): {score}.",
         framework.decided(),
         framework.controls.len(),
     )
@@ -132,7 +131,7 @@ pub fn markdown_summary(report: &Report) -> String {
             .map_or_else(|| "–".to_owned(), |score| format!("{score:.1}%"));
         let _ = writeln!(out, " {score} |");
     }
-    out.push_str("\nScore as Security Hub defines it: controls passed over controls passed or failed; each framework's controls follow the findings.\n\n");
+    out.push_str("\nScore as Security Hub defines it: controls passed over controls with data (failed, or passed on a resource); each framework's controls follow the findings.\n\n");
     out
 }
 

@@ -34,6 +34,10 @@ pub const COMPRESS_ABOVE: usize = 256 * 1024;
 /// Suppressions expiring within this many days of the scan are called out.
 const EXPIRING_DAYS: i64 = 30;
 
+/// Checks without a verdict listed in the page itself; the explorer has
+/// them all.
+const MAX_UNEVALUATED_ROWS: usize = 200;
+
 /// Bars shown per chart; the rest are summed in the last.
 const MAX_BARS: usize = 10;
 

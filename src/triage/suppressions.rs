@@ -133,6 +133,7 @@ impl Suppressions {
         }
         report.expired_suppressions = expired.iter().map(|e| e.source.clone()).collect();
         report.refresh_summary();
+        report.refresh_compliance();
     }
 }
 

@@ -25,5 +25,6 @@ pub fn with_failures(findings: usize) -> Report {
         report.findings.push(copy);
     }
     report.refresh_summary();
+    report.refresh_compliance();
     report
 }
