@@ -45,18 +45,29 @@ fn url(file: &Path, fragment: &str) -> String {
 }
 
 /// The DOM of `file` opened at `fragment` (`""` or `#...`), after its
-/// scripts ran.
+/// scripts ran. The page's console must hold no Content-Security-Policy
+/// violation and no uncaught error: what the policy blocks, or a script
+/// that failed, would otherwise go unseen.
 pub fn dom(file: &Path, fragment: &str) -> String {
     let profile = tempfile::tempdir().expect("profile dir");
     let output = chromium(profile.path())
+        // The page's console, on stderr.
+        .args(["--enable-logging=stderr", "--v=0"])
         .arg("--dump-dom")
         .arg(url(file, fragment))
         .output()
         .expect("run chromium");
-    assert!(
-        output.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "chromium failed: {stderr}");
+    let complaints: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains(":CONSOLE"))
+        .filter(|line| line.contains("Content Security Policy") || line.contains("Uncaught"))
+        .collect();
+    assert_eq!(
+        complaints,
+        Vec::<&str>::new(),
+        "the page's console at {fragment:?}"
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
